@@ -1,0 +1,82 @@
+"""The ``reverie`` command: no arguments opens the GUI; subcommands work from the shell.
+
+Exit status: 0 success, 1 failure at run time (one readable line on stderr), 2 usage error.
+
+Each leaf subcommand lives in its own module under ``desktop_app.commands`` exposing
+``add_arguments(parser)`` and ``run(args) -> int``. Modules are imported only when their
+command runs (``--help`` of the top level stays fast and torch-free), except to build that
+command's own parser.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from desktop_app import __version__
+from desktop_app.core.errors import ReverieError, UsageError
+
+# (group or None, name, module, one-line help). A group makes `reverie GROUP NAME`.
+COMMANDS: list[tuple[str | None, str, str, str]] = [
+    (None, "gui", "desktop_app.commands.gui", "open the Reverie window (the default)"),
+    (None, "models", "desktop_app.commands.models", "list the installed models"),
+]
+
+GROUP_HELP = {
+    "generate": "generate text, images or melodies",
+    "train": "train or fine-tune a model on your own files",
+    "bench": "measure speed",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """ArgumentParser whose usage errors print a short usage line and exit with status 2."""
+
+    def error(self, message: str) -> None:  # noqa: D401 - argparse API
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="reverie", description="Reverie — an offline studio for generative models.")
+    parser.add_argument("--version", action="version", version=f"reverie {__version__}")
+    top = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    groups: dict[str, argparse._SubParsersAction] = {}
+    for group, name, module, help_text in COMMANDS:
+        if group is None:
+            sub = top.add_parser(name, help=help_text, description=help_text)
+        else:
+            if group not in groups:
+                g = top.add_parser(group, help=GROUP_HELP.get(group, group))
+                groups[group] = g.add_subparsers(dest="subcommand", metavar="KIND",
+                                                 parser_class=_Parser, required=True)
+            sub = groups[group].add_parser(name, help=help_text, description=help_text)
+        sub.set_defaults(_module=module)
+        _add_arguments(sub, module)
+    return parser
+
+
+def _add_arguments(sub: argparse.ArgumentParser, module: str) -> None:
+    add = getattr(importlib.import_module(module), "add_arguments", None)
+    if add is not None:
+        add(sub)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    module = getattr(args, "_module", "desktop_app.commands.gui")
+    try:
+        return int(importlib.import_module(module).run(args) or 0)
+    except UsageError as exc:
+        print(f"reverie: error: {exc}", file=sys.stderr)
+        return 2
+    except ReverieError as exc:
+        print(f"reverie: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("reverie: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0

@@ -1,0 +1,82 @@
+"""Frozen job requests that cross from the GUI thread to the engine's worker thread.
+
+A job holds everything its work needs, captured on the GUI thread when it is made. Nothing in a
+job is mutated after construction; numpy arrays inside a job are owned by it and must not be
+written to by the submitter afterwards.
+
+Each job has a unique ``job_id`` (assigned at construction) and, once submitted, its own
+:class:`CancelToken`. A Stop pressed while the job is still queued sets that token, so the
+worker skips the job when it reaches it (unlike a shared stop flag, which loses such a press).
+
+``supersede_group``: jobs with the same non-empty group replace each other when submitted
+with ``supersede=True`` (latest request wins, e.g. a latent slider being dragged).
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+JobId = int
+
+_job_ids = itertools.count(1)
+_job_ids_lock = threading.Lock()
+
+
+def new_job_id() -> JobId:
+    """Return a process-wide unique, increasing job id (thread-safe)."""
+    with _job_ids_lock:
+        return next(_job_ids)
+
+
+class JobCancelled(Exception):
+    """Raised inside work when its cancel token is set; the engine turns it into ``Cancelled``."""
+
+
+class CancelToken:
+    """Per-job cancellation flag. Set from any thread; checked by the worker at every step.
+
+    Lives on no particular thread: it wraps a :class:`threading.Event`.
+    """
+
+    __slots__ = ("_event",)
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def raise_if_cancelled(self) -> None:
+        if self._event.is_set():
+            raise JobCancelled()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until cancelled or ``timeout`` passes; return whether it was cancelled."""
+        return self._event.wait(timeout)
+
+
+@dataclass(frozen=True)
+class Job:
+    """Base of every job. Subclasses are frozen dataclasses with keyword fields."""
+
+    job_id: JobId = field(default_factory=new_job_id, kw_only=True)
+    supersede_group: ClassVar[str] = ""
+    #: Short human label for the status bar ("Generating text", "Decoding image").
+    label: ClassVar[str] = "Working"
+
+
+@dataclass(frozen=True)
+class LoadModelJob(Job):
+    """Load (or fetch from the cache) the model in ``model_dir``; reports progress."""
+
+    model_dir: str
+    kind: str  # "text" | "image" | "music"
+    precision: str = "fp32"
+    label: ClassVar[str] = "Loading model"

@@ -1,0 +1,52 @@
+"""Shared fixtures: offscreen Qt, an isolated user data folder, and a guard against leaked threads.
+
+Every test runs with ``REVERIE_DATA_DIR`` pointing at a fresh temporary folder, so nothing
+touches the real user's settings, models or autosaves.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_user_data(tmp_path, monkeypatch):
+    data = tmp_path / "reverie-data"
+    data.mkdir()
+    monkeypatch.setenv("REVERIE_DATA_DIR", str(data))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    return data
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_threads(request):
+    """Fail any test that leaves a Python thread or a running QThread behind (napari's guard)."""
+    before = set(threading.enumerate())
+    yield
+    leaked = [t for t in threading.enumerate()
+              if t not in before and t.is_alive() and not t.daemon]
+    # Give threads that were told to stop a moment to finish joining (no sleeps: join with timeout).
+    for t in leaked:
+        t.join(timeout=5)
+    leaked = [t for t in leaked if t.is_alive()]
+    assert not leaked, f"test leaked running threads: {[t.name for t in leaked]}"
+    try:
+        from PySide6.QtCore import QThread
+    except ImportError:  # pragma: no cover
+        return
+    import gc
+    running = [obj for obj in gc.get_objects()
+               if isinstance(obj, QThread) and _safe_is_running(obj)]
+    assert not running, f"test leaked running QThreads: {running}"
+
+
+def _safe_is_running(thread) -> bool:
+    try:
+        return thread.isRunning()
+    except RuntimeError:  # the C++ object is already deleted
+        return False
