@@ -1,0 +1,1 @@
+"""Torch models, loaders, generation loops and training. Imported only in the engine worker."""

@@ -1,0 +1,1 @@
+"""Image models: the convolutional VAE and its data sets."""

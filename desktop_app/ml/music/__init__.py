@@ -1,0 +1,1 @@
+"""Music models: the melody transformer and the phrase VAE."""

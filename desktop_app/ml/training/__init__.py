@@ -1,0 +1,1 @@
+"""The one training loop (callbacks, checkpoints, resume, DDP) shared by every medium."""

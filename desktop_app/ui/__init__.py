@@ -1,0 +1,1 @@
+"""Qt user interface: main window, room panels, shared widgets."""
