@@ -15,11 +15,11 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
 @pytest.fixture(autouse=True)
-def _isolated_user_data(tmp_path, monkeypatch):
-    data = tmp_path / "reverie-data"
-    data.mkdir()
+def _isolated_user_data(tmp_path_factory, monkeypatch):
+    # A separate temporary folder, so each test's own ``tmp_path`` starts empty.
+    data = tmp_path_factory.mktemp("reverie-data")
     monkeypatch.setenv("REVERIE_DATA_DIR", str(data))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))
     return data
 
 
