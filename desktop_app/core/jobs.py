@@ -80,3 +80,14 @@ class LoadModelJob(Job):
     kind: str  # "text" | "image" | "music"
     precision: str = "fp32"
     label: ClassVar[str] = "Loading model"
+
+
+@dataclass(frozen=True, kw_only=True)
+class WarmUpJob(Job):
+    """Import torch in the worker and set its thread count, once, right after the window shows.
+
+    ``num_threads`` None means "all cores but one", so one core stays free for the GUI.
+    """
+
+    num_threads: int | None = None
+    label: ClassVar[str] = "Starting the engine (loading torch)"
