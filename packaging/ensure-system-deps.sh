@@ -4,7 +4,7 @@
 set -euo pipefail
 PKGS=(libegl1 libgl1 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1
       libxcb-image0 libxcb-render-util0 libxcb-xinerama0 libxcb-shape0 libfontconfig1
-      libdbus-1-3 libpulse0 xvfb xauth desktop-file-utils appstream)
+      libdbus-1-3 libpulse0 xvfb xauth x11-utils imagemagick desktop-file-utils appstream)
 command -v dpkg-query >/dev/null 2>&1 || exit 0   # not Debian: nothing to do here
 missing=()
 for p in "${PKGS[@]}"; do

@@ -46,11 +46,15 @@ def user_data_dir() -> Path:
 
 
 def user_models_dir() -> Path:
-    return user_data_dir() / "models"
+    """``$REVERIE_USER_MODELS_DIR`` (set by the app from Preferences) or ``<data>/models``."""
+    override = os.environ.get("REVERIE_USER_MODELS_DIR")
+    return Path(override) if override else user_data_dir() / "models"
 
 
 def autosave_dir() -> Path:
-    return user_data_dir() / "autosave"
+    """``$REVERIE_AUTOSAVE_DIR`` (set by the app from Preferences) or ``<data>/autosave``."""
+    override = os.environ.get("REVERIE_AUTOSAVE_DIR")
+    return Path(override) if override else user_data_dir() / "autosave"
 
 
 def logs_dir() -> Path:

@@ -1,0 +1,65 @@
+"""``reverie models``: list the installed models (name, kind, parameters, size, licence).
+
+Parameter counts are read from the safetensors headers, so listing never loads weights or
+imports torch. ``--json`` prints a machine-readable list. Folders that cannot be read are
+reported on stderr as warnings; the listing itself still succeeds (exit 0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from desktop_app.core.paths import MODEL_KINDS
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print the list as JSON")
+    parser.add_argument("--kind", choices=MODEL_KINDS, help="only models of this kind")
+    parser.add_argument("--folder", action="append", default=[], metavar="DIR", type=Path,
+                        help="also look in DIR (holding text/, image/, music/); repeatable")
+
+
+def _configured_folders() -> tuple[Path | None, list[Path]]:
+    """The user models folder and extra folders chosen in Preferences (if Qt is available)."""
+    try:
+        from desktop_app.ui.settings import Settings
+    except ImportError:  # pragma: no cover - Qt missing: fall back to the defaults
+        return None, []
+    settings = Settings()
+    if settings.warning:
+        print(f"reverie: warning: {settings.warning}", file=sys.stderr)
+    return settings.user_models_dir(), settings.extra_model_dirs()
+
+
+def format_table(models) -> str:
+    from desktop_app.core.model_registry import human_count, human_size
+
+    header = ("NAME", "KIND", "PARAMETERS", "SIZE", "LICENCE", "SOURCE")
+    rows = [header] + [(m.name, m.kind, human_count(m.parameters), human_size(m.size_bytes),
+                        m.licence, m.source + (" (problem)" if m.problem else ""))
+                       for m in models]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
+
+
+def run(args: argparse.Namespace) -> int:
+    from desktop_app.core.model_registry import scan_models
+
+    user_dir, extra = _configured_folders()
+    scan = scan_models(user_dir=user_dir, extra_dirs=[*extra, *args.folder])
+    models = [m for m in scan.models if args.kind in (None, m.kind)]
+    for problem in scan.problems:
+        print(f"reverie: warning: {problem}", file=sys.stderr)
+    for m in models:
+        if m.problem:
+            print(f"reverie: warning: {m.name}: {m.problem}", file=sys.stderr)
+    if args.json:
+        print(json.dumps([m.as_dict() for m in models], indent=2))
+    elif models:
+        print(format_table(models))
+    else:
+        print("No models found.", file=sys.stderr)
+    return 0

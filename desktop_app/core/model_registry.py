@@ -1,0 +1,247 @@
+"""Find the installed models and describe them without loading them (no Qt, no torch).
+
+A model is a folder ``<root>/<kind>/<name>/`` holding ``config.json``, one or more
+``*.safetensors`` files and a ``MODEL_CARD.md``. Roots are searched in this order: the user's
+models folder, the models shipped with the install, then any extra folders the user added.
+
+Parameter counts come straight from the safetensors headers (an 8-byte little-endian length,
+then a JSON header listing each tensor's shape), so scanning is fast and never unpickles or
+loads weights. Problems (a missing ``models/`` folder, an unreadable header) become readable
+messages on the scan result; scanning never raises for a bad folder.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from desktop_app.core import paths
+
+#: A safetensors header larger than this is treated as corrupt (real ones are kilobytes).
+MAX_HEADER_BYTES = 100 * 1024 * 1024
+_LICENCE_LINE = re.compile(r"^[\s>*_#-]*licen[cs]e[*_\s]*[:：][*_\s]*(?P<value>.+?)[*_\s]*$",
+                           re.IGNORECASE)
+_ATTRIBUTION_LINE = re.compile(
+    r"^[\s>*_#-]*(attribution|data|dataset|training data)[*_\s]*[:：][*_\s]*(?P<value>.+?)\s*$",
+    re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the app and ``reverie models`` show about one model folder."""
+
+    name: str
+    kind: str
+    path: Path
+    source: str  # "user" | "built-in" | "extra"
+    parameters: int | None
+    size_bytes: int
+    licence: str
+    attribution: str = ""
+    problem: str = ""  # empty when the folder looks usable
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "kind": self.kind, "path": str(self.path),
+                "source": self.source, "parameters": self.parameters,
+                "size_bytes": self.size_bytes, "licence": self.licence,
+                "attribution": self.attribution, "problem": self.problem}
+
+
+@dataclass(frozen=True)
+class ModelScan:
+    """The result of one scan: the models found and the folders that could not be read."""
+
+    models: tuple[ModelInfo, ...] = ()
+    problems: tuple[str, ...] = ()
+    searched: tuple[Path, ...] = field(default=())
+
+    def of_kind(self, kind: str) -> list[ModelInfo]:
+        return [m for m in self.models if m.kind == kind]
+
+    def missing_message(self, kind: str) -> str:
+        """A message for a room when no usable model of ``kind`` exists; "" when one does."""
+        if any(not m.problem for m in self.of_kind(kind)):
+            return ""
+        where = ", ".join(_display(p / kind) for p in self.searched) or "(no folders)"
+        lines = [f"No {kind} model was found. Reverie looked in: {where}."]
+        lines += list(self.problems)
+        lines.append("Reinstall Reverie to restore its models, or add a folder holding "
+                     "models in Preferences → Model folders.")
+        return "\n".join(lines)
+
+
+def _display(path: Path) -> str:
+    """A path as a user reads it: the home folder shown as ``~``."""
+    try:
+        return "~/" + str(path.relative_to(Path.home()))
+    except (ValueError, RuntimeError):
+        return str(path)
+
+
+def read_safetensors_header(path: Path) -> dict:
+    """Return the JSON header of a ``.safetensors`` file (tensor name → dtype/shape/offsets).
+
+    Raises ``ValueError`` with a readable reason when the file is not a valid safetensors file.
+    """
+    with open(path, "rb") as fh:
+        raw = fh.read(8)
+        if len(raw) != 8:
+            raise ValueError("file is shorter than a safetensors header")
+        (length,) = struct.unpack("<Q", raw)
+        size = os.fstat(fh.fileno()).st_size
+        if length == 0 or length > MAX_HEADER_BYTES or length > size - 8:
+            raise ValueError(f"header length {length} does not fit the file")
+        try:
+            header = json.loads(fh.read(length).decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"header is not valid JSON ({exc.__class__.__name__})") from None
+    if not isinstance(header, dict):
+        raise ValueError("header is not a JSON object")
+    return header
+
+
+def count_parameters(files: list[Path]) -> int:
+    """Total number of tensor elements in the given safetensors files (from headers only)."""
+    total = 0
+    for path in files:
+        for name, entry in read_safetensors_header(path).items():
+            if name == "__metadata__":
+                continue
+            shape = entry.get("shape") if isinstance(entry, dict) else None
+            if not isinstance(shape, list) or not all(isinstance(d, int) and d >= 0 for d in shape):
+                raise ValueError(f"tensor {name!r} has no valid shape")
+            total += math.prod(shape)
+    return total
+
+
+def folder_size(folder: Path) -> int:
+    total = 0
+    for root, _dirs, files in os.walk(folder):
+        for f in files:
+            try:
+                total += (Path(root) / f).stat().st_size
+            except OSError:
+                pass
+    return total
+
+
+def _front_matter(text: str) -> dict[str, str]:
+    if not text.startswith("---"):
+        return {}
+    end = text.find("\n---", 3)
+    if end < 0:
+        return {}
+    out = {}
+    for line in text[3:end].splitlines():
+        key, sep, value = line.partition(":")
+        if sep and key.strip() and not key.startswith((" ", "\t", "-")):
+            out[key.strip().lower()] = value.strip().strip("'\"")
+    return out
+
+
+def read_card(folder: Path) -> tuple[str, str]:
+    """Return (licence, attribution) found in ``config.json`` / ``MODEL_CARD.md`` ("" if none)."""
+    licence = ""
+    config = folder / "config.json"
+    if config.is_file():
+        try:
+            data = json.loads(config.read_text(encoding="utf-8"))
+            if isinstance(data, dict):
+                licence = str(data.get("license") or data.get("licence") or "")
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            pass
+    card = folder / "MODEL_CARD.md"
+    attribution = ""
+    try:
+        text = card.read_text(encoding="utf-8", errors="replace") if card.is_file() else ""
+    except OSError:
+        text = ""
+    meta = _front_matter(text)
+    licence = licence or meta.get("license", "") or meta.get("licence", "")
+    attribution = meta.get("attribution", "")
+    for line in text.splitlines():
+        if not licence and (m := _LICENCE_LINE.match(line)):
+            licence = m.group("value").strip()
+        if not attribution and (m := _ATTRIBUTION_LINE.match(line)):
+            attribution = m.group("value").strip()
+    return licence, attribution
+
+
+def describe_model(folder: Path, kind: str, source: str) -> ModelInfo:
+    """Describe one model folder; problems go into ``problem`` instead of raising."""
+    problem = ""
+    weights = sorted(folder.glob("*.safetensors"))
+    parameters: int | None = None
+    if not weights:
+        problem = f"no .safetensors weights in {folder}"
+    else:
+        try:
+            parameters = count_parameters(weights)
+        except (OSError, ValueError) as exc:
+            problem = f"cannot read the weights in {folder}: {exc}"
+    if not problem and not (folder / "config.json").is_file():
+        problem = f"config.json is missing in {folder}"
+    licence, attribution = read_card(folder)
+    return ModelInfo(name=folder.name, kind=kind, path=folder, source=source,
+                     parameters=parameters, size_bytes=folder_size(folder),
+                     licence=licence or "unknown", attribution=attribution, problem=problem)
+
+
+def scan_models(builtin_dir: Path | None = None, user_dir: Path | None = None,
+                extra_dirs: list[Path] | tuple[Path, ...] = ()) -> ModelScan:
+    """Scan every models root for ``<kind>/<name>/`` folders. Never raises for a bad folder."""
+    roots: list[tuple[Path, str]] = [
+        (Path(user_dir) if user_dir else paths.user_models_dir(), "user"),
+        (Path(builtin_dir) if builtin_dir else paths.builtin_models_dir(), "built-in"),
+        *[(Path(d), "extra") for d in extra_dirs],
+    ]
+    models: list[ModelInfo] = []
+    problems: list[str] = []
+    seen: set[Path] = set()
+    for root, source in roots:
+        if not root.exists():
+            if source != "user":  # the user's folder appears only once they train a model
+                problems.append(f"The {source} models folder {root} is missing.")
+            continue
+        if not root.is_dir() or not os.access(root, os.R_OK | os.X_OK):
+            problems.append(f"The {source} models folder {root} cannot be read.")
+            continue
+        for kind in paths.MODEL_KINDS:
+            kind_dir = root / kind
+            try:
+                entries = sorted(p for p in kind_dir.iterdir() if p.is_dir()) if kind_dir.is_dir() else []
+            except OSError as exc:
+                problems.append(f"The folder {kind_dir} cannot be read ({exc.strerror}).")
+                continue
+            for folder in entries:
+                if folder.name.startswith(".") or folder.resolve() in seen:
+                    continue
+                seen.add(folder.resolve())
+                models.append(describe_model(folder, kind, source))
+    return ModelScan(models=tuple(models), problems=tuple(problems),
+                     searched=tuple(r for r, _ in roots))
+
+
+def human_size(n: int) -> str:
+    """Bytes as a short readable size: ``512 B``, ``3.4 MB``, ``1.2 GB`` (powers of 1000)."""
+    value = float(n)
+    for unit in ("B", "kB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{value:.1f} TB"  # pragma: no cover
+
+
+def human_count(n: int | None) -> str:
+    """Parameter counts as ``-``, ``950``, ``12.3K``, ``124.4M``, ``1.1B``."""
+    if n is None:
+        return "-"
+    for limit, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if n >= limit:
+            return f"{n / limit:.1f}{suffix}"
+    return str(n)
