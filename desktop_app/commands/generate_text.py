@@ -1,0 +1,180 @@
+"""``reverie generate text``: continue a prompt with a local language model.
+
+Streams the text to stdout as it is generated (the seed goes to stderr), or with ``--json``
+prints one JSON object with the text, the token ids, per-token probabilities and
+alternatives, the finish reason, the settings, the seed, the model and the timings.
+Ctrl-C stops generation cleanly: the text so far is kept and the finish reason is
+``cancelled`` (exit status 130).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+from pathlib import Path
+
+from desktop_app.core.errors import ReverieError, UsageError
+
+DEFAULT_MODEL = "reverie-stories"
+
+#: (option, SamplerSettings field, type, help)
+SAMPLER_OPTIONS = [
+    ("--temperature", "temperature", float, "temperature; 0 or less is greedy"),
+    ("--top-k", "top_k", int, "keep the K most likely tokens (0: off)"),
+    ("--top-p", "top_p", float, "keep the smallest set reaching probability P (1: off)"),
+    ("--min-p", "min_p", float, "keep tokens with p >= M * p_max (0: off)"),
+    ("--typical-p", "typical_p", float, "locally typical sampling (1: off)"),
+    ("--repeat-penalty", "repeat_penalty", float, "repetition penalty (1: off)"),
+    ("--repeat-last-n", "repeat_last_n", int, "tokens the penalties look back at (-1: all)"),
+    ("--frequency-penalty", "frequency_penalty", float, "frequency penalty (0: off)"),
+    ("--presence-penalty", "presence_penalty", float, "presence penalty (0: off)"),
+    ("--dry-multiplier", "dry_multiplier", float, "DRY repetition penalty strength (0: off)"),
+    ("--dry-base", "dry_base", float, "DRY base"),
+    ("--dry-allowed-length", "dry_allowed_length", int, "DRY: repeats this long are free"),
+    ("--dry-penalty-last-n", "dry_penalty_last_n", int, "DRY look-back (-1: all)"),
+    ("--xtc-probability", "xtc_probability", float, "XTC: chance of excluding top choices"),
+    ("--xtc-threshold", "xtc_threshold", float, "XTC threshold"),
+]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", default=DEFAULT_MODEL, metavar="NAME_OR_DIR",
+                        help=f"a model name under models/text/ or a model folder "
+                             f"(default: {DEFAULT_MODEL})")
+    src = parser.add_mutually_exclusive_group(required=True)
+    src.add_argument("--prompt", metavar="TEXT", help="the text to continue")
+    src.add_argument("--prompt-file", metavar="F", help="read the prompt from a UTF-8 file")
+    parser.add_argument("--max-tokens", type=int, default=200, metavar="N",
+                        help="the most tokens to generate (default 200)")
+    parser.add_argument("--seed", type=int, default=None, metavar="S",
+                        help="random seed (default: a fresh one, printed)")
+    parser.add_argument("--preset", default="Balanced",
+                        help="sampler preset the options below adjust: Precise, Balanced "
+                             "(default), Creative or Wild")
+    for opt, _field, typ, help_text in SAMPLER_OPTIONS:
+        parser.add_argument(opt, type=typ, default=None, help=help_text)
+    parser.add_argument("--dry-sequence-breaker", action="append", default=None, metavar="STR",
+                        help="a DRY sequence breaker (repeatable; replaces the defaults)")
+    parser.add_argument("--order", default=None, metavar="STAGES",
+                        help="comma-separated sampler stage order, e.g. "
+                             "penalties,dry,top_k,typical_p,top_p,min_p,xtc,temperature")
+    parser.add_argument("--stop", action="append", default=[], metavar="STR",
+                        help="stop when this text appears (repeatable; trimmed from the output)")
+    parser.add_argument("--variants", type=int, default=1, metavar="N",
+                        help="generate N continuations sharing one prompt pass (seeds S..S+N-1)")
+    parser.add_argument("--chat", action="store_true",
+                        help="wrap the prompt with the model's chat template (instruct models)")
+    parser.add_argument("--system", default=None, metavar="TEXT",
+                        help="a system message for --chat")
+    parser.add_argument("--precision", choices=("fp32", "bf16", "int8"), default="fp32",
+                        help="weight precision (default fp32; int8 is weight-only int8, "
+                             "fastest, slightly less exact)")
+    parser.add_argument("--threads", type=int, default=None, metavar="N",
+                        help="CPU threads (default: all cores this process may use)")
+    parser.add_argument("--context-length", type=int, default=None, metavar="N",
+                        help="cap the context below the model's own limit")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def build_settings(args: argparse.Namespace):
+    from desktop_app.core.sampling import preset
+
+    changes = {f: getattr(args, f) for _o, f, _t, _h in SAMPLER_OPTIONS
+               if getattr(args, f) is not None}
+    if args.dry_sequence_breaker is not None:
+        changes["dry_sequence_breakers"] = tuple(args.dry_sequence_breaker)
+    if args.order is not None:
+        changes["order"] = tuple(s.strip() for s in args.order.split(",") if s.strip())
+    changes["seed"] = args.seed
+    return preset(args.preset).replace(**changes)
+
+
+def resolve_text_model(name: str) -> Path:
+    from desktop_app.core.paths import builtin_models_dir, resolve_model_dir, user_models_dir
+
+    try:
+        return resolve_model_dir(name, "text")
+    except UsageError:
+        if name != DEFAULT_MODEL:
+            raise
+        raise ReverieError(
+            f"the built-in text model {DEFAULT_MODEL!r} is not installed (looked in "
+            f"{user_models_dir() / 'text'} and {builtin_models_dir() / 'text'}); pass "
+            f"--model DIR with a Hugging Face style model folder") from None
+
+
+def _read_prompt(args) -> str:
+    if args.prompt is not None:
+        return args.prompt
+    try:
+        return Path(args.prompt_file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read the prompt file {args.prompt_file}: {exc}") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.max_tokens < 1:
+        raise UsageError("--max-tokens must be at least 1")
+    if args.variants < 1:
+        raise UsageError("--variants must be at least 1")
+    if args.threads is not None and args.threads < 1:
+        raise UsageError("--threads must be at least 1")
+    settings = build_settings(args)
+    prompt = _read_prompt(args)
+    folder = resolve_text_model(args.model)
+
+    from desktop_app.core.jobs import CancelToken
+    from desktop_app.ml.text.generate import Generation, configure_threads, prompt_ids
+    from desktop_app.ml.text.loader import load_text_model
+
+    configure_threads(args.threads)
+    lm = load_text_model(folder, precision=args.precision)
+    ids = prompt_ids(lm, prompt, chat=args.chat, system=args.system)
+    cancel = CancelToken()
+    gen = Generation(lm, ids, settings, max_tokens=args.max_tokens, stop=args.stop,
+                     variants=args.variants, cancel=cancel, context_length=args.context_length)
+    if not args.json:
+        print(f"seed: {gen.seed}", file=sys.stderr)
+        if gen.dropped:
+            print(f"note: the prompt is longer than the context; the oldest {gen.dropped} "
+                  f"tokens were left out", file=sys.stderr)
+    previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
+    try:
+        _consume(gen, stream=not args.json and args.variants == 1)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    results = gen.results
+    if args.json:
+        sha = lm.sha256()
+        objs = [_with_sha(r.to_json(), sha) for r in results]
+        out = objs[0] if args.variants == 1 else {
+            "variants": objs, "seed": gen.seed, "settings": gen.settings.to_dict(),
+            "model": {"name": lm.name, "sha256": sha}}
+        json.dump(out, sys.stdout, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        if args.variants > 1:
+            for r in results:
+                sys.stdout.write(f"--- variant {r.variant + 1} (seed {r.seed}) ---\n{r.text}\n")
+        else:
+            sys.stdout.write("\n")
+        r = results[0]
+        print(f"[{len(r.token_ids)} tokens, finish: {r.finish_reason}, prompt "
+              f"{r.prompt_tokens_per_s:.1f} tok/s, generation {r.generated_tokens_per_s:.1f} "
+              f"tok/s]", file=sys.stderr)
+    sys.stdout.flush()
+    return 130 if any(r.finish_reason == "cancelled" for r in results) else 0
+
+
+def _consume(gen, *, stream: bool) -> None:
+    for step in gen.steps():
+        if stream and step.text:
+            sys.stdout.write(step.text)
+            sys.stdout.flush()
+
+
+def _with_sha(obj: dict, sha: str) -> dict:
+    obj["model"]["sha256"] = sha
+    return obj

@@ -1,0 +1,205 @@
+"""Text generation speed: Reverie beside Hugging Face ``transformers.generate()`` on one folder.
+
+Each measurement runs in its own subprocess (``python -m desktop_app.ml.text.bench --worker
+TOOL ...``) so every tool gets its own peak RSS and a clean heap; the tools alternate
+(Reverie, transformers, Reverie, transformers, ...) so background load hits both alike. Every
+worker warms up first, then times a prompt of ``prompt_tokens`` random token ids (the same ids
+for both tools) and ``new_tokens`` generated tokens with EOS disabled, with the Balanced
+sampler settings (transformers: temperature 0.8, top-k 40, top-p 0.95 — its nearest match).
+
+The memory-bandwidth bound is ``bandwidth / bytes of weights read per generated token``
+(every matrix once; embedding tables that are only indexed are not counted).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+BANDWIDTH_GBPS = 14.0  # this machine's memory read bandwidth when quiet (GB/s)
+
+
+def weight_bytes_per_token(folder: Path, precision: str = "fp32") -> int:
+    """Bytes of weights one decode step reads (from the safetensors headers; no loading)."""
+    from desktop_app.core.model_registry import read_safetensors_header
+    from desktop_app.ml.text.loader import find_weight_files
+
+    cfg = json.loads((Path(folder) / "config.json").read_text(encoding="utf-8"))
+    tied = cfg.get("tie_word_embeddings", cfg.get("model_type") == "gpt2")
+    elem = {"fp32": 4, "bf16": 2, "int8": 1}[precision]
+    total = 0
+    for path in find_weight_files(Path(folder)):
+        for name, entry in read_safetensors_header(path).items():
+            if name == "__metadata__" or name.endswith((".attn.bias", ".attn.masked_bias")):
+                continue
+            only_indexed = name.endswith("wpe.weight") or (
+                not tied and name.endswith(("embed_tokens.weight", "wte.weight")))
+            if not only_indexed:
+                n = 1
+                for d in entry["shape"]:
+                    n *= d
+                total += n * elem
+    return total
+
+
+def write_placeholder_tokenizer(folder: Path, vocab_size: int) -> None:
+    """A word-level tokenizer.json with tokens ``t0 .. t{V-1}`` (token ids matter, not text),
+    for benchmarking random-weight models that come without a tokenizer."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    vocab = {f"t{i}": i for i in range(vocab_size)}
+    tok = Tokenizer(models.WordLevel(vocab, unk_token="t0"))
+    tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    tok.save(str(Path(folder) / "tokenizer.json"))
+
+
+def _prompt(vocab_size: int, n: int) -> list[int]:
+    import numpy as np
+
+    return np.random.default_rng(1234).integers(0, vocab_size, size=n).tolist()
+
+
+def _peak_rss() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports kB
+
+
+def measure_reverie(folder: Path, prompt_tokens: int, new_tokens: int, precision: str) -> dict:
+    from desktop_app.core.sampling import SamplerSettings
+    from desktop_app.ml.text.generate import Generation
+    from desktop_app.ml.text.loader import load_text_model
+
+    t = time.perf_counter()
+    lm = load_text_model(folder, precision=precision)
+    load_s = time.perf_counter() - t
+    lm.eos_ids = ()  # always generate the full budget
+    ids = _prompt(lm.model.output_weight.shape[0], prompt_tokens)
+    settings = SamplerSettings(seed=7)
+    Generation(lm, ids[:16], settings, max_tokens=8).run()  # warm-up
+    (r,) = Generation(lm, ids, settings, max_tokens=new_tokens).run()
+    return {"prompt_tokens_per_s": r.prompt_tokens_per_s,
+            "generated_tokens_per_s": r.generated_tokens_per_s,
+            "generated": len(r.token_ids), "load_s": load_s}
+
+
+def measure_transformers(folder: Path, prompt_tokens: int, new_tokens: int,
+                         precision: str) -> dict:
+    import torch
+    import transformers
+
+    transformers.logging.set_verbosity_error()
+    if precision != "fp32":
+        raise ValueError("transformers is timed at fp32 only")
+    t = time.perf_counter()
+    model = transformers.AutoModelForCausalLM.from_pretrained(folder).eval()  # float32
+    load_s = time.perf_counter() - t
+    ids = torch.tensor([_prompt(model.config.vocab_size, prompt_tokens)])
+    eos = model.config.eos_token_id or 0
+
+    def gen(x, n):
+        t0 = time.perf_counter()
+        out = model.generate(x, attention_mask=torch.ones_like(x), do_sample=True,
+                             temperature=0.8, top_k=40, top_p=0.95, max_new_tokens=n,
+                             min_new_tokens=n, pad_token_id=eos)
+        return time.perf_counter() - t0, out.shape[1] - x.shape[1]
+
+    torch.manual_seed(7)
+    gen(ids[:, :16], 8)  # warm-up
+    t_prompt, _ = gen(ids, 1)  # prefill + one token
+    t_all, n = gen(ids, new_tokens)
+    return {"prompt_tokens_per_s": prompt_tokens / t_prompt,
+            "generated_tokens_per_s": (n - 1) / max(t_all - t_prompt, 1e-9),
+            "generated": n, "load_s": load_s}
+
+
+def _worker(args: argparse.Namespace) -> None:
+    import torch
+
+    torch.set_num_threads(args.threads)
+    fn = measure_reverie if args.worker == "reverie" else measure_transformers
+    out = fn(Path(args.model), args.prompt_tokens, args.new_tokens, args.precision)
+    out["peak_rss"] = _peak_rss()
+    print("RESULT " + json.dumps(out), flush=True)
+
+
+def run_worker(tool: str, folder: Path, *, prompt_tokens: int, new_tokens: int, threads: int,
+               precision: str, timeout_s: float = 1200) -> dict[str, Any]:
+    cmd = [sys.executable, "-m", "desktop_app.ml.text.bench", "--worker", tool, "--model",
+           str(folder), "--prompt-tokens", str(prompt_tokens), "--new-tokens", str(new_tokens),
+           "--threads", str(threads), "--precision", precision]
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "TOKENIZERS_PARALLELISM": "false"}
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, env=env)
+    for line in proc.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[7:])
+    tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+    return {"error": tail[0]}
+
+
+def compare(folder: Path, runs, *, rounds: int = 1, prompt_tokens: int = 128,
+            new_tokens: int = 256, threads: int = 1, log=print) -> dict[str, dict]:
+    """Run every (tool, precision) of ``runs`` ``rounds`` times, interleaved; keep each one's
+    best run (the one with the highest generation speed)."""
+    best: dict[str, dict] = {}
+    for r in range(rounds):
+        for tool, precision in runs:
+            key = f"{tool} {precision}"
+            log(f"round {r + 1}/{rounds}: {key} ...")
+            res = run_worker(tool, folder, prompt_tokens=prompt_tokens, new_tokens=new_tokens,
+                             threads=threads, precision=precision)
+            if "error" in res:
+                log(f"  {key} failed: {res['error']}")
+            old = best.get(key)
+            if old is None or ("error" not in res and (
+                    "error" in old or res["generated_tokens_per_s"] > old["generated_tokens_per_s"])):
+                best[key] = res
+    return best
+
+
+def report(best: dict[str, dict], folder: Path, *, prompt_tokens: int, new_tokens: int,
+           threads: int) -> str:
+    lines = [f"model: {folder}  prompt {prompt_tokens} tokens, {new_tokens} new tokens, "
+             f"{threads} thread(s), batch 1",
+             f"{'tool':<22}{'prompt tok/s':>14}{'gen tok/s':>12}{'peak RSS':>11}"
+             f"{'bound tok/s':>13}{'of bound':>10}"]
+    for key, res in best.items():
+        precision = key.split()[-1]
+        bound = BANDWIDTH_GBPS * 1e9 / weight_bytes_per_token(folder, precision)
+        if "error" in res:
+            lines.append(f"{key:<22}  failed: {res['error']}")
+            continue
+        g = res["generated_tokens_per_s"]
+        lines.append(f"{key:<22}{res['prompt_tokens_per_s']:>14.1f}{g:>12.2f}"
+                     f"{res['peak_rss'] / 2**20:>8.0f} MB{bound:>13.1f}{g / bound:>9.0%}")
+    ref = best.get("transformers fp32")
+    if ref and "error" not in ref:
+        for key, res in best.items():
+            if key.startswith("reverie") and "error" not in res:
+                lines.append(
+                    f"ratio {key} / transformers fp32: generation "
+                    f"{res['generated_tokens_per_s'] / ref['generated_tokens_per_s']:.2f}x, "
+                    f"prompt {res['prompt_tokens_per_s'] / ref['prompt_tokens_per_s']:.2f}x")
+    lines.append(f"bound = {BANDWIDTH_GBPS:.0f} GB/s / bytes of weights read per token "
+                 f"({weight_bytes_per_token(folder, 'fp32') / 1e6:.0f} MB at fp32)")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description="one timed run in this process (used by compare)")
+    p.add_argument("--worker", choices=("reverie", "transformers"), required=True)
+    p.add_argument("--model", required=True)
+    p.add_argument("--prompt-tokens", type=int, default=128)
+    p.add_argument("--new-tokens", type=int, default=256)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--precision", choices=("fp32", "bf16", "int8"), default="fp32")
+    _worker(p.parse_args(argv))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,367 @@
+"""The Llama family of decoder-only transformers in plain torch, one file (nanoGPT style).
+
+Covers Llama 2/3, Mistral (no sliding window: fine up to 4k context), Qwen2/2.5 (bias on
+q/k/v only), SmolLM/SmolLM2 and TinyLlama: RMSNorm, rotary position embeddings (``rope_theta``,
+``rope_scaling`` of type linear or llama3), grouped-query attention, SwiGLU, tied or untied
+embeddings, optional attention biases.
+
+Parameter names are exactly those of Hugging Face ``LlamaForCausalLM`` (``model.layers.0.
+self_attn.q_proj.weight`` ...), so a ``model.safetensors`` written by either loads in the other.
+
+References:
+- Touvron et al. 2023, "Llama 2" (arXiv:2307.09288); Su et al. 2021, "RoFormer" (RoPE).
+- Hugging Face ``transformers/models/llama/modeling_llama.py`` (the reference the tests compare
+  against, logits within 1e-4) and ``modeling_rope_utils.py`` (linear and llama3 scaling).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from desktop_app.ml.text.kv_cache import KVCache
+from desktop_app.ml.text.ops import linear
+
+#: Hugging Face ``model_type`` values that this module implements.
+LLAMA_MODEL_TYPES = ("llama", "mistral", "qwen2", "smollm", "smollm2", "tinyllama")
+
+
+@dataclass
+class LlamaConfig:
+    vocab_size: int = 32000
+    hidden_size: int = 4096
+    intermediate_size: int = 11008
+    num_hidden_layers: int = 32
+    num_attention_heads: int = 32
+    num_key_value_heads: int | None = None  # None -> num_attention_heads (no GQA)
+    max_position_embeddings: int = 2048
+    rms_norm_eps: float = 1e-6
+    rope_theta: float = 10000.0
+    rope_scaling: dict[str, Any] | None = None  # {"rope_type"/"type": "linear"|"llama3", ...}
+    tie_word_embeddings: bool = False
+    attention_bias: bool = False  # bias on q, k, v (and on o unless attention_out_bias False)
+    bos_token_id: int | None = 1
+    eos_token_id: int | list[int] | None = 2
+    head_dim: int | None = None  # None -> hidden_size // num_attention_heads
+    attention_out_bias: bool | None = None  # None -> same as attention_bias (HF Llama)
+    mlp_bias: bool = False
+    initializer_range: float = 0.02
+    model_type: str = "llama"
+    extra: dict[str, Any] = field(default_factory=dict, repr=False)  # other HF keys, kept as-is
+
+    def __post_init__(self) -> None:
+        if self.num_key_value_heads is None:
+            self.num_key_value_heads = self.num_attention_heads
+        if self.head_dim is None:
+            self.head_dim = self.hidden_size // self.num_attention_heads
+        if self.attention_out_bias is None:
+            self.attention_out_bias = self.attention_bias
+        if self.num_attention_heads % self.num_key_value_heads:
+            raise ValueError("num_attention_heads must be a multiple of num_key_value_heads")
+
+    # -- Hugging Face config.json ------------------------------------------------------------
+    @classmethod
+    def from_hf(cls, d: dict[str, Any]) -> "LlamaConfig":
+        """Build from a Hugging Face ``config.json`` dict (transformers v4 or v5 layout)."""
+        model_type = d.get("model_type", "llama")
+        if d.get("hidden_act", "silu") != "silu":
+            raise ValueError(f"hidden_act {d['hidden_act']!r} is not supported (only silu)")
+        rope_theta = d.get("rope_theta")
+        rope_scaling = d.get("rope_scaling")
+        params = d.get("rope_parameters")  # transformers v5 keeps theta and scaling here
+        if isinstance(params, dict):
+            if rope_theta is None:
+                rope_theta = params.get("rope_theta")
+            kind = params.get("rope_type", params.get("type", "default"))
+            if rope_scaling is None and kind not in (None, "default"):
+                rope_scaling = {k: v for k, v in params.items() if k != "rope_theta"}
+        if rope_scaling is not None and _rope_kind(rope_scaling) == "default":
+            rope_scaling = None
+        qkv_bias = bool(d.get("attention_bias", model_type == "qwen2"))
+        out_bias = False if model_type == "qwen2" else qkv_bias
+        known = {f for f in cls.__dataclass_fields__ if f != "extra"}
+        return cls(
+            vocab_size=d["vocab_size"],
+            hidden_size=d["hidden_size"],
+            intermediate_size=d["intermediate_size"],
+            num_hidden_layers=d["num_hidden_layers"],
+            num_attention_heads=d["num_attention_heads"],
+            num_key_value_heads=d.get("num_key_value_heads"),
+            max_position_embeddings=d.get("max_position_embeddings", 2048),
+            rms_norm_eps=d.get("rms_norm_eps", 1e-6),
+            rope_theta=float(rope_theta if rope_theta is not None else 10000.0),
+            rope_scaling=rope_scaling,
+            tie_word_embeddings=bool(d.get("tie_word_embeddings", False)),
+            attention_bias=qkv_bias,
+            attention_out_bias=out_bias,
+            bos_token_id=d.get("bos_token_id"),
+            eos_token_id=d.get("eos_token_id"),
+            head_dim=d.get("head_dim"),
+            mlp_bias=bool(d.get("mlp_bias", False)),
+            initializer_range=d.get("initializer_range", 0.02),
+            model_type=model_type,
+            extra={k: v for k, v in d.items() if k not in known and k not in _DERIVED_KEYS},
+        )
+
+    def to_hf(self) -> dict[str, Any]:
+        """A Hugging Face ``config.json`` dict ("llama", or "qwen2" for q/k/v-only biases)."""
+        qwen_style = self.attention_bias and not self.attention_out_bias
+        model_type = "qwen2" if qwen_style else "llama"
+        arch = "Qwen2ForCausalLM" if qwen_style else "LlamaForCausalLM"
+        rope_parameters = {"rope_type": "default", "rope_theta": self.rope_theta}
+        if self.rope_scaling:
+            rope_parameters = {**self.rope_scaling, "rope_theta": self.rope_theta}
+            rope_parameters.setdefault("rope_type", _rope_kind(self.rope_scaling))
+        d = {
+            **self.extra,
+            "model_type": model_type,
+            "architectures": [arch],
+            "vocab_size": self.vocab_size,
+            "hidden_size": self.hidden_size,
+            "intermediate_size": self.intermediate_size,
+            "num_hidden_layers": self.num_hidden_layers,
+            "num_attention_heads": self.num_attention_heads,
+            "num_key_value_heads": self.num_key_value_heads,
+            "head_dim": self.head_dim,
+            "hidden_act": "silu",
+            "max_position_embeddings": self.max_position_embeddings,
+            "rms_norm_eps": self.rms_norm_eps,
+            "rope_theta": self.rope_theta,
+            "rope_scaling": dict(self.rope_scaling) if self.rope_scaling else None,
+            "rope_parameters": rope_parameters,
+            "tie_word_embeddings": self.tie_word_embeddings,
+            "attention_bias": self.attention_bias,
+            "mlp_bias": self.mlp_bias,
+            "initializer_range": self.initializer_range,
+            "bos_token_id": self.bos_token_id,
+            "eos_token_id": self.eos_token_id,
+            "torch_dtype": "float32",
+        }
+        return d
+
+
+_DERIVED_KEYS = {"rope_theta", "rope_scaling", "rope_parameters", "attention_out_bias",
+                 "architectures", "hidden_act", "torch_dtype", "dtype", "transformers_version"}
+
+
+def _rope_kind(scaling: dict[str, Any]) -> str:
+    return str(scaling.get("rope_type", scaling.get("type", "default")))
+
+
+def rope_inv_freq(cfg: LlamaConfig) -> torch.Tensor:
+    """Inverse frequencies (head_dim/2,) with HF's linear / llama3 scaling applied."""
+    dim = cfg.head_dim
+    inv_freq = 1.0 / (cfg.rope_theta ** (torch.arange(0, dim, 2, dtype=torch.int64).float() / dim))
+    s = cfg.rope_scaling
+    if not s:
+        return inv_freq
+    kind = _rope_kind(s)
+    if kind == "linear":
+        return inv_freq / float(s["factor"])
+    if kind == "llama3":
+        factor = float(s["factor"])
+        low, high = float(s["low_freq_factor"]), float(s["high_freq_factor"])
+        old_len = float(s["original_max_position_embeddings"])
+        low_wavelen, high_wavelen = old_len / low, old_len / high
+        wavelen = 2 * math.pi / inv_freq
+        scaled = torch.where(wavelen > low_wavelen, inv_freq / factor, inv_freq)
+        smooth = (old_len / wavelen - low) / (high - low)
+        smoothed = (1 - smooth) * scaled / factor + smooth * scaled
+        medium = ~(wavelen < high_wavelen) & ~(wavelen > low_wavelen)
+        return torch.where(medium, smoothed, scaled)
+    raise ValueError(f"unsupported rope_scaling type {kind!r} (supported: linear, llama3)")
+
+
+def _rotate_half(x: torch.Tensor) -> torch.Tensor:
+    half = x.shape[-1] // 2
+    return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
+
+
+class Linear(nn.Linear):
+    """``nn.Linear`` (same parameters) whose bf16 prompt products run in float32 (ops.linear)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return linear(x, self.weight, self.bias)
+
+
+class RMSNorm(nn.Module):
+    def __init__(self, dim: int, eps: float) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(dim))
+        self.eps = eps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        dtype = x.dtype
+        x32 = x.float()
+        x32 = x32 * torch.rsqrt(x32.pow(2).mean(-1, keepdim=True) + self.eps)
+        return self.weight * x32.to(dtype)
+
+
+class LlamaAttention(nn.Module):
+    def __init__(self, cfg: LlamaConfig, layer_idx: int) -> None:
+        super().__init__()
+        self.layer_idx = layer_idx
+        self.n_heads, self.n_kv, self.head_dim = (cfg.num_attention_heads,
+                                                  cfg.num_key_value_heads, cfg.head_dim)
+        h, qd, kvd = cfg.hidden_size, self.n_heads * self.head_dim, self.n_kv * self.head_dim
+        self.q_proj = Linear(h, qd, bias=cfg.attention_bias)
+        self.k_proj = Linear(h, kvd, bias=cfg.attention_bias)
+        self.v_proj = Linear(h, kvd, bias=cfg.attention_bias)
+        self.o_proj = Linear(qd, h, bias=cfg.attention_out_bias)
+
+    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor,
+                cache: KVCache | None, start_pos: int) -> torch.Tensor:
+        B, T, _ = x.shape  # x: (B, T, hidden)
+        q = self.q_proj(x).view(B, T, self.n_heads, self.head_dim).transpose(1, 2)
+        k = self.k_proj(x).view(B, T, self.n_kv, self.head_dim).transpose(1, 2)
+        v = self.v_proj(x).view(B, T, self.n_kv, self.head_dim).transpose(1, 2)
+        # q: (B, H, T, hd); k, v: (B, Hkv, T, hd); cos/sin: (T, hd)
+        q = q * cos + _rotate_half(q) * sin
+        k = k * cos + _rotate_half(k) * sin
+        if cache is not None:
+            k, v = cache.update(self.layer_idx, k, v, start_pos)
+        y = _attend(q, k, v, start_pos if cache is not None else 0)
+        return self.o_proj(y.transpose(1, 2).reshape(B, T, self.n_heads * self.head_dim))
+
+
+def _attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, start_pos: int) -> torch.Tensor:
+    """Causal attention of q (B,H,T,hd) over k, v (B,Hkv,S,hd), S = start_pos + T.
+
+    Grouped-query attention never copies k/v (``repeat_interleave`` of a 2k-token cache was
+    measured 16 ms per layer): one new token folds its query groups into the length axis,
+    longer inputs use SDPA's ``enable_gqa``.
+    """
+    B, H, T, hd = q.shape
+    Hkv, S = k.shape[1], k.shape[2]
+    groups = H // Hkv
+    if T == 1:  # one new token sees every cached position
+        if groups == 1:
+            return F.scaled_dot_product_attention(q, k, v)
+        y = F.scaled_dot_product_attention(q.view(B, Hkv, groups, hd), k, v)
+        return y.view(B, H, 1, hd)
+    gqa = {"enable_gqa": True} if groups > 1 else {}
+    if S == T:
+        return F.scaled_dot_product_attention(q, k, v, is_causal=True, **gqa)
+    # chunked prefill after a cached prefix: query i sits at position start_pos + i
+    mask = torch.ones(T, S, dtype=torch.bool, device=q.device).tril(diagonal=S - T)
+    return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, **gqa)
+
+
+class LlamaMLP(nn.Module):
+    def __init__(self, cfg: LlamaConfig) -> None:
+        super().__init__()
+        h, i = cfg.hidden_size, cfg.intermediate_size
+        self.gate_proj = Linear(h, i, bias=cfg.mlp_bias)
+        self.up_proj = Linear(h, i, bias=cfg.mlp_bias)
+        self.down_proj = Linear(i, h, bias=cfg.mlp_bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.down_proj(F.silu(self.gate_proj(x)) * self.up_proj(x))  # SwiGLU
+
+
+class LlamaDecoderLayer(nn.Module):
+    def __init__(self, cfg: LlamaConfig, layer_idx: int) -> None:
+        super().__init__()
+        self.self_attn = LlamaAttention(cfg, layer_idx)
+        self.mlp = LlamaMLP(cfg)
+        self.input_layernorm = RMSNorm(cfg.hidden_size, cfg.rms_norm_eps)
+        self.post_attention_layernorm = RMSNorm(cfg.hidden_size, cfg.rms_norm_eps)
+
+    def forward(self, x, cos, sin, cache, start_pos):
+        x = x + self.self_attn(self.input_layernorm(x), cos, sin, cache, start_pos)
+        return x + self.mlp(self.post_attention_layernorm(x))
+
+
+class LlamaModel(nn.Module):
+    def __init__(self, cfg: LlamaConfig) -> None:
+        super().__init__()
+        self.embed_tokens = nn.Embedding(cfg.vocab_size, cfg.hidden_size)
+        self.layers = nn.ModuleList(LlamaDecoderLayer(cfg, i) for i in range(cfg.num_hidden_layers))
+        self.norm = RMSNorm(cfg.hidden_size, cfg.rms_norm_eps)
+
+
+class LlamaForCausalLM(nn.Module):
+    """Decoder-only LM. ``forward(ids (B,T), cache=None, start_pos=0) -> logits (B,T,V)``.
+
+    Without a cache it is a plain causal forward pass (training). With a :class:`KVCache` the
+    keys/values of positions ``[start_pos, start_pos+T)`` are stored and attention covers all
+    cached positions (inference).
+    """
+
+    def __init__(self, cfg: LlamaConfig) -> None:
+        super().__init__()
+        self.config = cfg
+        self.model = LlamaModel(cfg)
+        if cfg.tie_word_embeddings:
+            self.lm_head = None
+        else:
+            self.lm_head = Linear(cfg.hidden_size, cfg.vocab_size, bias=False)
+        self.register_buffer("inv_freq", rope_inv_freq(cfg), persistent=False)
+        self.output_proj: nn.Module | None = None  # set by quant.quantize_model (int8)
+        self.apply(self._init_weights)
+
+    def _init_weights(self, module: nn.Module) -> None:
+        std = self.config.initializer_range
+        if isinstance(module, nn.Linear):
+            nn.init.normal_(module.weight, mean=0.0, std=std)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.Embedding):
+            nn.init.normal_(module.weight, mean=0.0, std=std)
+
+    @property
+    def output_weight(self) -> torch.Tensor:
+        return self.model.embed_tokens.weight if self.lm_head is None else self.lm_head.weight
+
+    @property
+    def max_context(self) -> int:
+        """Positions this implementation attends to exactly. Mistral-style sliding-window
+        attention is not implemented, so a model that uses it is capped at its window."""
+        cfg, limit = self.config, self.config.max_position_embeddings
+        window = cfg.extra.get("sliding_window")
+        uses_window = cfg.extra.get("use_sliding_window", cfg.model_type == "mistral")
+        if isinstance(window, int) and window > 0 and uses_window:
+            limit = min(limit, window)
+        return limit
+
+    def reset_rope(self, device: torch.device | str = "cpu") -> None:
+        """Recompute the non-persistent RoPE buffer (a model built on the meta device)."""
+        self.inv_freq = rope_inv_freq(self.config).to(device)
+
+    def new_cache(self, batch: int, max_len: int, dtype: torch.dtype | None = None) -> KVCache:
+        cfg = self.config
+        dtype = dtype or self.model.embed_tokens.weight.dtype
+        return KVCache(cfg.num_hidden_layers, batch, cfg.num_key_value_heads, max_len,
+                       cfg.head_dim, dtype=dtype, device=self.inv_freq.device)
+
+    def rope(self, start_pos: int, T: int, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+        pos = torch.arange(start_pos, start_pos + T, dtype=torch.float32, device=self.inv_freq.device)
+        freqs = torch.outer(pos, self.inv_freq.float())  # (T, hd/2)
+        emb = torch.cat((freqs, freqs), dim=-1)  # (T, hd)
+        return emb.cos().to(dtype), emb.sin().to(dtype)
+
+    def forward(self, input_ids: torch.Tensor, cache: KVCache | None = None, start_pos: int = 0,
+                *, last_only: bool = False) -> torch.Tensor:
+        """Logits (B, T, V) in float32; ``last_only`` computes them for the last position only."""
+        B, T = input_ids.shape
+        x = self.model.embed_tokens(input_ids)  # (B, T, hidden)
+        cos, sin = self.rope(start_pos, T, x.dtype)
+        for layer in self.model.layers:
+            x = layer(x, cos, sin, cache, start_pos)
+        x = self.model.norm(x)
+        if last_only:
+            x = x[:, -1:]
+        if self.output_proj is not None:
+            return self.output_proj(x).float()
+        return linear(x, self.output_weight).float()
+
+    def tie_weights(self) -> None:
+        """No-op kept for API symmetry: tied models read ``embed_tokens.weight`` directly."""
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
