@@ -172,10 +172,17 @@ def read_card(folder: Path) -> tuple[str, str]:
     return licence, attribution
 
 
+def weight_files(folder: Path) -> list[Path]:
+    """The model's weight files: ``model*.safetensors`` when present (shards included), else
+    every ``*.safetensors`` — so side files such as an atlas or directions are not counted."""
+    model_files = sorted(folder.glob("model*.safetensors"))
+    return model_files or sorted(folder.glob("*.safetensors"))
+
+
 def describe_model(folder: Path, kind: str, source: str) -> ModelInfo:
     """Describe one model folder; problems go into ``problem`` instead of raising."""
     problem = ""
-    weights = sorted(folder.glob("*.safetensors"))
+    weights = weight_files(folder)
     parameters: int | None = None
     if not weights:
         problem = f"no .safetensors weights in {folder}"

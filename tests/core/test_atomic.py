@@ -55,3 +55,12 @@ def test_read_only_filesystem_message(tmp_path, monkeypatch):
         atomic.atomic_write_text(target, "lost?")
     assert target.read_text() == "kept"
     assert [p.name for p in tmp_path.iterdir()] == ["doc.txt"]
+
+
+def test_new_files_get_normal_permissions(tmp_path):
+    old = os.umask(0o022)
+    try:
+        atomic.atomic_write_text(tmp_path / "shared.txt", "x")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "shared.txt").stat().st_mode & 0o777 == 0o644

@@ -1,0 +1,191 @@
+"""``reverie train image``: train the image VAE on a folder, ``builtin:emoji`` or ``builtin:fashion``.
+
+Runs the shared training loop (checkpoints + resume in ``--out``), then writes the finished
+model folder there: ``config.json``, ``model.safetensors``, ``directions.safetensors/.json``
+and ``atlas.safetensors/.json``. Progress goes to stdout as text, or one JSON object per line
+with ``--json`` (what the Train room reads).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+
+from desktop_app.core.errors import UsageError
+
+PRESETS = {
+    # data: (image_size, channels, latent_dim, widths, flip, extra_conv_max_side)
+    "builtin:emoji": (64, 3, 128, (32, 64, 128, 256), True, 16),
+    "builtin:fashion": (28, 1, 32, (32, 64), True, 32),
+}
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", required=True,
+                   help="a folder of images, builtin:emoji or builtin:fashion")
+    p.add_argument("--out", required=True, help="run folder (checkpoints + finished model)")
+    p.add_argument("--steps", type=int, default=2000, help="optimizer steps (default 2000)")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--latent", type=int, default=None, help="latent size 32..128")
+    p.add_argument("--size", type=int, choices=(28, 64), default=None,
+                   help="image side for a folder (64 RGB or 28 grey)")
+    p.add_argument("--beta", type=float, default=1.0, help="KL weight once warm (default 1)")
+    p.add_argument("--kl-warmup", type=int, default=None, help="KL warm-up steps")
+    p.add_argument("--warmup-steps", type=int, default=None,
+                   help="learning-rate warm-up steps (default min(200, steps/10))")
+    p.add_argument("--held-out", type=float, default=0.1, help="held-out fraction (default 0.1)")
+    p.add_argument("--no-flip", action="store_true", help="no horizontal-flip augmentation")
+    p.add_argument("--seed", type=int, default=1337)
+    p.add_argument("--eval-every", type=int, default=500)
+    p.add_argument("--checkpoint-every", type=int, default=500)
+    p.add_argument("--fp16", action="store_true", help="store the final weights as fp16")
+    p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--json", action="store_true", help="one JSON object per line on stdout")
+
+
+def _check(args: argparse.Namespace) -> None:
+    if args.steps < 1:
+        raise UsageError("--steps must be at least 1")
+    if args.batch_size < 1:
+        raise UsageError("--batch-size must be at least 1")
+    if args.latent is not None and not 2 <= args.latent <= 512:
+        raise UsageError("--latent must be between 2 and 512 (32..128 recommended)")
+    if not 0.0 < args.held_out < 0.9:
+        raise UsageError("--held-out must be between 0 and 0.9")
+    if args.beta < 0:
+        raise UsageError("--beta must not be negative")
+
+
+def run(args: argparse.Namespace) -> int:
+    _check(args)
+    import numpy as np
+    import torch
+
+    from desktop_app.ml.image.datasets import load_dataset, split
+    from desktop_app.ml.image.train_task import ImageVAETask
+    from desktop_app.ml.image.vae import VAEConfig
+    from desktop_app.ml.training.loop import TrainConfig, train
+
+    torch.set_num_threads(args.threads or 1)
+    size, channels, latent, widths, flip, extra = PRESETS.get(
+        args.data, (args.size or 64, 1 if args.size == 28 else 3, 64,
+                    (32, 64) if args.size == 28 else (32, 64, 128, 256), True, 16))
+    say = _printer(args.json)
+    say({"kind": "data", "message": f"loading {args.data}"})
+    data = load_dataset(args.data, size=size, channels=channels)
+    if args.data == "builtin:fashion":
+        from desktop_app.ml.image.fashion_data import fashion_split
+        train_idx, held_idx = fashion_split(len(data))
+    else:
+        train_idx, held_idx = split(len(data), args.held_out, args.seed)
+    if len(train_idx) < 2:
+        raise UsageError(f"{args.data} has only {len(data)} usable image(s); at least 3 are "
+                         f"needed to train")
+    skipped = sum(data.skipped.values())
+    say({"kind": "data", "message": f"{len(data)} images ({len(train_idx)} train, "
+         f"{len(held_idx)} held out)" + (f"; skipped {skipped} unreadable" if skipped else "")})
+    cfg = VAEConfig(image_size=size, channels=channels, latent_dim=args.latent or latent,
+                    widths=widths, beta=args.beta, extra_conv_max_side=extra,
+                    kl_warmup_steps=args.kl_warmup if args.kl_warmup is not None
+                    else max(1, args.steps // 4))
+    task = ImageVAETask(data, train_idx, held_idx, cfg, data_id=args.data,
+                        flip=flip and not args.no_flip, fp16_export=args.fp16)
+    task.sample = _grid_sampler(task, Path(args.out) / "samples")
+    tcfg = TrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr,
+                       min_lr=args.lr / 20, warmup_steps=(args.warmup_steps if args.warmup_steps
+                                                        is not None else min(200, args.steps // 10)),
+                       weight_decay=0.01, eval_every=args.eval_every,
+                       sample_every=args.eval_every, checkpoint_every=args.checkpoint_every,
+                       log_every=max(1, min(50, args.steps // 20)), seed=args.seed,
+                       beta2=0.99, device="cpu")
+    out = Path(args.out)
+    stop = _Stop()  # Ctrl+C / SIGTERM (the Train room's Pause): save a checkpoint, then stop
+    old = {s: signal.signal(s, stop.handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        result = train(task, tcfg, out, callbacks=[lambda ev: say(ev.to_json())],
+                       resume=args.resume, stop=stop)
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+    if result.stopped:
+        return 1
+    from desktop_app.ml.image.finalize import finalize
+    finalize(out, data, train_idx, held_idx, progress=lambda m: say({"kind": "data",
+                                                                      "message": m}))
+    say({"kind": "data", "message": f"model folder ready: {out}"})
+    return 0
+
+
+def _grid_sampler(task, folder: Path):
+    """Wrap ``task.sample``: also save a PNG grid (held-out images, their reconstructions, and
+    decodes of random latents) so the Train room can show the model's pictures as it learns."""
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    base = task.sample
+
+    def sample(model, step: int) -> str | None:
+        text = base(model, step)
+        raw = getattr(model, "module", model)
+        with torch.no_grad():
+            x = task.held_x[:8]
+            recon = raw.decode(raw.encode(x)[0])
+            z = torch.randn(8, task.cfg.latent_dim,
+                            generator=torch.Generator().manual_seed(0))
+            rand = raw.decode(z)
+        rows = [t[:8] for t in (x, recon, rand)]
+        n = max(len(r) for r in rows)
+        c, h, w = rand.shape[1:]
+        grid = np.ones((3 * (h + 2), n * (w + 2), c), np.float32)
+        for i, r in enumerate(rows):
+            for j, img in enumerate(r.clamp(0, 1).permute(0, 2, 3, 1).numpy()):
+                grid[i * (h + 2) + 1:i * (h + 2) + 1 + h, j * (w + 2) + 1:j * (w + 2) + 1 + w] = img
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"step-{step:07d}.png"
+        arr = (grid * 255 + 0.5).astype(np.uint8)
+        Image.fromarray(arr[..., 0] if c == 1 else arr).save(path)
+        return f"{text}; grid (held-out, reconstructed, random): {path}"
+    return sample
+
+
+class _Stop:
+    """Set by SIGINT/SIGTERM; the loop then checkpoints and stops. A second signal interrupts."""
+
+    def __init__(self) -> None:
+        self.cancelled = False
+
+    def handler(self, signum, frame) -> None:  # noqa: ARG002
+        if self.cancelled:
+            raise KeyboardInterrupt
+        self.cancelled = True
+        print("reverie: stopping after this step (saving a checkpoint)...", file=sys.stderr,
+              flush=True)
+
+
+def _printer(as_json: bool):
+    t0 = time.perf_counter()
+
+    def say(ev: dict) -> None:
+        if as_json:
+            print(json.dumps(ev), flush=True)
+            return
+        kind = ev.get("kind")
+        if kind == "step":
+            print(f"step {ev['step']}/{ev['total_steps']}  loss {ev['loss']:.4f}  "
+                  f"{ev.get('tokens_per_s', 0):.0f} img/s  eta {ev.get('eta_s', 0):.0f}s",
+                  flush=True)
+        elif kind == "eval":
+            print(f"step {ev['step']}  held-out loss {ev['val_loss']:.4f}", flush=True)
+        elif kind == "sample":
+            print(f"step {ev['step']}  {ev['sample']}", flush=True)
+        elif ev.get("message"):
+            print(f"[{time.perf_counter() - t0:6.0f}s] {ev['message']}", flush=True)
+        sys.stdout.flush()
+    return say

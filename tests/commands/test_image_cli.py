@@ -1,0 +1,176 @@
+"""`reverie generate image`, `morph`, `edit` and `train image`: outputs and exit codes.
+
+Uses a tiny seeded model folder (tests/ml/image/image_helpers.py) passed by path, so no
+shipped model is needed.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from desktop_app.cli import main
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "ml" / "image"))
+from image_helpers import make_tiny_model_dir  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """The train command sets torch to one thread; put the setting back for other tests."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    return str(make_tiny_model_dir(tmp_path_factory.mktemp("m") / "tiny"))
+
+
+def _png(path, mode="RGB", size=(40, 40)):
+    Image.new(mode, size, 128 if mode in ("L", "P") else (120, 60, 30)).save(path)
+    return str(path)
+
+
+def test_generate_one_and_many_and_grid(model, tmp_path, capsys):
+    assert main(["generate", "image", "--model", model, "--seed", "3",
+                 "--output", str(tmp_path / "one.png")]) == 0
+    with Image.open(tmp_path / "one.png") as im:
+        assert im.size == (28, 28)
+    assert main(["generate", "image", "--model", model, "--count", "3",
+                 "--output", str(tmp_path / "s.png")]) == 0
+    assert sorted(p.name for p in tmp_path.glob("s-*.png")) == ["s-1.png", "s-2.png", "s-3.png"]
+    assert main(["generate", "image", "--model", model, "--count", "4", "--grid",
+                 "--output", str(tmp_path / "g.png")]) == 0
+    with Image.open(tmp_path / "g.png") as im:
+        assert im.size == (2 * 28 + 3 * 2, 2 * 28 + 3 * 2)
+    assert not (tmp_path / "g-1.png").exists()
+
+
+def test_generate_is_reproducible(model, tmp_path):
+    for name in ("a.png", "b.png"):
+        assert main(["generate", "image", "--model", model, "--seed", "9", "--temperature",
+                     "0.7", "--output", str(tmp_path / name)]) == 0
+    a, b = (np.asarray(Image.open(tmp_path / n)) for n in ("a.png", "b.png"))
+    assert np.array_equal(a, b)
+
+
+def test_morph_gif_webp_and_folder(model, tmp_path):
+    assert main(["morph", "--model", model, "--from-seed", "1", "--to-seed", "2",
+                 "--frames", "7", "--output", str(tmp_path / "m.gif")]) == 0
+    with Image.open(tmp_path / "m.gif") as im:
+        assert im.n_frames == 7 and im.size == (28, 28)
+    img = _png(tmp_path / "start.png")
+    assert main(["morph", "--model", model, "--from", img, "--to-seed", "2", "--frames",
+                 "5", "--method", "lerp", "--output", str(tmp_path / "m.webp")]) == 0
+    with Image.open(tmp_path / "m.webp") as im:
+        assert im.n_frames == 5
+    assert main(["morph", "--model", model, "--from-seed", "1", "--to-seed", "2",
+                 "--frames", "4", "--output", str(tmp_path / "frames") + "/"]) == 0
+    names = sorted(p.name for p in (tmp_path / "frames").iterdir())
+    assert names == ["frame-001.png", "frame-002.png", "frame-003.png", "frame-004.png"]
+    # the first frame is the start: seed 1 decoded, as generate image draws it
+    assert main(["generate", "image", "--model", model, "--seed", "1",
+                 "--output", str(tmp_path / "s1.png")]) == 0
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "frames" / "frame-001.png")),
+                          np.asarray(Image.open(tmp_path / "s1.png")))
+
+
+def test_edit_moves_along_directions(model, tmp_path, capsys):
+    img = _png(tmp_path / "in.png", "RGBA")
+    out = tmp_path / "e.png"
+    assert main(["edit", "--model", model, img, "--direction", "style=+1.5",
+                 "--direction", "pc1=-1", "--output", str(out)]) == 0
+    with Image.open(out) as im:
+        assert im.size == (28, 28)
+    assert main(["edit", "--model", model, img, "--direction", "smile=1",
+                 "--output", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "no direction 'smile'" in err and "style" in err and "pc1" in err
+
+
+@pytest.mark.parametrize("argv,code,needle", [
+    (["generate", "image", "--count", "0", "--output", "x.png"], 2, "--count"),
+    (["generate", "image", "--output", "x.bmp"], 2, ".png"),
+    (["generate", "image", "--temperature", "-1", "--output", "x.png"], 2, "temperature"),
+    (["morph", "--from-seed", "1", "--to-seed", "2", "--frames", "1", "--output", "x.gif"],
+     2, "--frames"),
+    (["morph", "--from-seed", "1", "--to-seed", "2", "--output", "x.png"], 2, ".gif"),
+    (["edit", "IMG", "--direction", "smile", "--output", "x.png"], 2, "NAME=AMOUNT"),
+    (["edit", "IMG", "--direction", "smile=abc", "--output", "x.png"], 2, "NAME=AMOUNT"),
+])
+def test_usage_errors(model, tmp_path, capsys, monkeypatch, argv, code, needle):
+    monkeypatch.chdir(tmp_path)
+    argv = [a if a != "IMG" else _png(tmp_path / "i.png") for a in argv]
+    assert main(argv[:1 + (argv[0] == "generate")] + ["--model", model]
+                + argv[1 + (argv[0] == "generate"):]) == code
+    err = capsys.readouterr().err
+    assert needle in err and err.count("\n") <= 2
+
+
+def test_bad_files_fail_with_one_line(model, tmp_path, capsys, monkeypatch):
+    (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 20)
+    (tmp_path / "text.jpg").write_text("hello")
+    for bad in ("broken.png", "text.jpg", "missing.png"):
+        assert main(["edit", "--model", model, str(tmp_path / bad), "--direction", "pc1=1",
+                     "--output", str(tmp_path / "o.png")]) == 1
+        assert bad in capsys.readouterr().err
+    Image.new("RGB", (80, 80)).save(tmp_path / "bomb.png")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)
+    assert main(["morph", "--model", model, "--from", str(tmp_path / "bomb.png"),
+                 "--to-seed", "1", "--output", str(tmp_path / "o.gif")]) == 1
+    assert "too large" in capsys.readouterr().err
+    assert not (tmp_path / "o.gif").exists()
+
+
+def test_unknown_model_is_a_usage_error(tmp_path, capsys):
+    assert main(["generate", "image", "--model", "no-such-model",
+                 "--output", str(tmp_path / "x.png")]) == 2
+    assert "no image model named 'no-such-model'" in capsys.readouterr().err
+
+
+def test_train_image_on_a_folder_end_to_end(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    data = tmp_path / "pics"
+    data.mkdir()
+    for i in range(12):
+        arr = (rng.random((20, 30, 3)) * 255).astype(np.uint8)
+        Image.fromarray(arr).save(data / f"p{i}.png")
+    (data / "bad.jpg").write_text("nope")
+    out = tmp_path / "run"
+    argv = ["train", "image", "--data", str(data), "--out", str(out), "--size", "28",
+            "--steps", "4", "--batch-size", "4", "--latent", "4", "--json",
+            "--eval-every", "2", "--checkpoint-every", "2", "--held-out", "0.25"]
+    assert main(argv) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    kinds = {line["kind"] for line in lines}
+    assert {"start", "step", "eval", "checkpoint", "done"} <= kinds
+    assert any("skipped 1 unreadable" in line.get("message", "") for line in lines)
+    for name in ("config.json", "model.safetensors", "directions.json", "atlas.json",
+                 "metrics.json"):
+        assert (out / name).is_file(), name
+    assert main(["generate", "image", "--model", str(out), "--output",
+                 str(tmp_path / "x.png")]) == 0
+    # resume to more steps continues from the checkpoint
+    argv[argv.index("--steps") + 1] = "6"
+    assert main(argv + ["--resume"]) == 0
+    assert "resuming at step 4" in capsys.readouterr().out
+
+
+def test_train_image_bad_data(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    assert main(["train", "image", "--data", str(tmp_path / "empty"), "--out",
+                 str(tmp_path / "o")]) == 1
+    assert "no usable images" in capsys.readouterr().err
+    assert main(["train", "image", "--data", "builtin:nope", "--out", str(tmp_path / "o")]) == 1
+    assert main(["train", "image", "--data", str(tmp_path), "--out", str(tmp_path / "o"),
+                 "--steps", "0"]) == 2

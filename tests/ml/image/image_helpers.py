@@ -1,0 +1,52 @@
+"""Tiny seeded image VAEs, toy labelled images and model folders for fast image tests."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from desktop_app.ml.image.datasets import ImageSet
+from desktop_app.ml.image.vae import ConvVAE, VAEConfig
+
+
+def tiny_config(size: int = 28, latent: int = 8) -> VAEConfig:
+    if size == 28:
+        return VAEConfig(image_size=28, channels=1, latent_dim=latent, widths=(8, 16),
+                         kl_warmup_steps=10)
+    return VAEConfig(image_size=64, channels=3, latent_dim=latent, widths=(8, 8, 16, 16),
+                     kl_warmup_steps=10)
+
+
+def tiny_model(size: int = 28, latent: int = 8, seed: int = 0) -> ConvVAE:
+    torch.manual_seed(seed)
+    return ConvVAE(tiny_config(size, latent)).eval()
+
+
+def toy_images(n: int = 40, size: int = 28, channels: int = 1, seed: int = 0) -> ImageSet:
+    """Blobs whose brightness and position are two labelled attributes."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:size, 0:size] / size
+    px, labels_b, labels_p = [], [], []
+    for _ in range(n):
+        bright, right = rng.integers(0, 2), rng.integers(0, 2)
+        cx = 0.7 if right else 0.3
+        blob = np.exp(-((xx - cx) ** 2 + (yy - 0.5) ** 2) / 0.02) * (0.9 if bright else 0.4)
+        img = (np.clip(blob + rng.normal(0, 0.02, blob.shape), 0, 1) * 255).astype(np.uint8)
+        px.append(np.repeat(img[..., None], channels, axis=2))
+        labels_b.append(bright)
+        labels_p.append(right)
+    return ImageSet(pixels=np.stack(px), names=[f"toy-{i}" for i in range(n)],
+                    labels={"style": np.array(labels_b, float),
+                            "woman": np.array(labels_p, float)},
+                    categories={"group": ["toy"] * n}, flip_ok=np.ones(n, bool))
+
+
+def make_tiny_model_dir(folder):
+    """A complete tiny 28x28 model folder: weights, directions ("style", "woman", pc*), atlas."""
+    from desktop_app.ml.image.finalize import finalize
+    from desktop_app.ml.image.model_dir import save_vae
+
+    save_vae(tiny_model(), folder)
+    data = toy_images()
+    finalize(folder, data, np.arange(30), np.arange(30, 40))
+    return folder
