@@ -151,12 +151,15 @@ class MainWindow(QMainWindow):
                       lambda r=panel.room_id: self.show_room(r))
 
     def _edit_focus(self, slot: str) -> None:
-        """Route Undo/Redo/Cut/Copy/Paste to the focused text widget, if it has that slot."""
+        """Route Undo/Redo/Cut/Copy/Paste to the focused text widget, if it has that slot;
+        Undo and Redo otherwise go to the current room's own history (piano roll, latents)."""
         widget = QApplication.focusWidget()
         if widget is not None and not hasattr(widget, slot):
             widget = widget.findChild(QLineEdit)  # spin and combo boxes edit through one
         if widget is not None and hasattr(widget, slot):
             getattr(widget, slot)()
+        elif slot in ("undo", "redo") and hasattr(self.current_panel(), slot):
+            getattr(self.current_panel(), slot)()
 
     def _fill_recent_menu(self) -> None:
         menu = self.menu_actions.recent_menu

@@ -77,9 +77,15 @@ def apply_theme(app: QApplication, theme: str) -> str:
     resolved = resolve_theme(theme)
     if app.style().name().lower() != "fusion":  # a new style object re-polishes every
         app.setStyle("Fusion")                   # widget: set it only once
+    previous = app.property("reverieTheme")
     app.setPalette(build_palette(resolved))
     app.setProperty("reverieTheme", resolved)
     sheet = style_sheet()
-    if app.styleSheet() != sheet:  # re-setting the same sheet would re-polish everything;
-        app.setStyleSheet(sheet)   # its palette() colours follow the new palette anyway
+    if app.styleSheet() != sheet:
+        app.setStyleSheet(sheet)
+    elif previous not in (None, resolved) and sheet:
+        # The sheet's palette(...) colours are resolved when widgets are polished: after a
+        # switch at run time they keep the old theme's colours until the sheet is re-applied.
+        app.setStyleSheet("")
+        app.setStyleSheet(sheet)
     return resolved

@@ -4,8 +4,9 @@
         [--model emoji] [--out docs/screenshots]
 
 Uses the real MainWindow and InferenceEngine in isolated settings and data folders. Writes
-``imagine-sliders.png`` (grid + sliders moved), ``imagine-morph.png`` (a morph being scrubbed),
-``imagine-picture.png`` (an emoji drawn from the Noto font, encoded and edited) and
+``imagine-picture.png`` (an emoji drawn from the Noto font as "your picture", beside its
+reconstruction), ``imagine-sliders.png`` (that picture edited with the sliders),
+``imagine-morph.png`` (a morph from it to another emoji, scrubbed half-way) and
 ``imagine-dark.png``. If the main window still shows a placeholder for the room, the panel is
 shown on its own with the Randomness controls.
 """
@@ -32,7 +33,11 @@ def spin(app, cond, timeout_s=120.0):
             raise SystemExit("timed out")
 
 
-def pause(app, seconds=0.3):
+def pause(app, seconds=0.3, panel=None):
+    if panel is not None:
+        panel.show_message("")       # no leftover notes in the picture
+        panel.window().statusBar().clearMessage() if hasattr(panel.window(), "statusBar") \
+            else None
     end = time.perf_counter() + seconds
     spin(app, lambda: time.perf_counter() > end)
 
@@ -55,6 +60,8 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default=None)
     ap.add_argument("--out", default=str(HERE))
+    ap.add_argument("--face", default="\U0001F469", help="emoji to draw as your picture")
+    ap.add_argument("--other", default="\U0001F476", help="emoji for the morph's B")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -92,40 +99,43 @@ def main() -> int:
         window.show_room("imagine")
     model = args.model or next((n for n in ("emoji", "fashion")
                                 if (ROOT / "models" / "image" / n).is_dir()), None)
-    panel.request_model(str(ROOT / "models" / "image" / model))
+    folder = Path(model) if "/" in model else ROOT / "models" / "image" / model
+    panel.request_model(str(folder))
     spin(app, lambda: panel.current_pixels is not None)
-    for name, value in (("smile", 120), ("skin_tone", 150), ("pc2", -80)):
+    settle = lambda: spin(app, lambda: not panel._decode_pending  # noqa: E731
+                          and not panel._decode_in_flight and not panel._side_jobs)
+    face, other = tmp / "my-face.png", tmp / "other.png"
+    if noto_face(face, args.face) and noto_face(other, args.other):
+        panel.open_picture(str(face))                 # your picture, beside its reconstruction
+        spin(app, lambda: panel.own.mse is not None)
+        settle()
+        pause(app, panel=panel)
+        shell.grab().save(str(out / "imagine-picture.png"))
+        panel.encode_morph_end("B", str(other))       # morph B from a file
+    for name, value in (("skin_tone", 200), ("older", 150)):
         if name in panel.sliders.sliders:
             panel.sliders.slider(name).setValue(value)
-    spin(app, lambda: not panel._decode_pending and not panel._decode_in_flight)
-    pause(app)
+    settle()
+    panel.tabs.setCurrentWidget(panel.sliders)
+    pause(app, panel=panel)
     shell.grab().save(str(out / "imagine-sliders.png"))
 
-    panel.grid.use_as.emit(0, "A")
-    panel.grid.use_as.emit(4, "B")
+    panel.morph.end_requested.emit("A", "current")
+    if panel.morph.ends["B"].latent is None:
+        panel.grid.use_as.emit(4, "B")
     panel.morph.framesSpin.setValue(16)
     panel.tabs.setCurrentWidget(panel.morph)
     panel.make_morph()
     spin(app, lambda: panel.morph.makeButton.isEnabled())
-    panel.morph.show_frame(7)
-    pause(app)
+    panel.morph.show_frame(8)
+    pause(app, panel=panel)
     shell.grab().save(str(out / "imagine-morph.png"))
-
-    face = tmp / "my-face.png"
-    if noto_face(face):
-        panel.open_picture(str(face))
-        spin(app, lambda: panel.own.mse is not None)
-        if "smile" in panel.sliders.sliders:
-            panel.sliders.slider("smile").setValue(-150)
-        spin(app, lambda: not panel._decode_pending and not panel._decode_in_flight)
-        pause(app)
-        shell.grab().save(str(out / "imagine-picture.png"))
 
     apply_theme(app, "dark")
     panel.tabs.setCurrentWidget(panel.sliders)
     panel.grid.click(7)
     spin(app, lambda: not panel._decode_pending and not panel._decode_in_flight)
-    pause(app)
+    pause(app, panel=panel)
     shell.grab().save(str(out / "imagine-dark.png"))
     for p in sorted(out.glob("imagine-*.png")):
         print(p)

@@ -97,6 +97,8 @@ def main() -> int:
 
 
 def shoot(app, window, path: Path) -> None:
+    panel = window if hasattr(window, "editor") else window.findChild(object, "writePanel")
+    panel._update_counts()  # the word count is debounced; show the current one
     app.processEvents()
     window.grab().save(str(path))
     print(path)

@@ -63,6 +63,8 @@ def test_placeholder_rooms_say_what_is_coming_and_never_generate(window, qtbot):
     window.engine.event.connect(events.append)
     for room in GENERATING:
         panel = window.panel(room)
+        if panel.available:  # a finished room (Compose) is tested in its own tests
+            continue
         assert not panel.generateButton.isEnabled()
         assert "later release" in panel.generateButton.toolTip()
         with qtbot.waitSignal(panel.notice) as blocker:

@@ -1,24 +1,12 @@
-"""The Imagine room: sample images from a seed and move through a latent space (placeholder).
+"""The Imagine room: sample images from a seed and move through a latent space.
 
-When built it will decode images with the image VAE, offer latent sliders, morph A→B and
-export GIFs. Until then it says so plainly and generates nothing.
+The panel itself lives in :mod:`desktop_app.ui.imagine.panel` (with its widgets in
+``desktop_app/ui/imagine/``); this module keeps the one-file-per-room entry the main window's
+``ROOM_CLASSES`` imports.
 """
 
 from __future__ import annotations
 
-from desktop_app.ui.rooms.base import PlaceholderRoom
+from desktop_app.ui.imagine.panel import ImaginePanel
 
-
-class ImaginePanel(PlaceholderRoom):
-    """Imagine room panel (GUI thread)."""
-
-    room_id = "imagine"
-    title = "Imagine"
-    tagline = "Sample images from a seed and wander through a latent space."
-    model_kind = "image"
-    generates = True
-    coming = (
-        "Draw a grid of images from the seed in the Randomness box.",
-        "Move latent sliders and watch one image change as you drag.",
-        "Morph smoothly from image A to image B and export the morph as a GIF.",
-    )
+__all__ = ["ImaginePanel"]

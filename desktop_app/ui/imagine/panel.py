@@ -1,0 +1,441 @@
+"""The Imagine room (objectName ``imaginePanel``): seeds, latent sliders, morphs, your picture.
+
+Lives on the GUI thread and talks to the worker only through engine jobs and their events:
+``RoomModelJob`` (load a model, its directions and fingerprint), ``SeedGridJob`` (the 3×3
+grid, the room's Generate job), ``DecodeLatentJob`` (the image following the sliders),
+``EncodePictureJob`` (your picture, or a morph end from a file) and ``MorphJob``.
+
+Slider drags: each value change asks for a decode; the first goes out at once and further
+ones are throttled to one per ``debounce_ms`` (15 ms), never more than one in flight, each
+submitted with ``supersede=True`` so the latest request wins; only the image of the latest
+decode job is shown. Every latent change is one undo step (:mod:`.history`).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QEvent, QSignalBlocker, QTimer
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import QFileDialog
+
+from desktop_app.core.events import Cancelled, Event, Failed, Finished, ImageReady, Progress
+from desktop_app.core.imaging import DecodeLatentJob
+from desktop_app.core.imaging_room import RoomModelJob, SeedGridJob, direction_label
+from desktop_app.ui.imagine.documents import ImagineDocumentsMixin
+from desktop_app.ui.imagine.pictures import ImaginePicturesMixin
+from desktop_app.ui.imagine.history import LatentHistory, LatentState
+from desktop_app.ui.imagine.layout import build_layout
+from desktop_app.ui.rooms.base import RoomPanel
+
+log = logging.getLogger(__name__)
+DEFAULT_MODEL = "emoji"
+GRID_SIZE = 9
+TERMINAL = (Finished, Failed, Cancelled)
+
+
+class ImaginePanel(ImaginePicturesMixin, ImagineDocumentsMixin, RoomPanel):
+    """The Imagine room panel (GUI thread)."""
+
+    room_id = "imagine"
+    title = "Imagine"
+    tagline = "Sample images from a seed and wander through a latent space."
+    model_kind = "image"
+    generates = True
+    available = True
+
+    def __init__(self, engine, randomness, parent=None, *, model: str | None = None,
+                 autoload: bool = True, debounce_ms: int = 15,
+                 autosave_ms: int = 30_000) -> None:
+        super().__init__(engine, randomness, parent)
+        self.model_dir: str | None = None
+        self.model_info = None
+        self.history = LatentHistory(self)
+        self.current_latent: np.ndarray | None = None
+        self.current_pixels: np.ndarray | None = None
+        self.source = ""                       # what the base latent is ("seed 12", a file)
+        self._requested_model = model
+        self._autoload = autoload
+        self._shown_once = False
+        self._model_job = None
+        self._decode_job = None                # latest decode submitted (the one to show)
+        self._decode_in_flight = False
+        self._decode_pending = False
+        self._side_jobs: dict[int, tuple] = {}  # job id -> (purpose, extra)
+        self._grid_seeds: list[int] = []
+        self._after_model: list = []           # callbacks once a model is loaded
+        self._drag_before: LatentState | None = None
+        build_layout(self)
+        self._throttle = QTimer(self, singleShot=True, interval=debounce_ms,
+                                timeout=self._on_throttle_timeout)
+        self._autoload_timer = QTimer(self, singleShot=True, interval=300,
+                                      timeout=self.load_default_model)
+        self.init_documents(autosave_ms)
+        self._connect()
+        self._update_history_buttons()
+        self.set_model_message("")
+
+    def _connect(self) -> None:
+        self.engine.event.connect(self._on_side_event)
+        self.modelPicker.activated.connect(self._on_model_picker_activated)
+        self.temperatureSlider.valueChanged.connect(
+            lambda v: self.temperatureLabel.setText(f"{v / 100:.2f}"))
+        self.temperatureSlider.sliderReleased.connect(self._on_temperature_chosen)
+        self.grid.picked.connect(self.pick_cell)
+        self.grid.use_as.connect(self._on_grid_use_as)
+        self.sliders.amounts_changed.connect(self._on_amounts_changed)
+        self.sliders.gesture_finished.connect(self._on_slider_gesture_finished)
+        self.history.state_applied.connect(self._show_state)
+        self.history.stack.indexChanged.connect(self._update_history_buttons)
+        self.undoButton.clicked.connect(self.history.undo)
+        self.redoButton.clicked.connect(self.history.redo)
+        self.smoothCheck.toggled.connect(self.imageView.set_smooth)
+        self.imageView.file_dropped.connect(self.open_picture)
+        self.own.open_requested.connect(self.open_picture)
+        self.morph.end_requested.connect(self._on_morph_end_requested)
+        self.morph.end_file_dropped.connect(self.encode_morph_end)
+        self.morph.make_requested.connect(self.make_morph)
+        self.morph.frame_chosen.connect(lambda z: self.set_base(z, "a morph frame",
+                                                                "Use morph frame"))
+        self.morph.message.connect(self.show_message)
+        self.savePngButton.clicked.connect(self.save)
+        self.copyButton.clicked.connect(self.copy_image)
+        self.exportButton.clicked.connect(self.export)
+
+    # -- showing and models ------------------------------------------------------------------
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        if not self._shown_once:
+            self._shown_once = True
+            self.offer_restore()
+            if self._autoload and self.model_dir is None and self._model_job is None:
+                self._autoload_timer.start()
+
+    def set_model_message(self, message: str) -> None:
+        super().set_model_message(message)
+        scan = getattr(self.window(), "scan", None)
+        if scan is None or not scan.models:
+            from desktop_app.core.model_registry import scan_models  # noqa: PLC0415
+            scan = scan_models()
+        self._fill_model_picker(scan.of_kind("image"))
+
+    def _fill_model_picker(self, models) -> None:
+        with QSignalBlocker(self.modelPicker):
+            self.modelPicker.clear()
+            for m in models:
+                label = m.name + ("" if m.source == "built-in" else f" ({m.source})")
+                self.modelPicker.addItem(label + (" — unusable" if m.problem else ""), str(m.path))
+                self.modelPicker.setItemData(self.modelPicker.count() - 1,
+                                             m.problem or str(m.path), 3)
+            self.modelPicker.addItem("Open model folder…", None)
+            self._select_model_in_picker()
+
+    def _select_model_in_picker(self) -> None:
+        with QSignalBlocker(self.modelPicker):
+            folder = self.model_dir
+            index = self.modelPicker.findData(folder) if folder else -1
+            if folder and index < 0:
+                self.modelPicker.insertItem(self.modelPicker.count() - 1,
+                                            f"{Path(folder).name} (folder)", folder)
+                index = self.modelPicker.findData(folder)
+            self.modelPicker.setCurrentIndex(index)
+
+    def load_default_model(self) -> None:
+        if self.model_dir is not None or self._model_job is not None:
+            return
+        if self._requested_model:
+            self.request_model(self._requested_model)
+            return
+        folders = [self.modelPicker.itemData(i) for i in range(self.modelPicker.count())]
+        folders = [f for f in folders if f]
+        chosen = next((f for f in folders if Path(f).name == DEFAULT_MODEL),
+                      folders[0] if folders else None)
+        if chosen is None:
+            self.show_message("No image model is installed. Train one in the Train room, or "
+                              "reinstall Reverie to restore the built-in models.")
+            return
+        self.request_model(chosen)
+
+    def request_model(self, model: str) -> None:
+        """Load ``model`` (a name or folder); the room keeps the previous one if it fails."""
+        job = RoomModelJob(model=str(model))
+        self._model_job = job.job_id
+        self.modelDetails.setText(f"Loading {Path(str(model)).name}…")
+        self._submit(job)
+
+    def _on_model_picker_activated(self, index: int) -> None:
+        folder = self.modelPicker.itemData(index)
+        if folder is None:
+            folder = QFileDialog.getExistingDirectory(self, "Open an image model folder")
+            if not folder:
+                self._select_model_in_picker()
+                return
+        if folder != self.model_dir:
+            self.request_model(folder)
+
+    def _on_model_event(self, event: Event) -> None:
+        if isinstance(event, Progress):
+            self.modelDetails.setText(event.message or "Loading…")
+        elif isinstance(event, Finished):
+            self._model_job = None
+            self._set_model(event.result)
+        elif isinstance(event, Failed):
+            self._model_job = None
+            keep = (f" Still using {self.model_info.name}." if self.model_info else "")
+            self.modelDetails.setText("")
+            self.show_message(f"Could not load the image model: {event.message}{keep}")
+            self._select_model_in_picker()
+        elif isinstance(event, Cancelled):
+            self._model_job = None
+
+    def _set_model(self, info) -> None:
+        changed = self.model_info is None or info.fingerprint != self.model_info.fingerprint
+        old_dim = self.model_info.latent_dim if self.model_info else None
+        self.model_info, self.model_dir = info, info.model_dir
+        names = [direction_label(d.name) for d in info.directions if d.kind != "pca"]
+        self.modelDetails.setText(
+            f"<b>{info.name}</b> · {info.image_size}×{info.image_size} "
+            f"{'colour' if info.channels == 3 else 'grey'} · {info.latent_dim}-D latent · "
+            f"{len(info.directions)} directions" + (f" ({', '.join(names)})" if names else ""))
+        self._select_model_in_picker()
+        if changed:
+            self.sliders.set_directions(info.directions)
+            if old_dim is not None:     # another model: the old latents mean nothing here
+                self.history.clear()
+                self._show_state(LatentState())
+                self.morph.clear_ends()
+        callbacks, self._after_model = self._after_model, []
+        for callback in callbacks:
+            callback()
+        if self.history.state.base is None:   # nothing restored or opened: a first grid
+            self.generate()
+
+    # -- generate: the grid ------------------------------------------------------------------
+    def temperature(self) -> float:
+        return self.temperatureSlider.value() / 100.0
+
+    def build_job(self, sampler, seed: int):
+        if self.model_info is None:
+            self.show_message("The image model is still loading; try again in a moment.")
+            return None
+        seeds = [seed + i for i in range(GRID_SIZE)]
+        self._grid_seeds = seeds
+        self._state_at_grid = self.history.state   # pick cell 0 only if nothing else came
+        self.grid.clear(seeds)
+        return SeedGridJob(model=self.model_dir, seeds=tuple(seeds),
+                           temperature=self.temperature())
+
+    def on_job_event(self, event: Event) -> None:
+        if isinstance(event, ImageReady):
+            self.grid.set_cell(event.index, event.pixels, self._grid_seeds[event.index],
+                               event.latent)
+        elif isinstance(event, Finished):
+            state = self.history.state
+            if state.base is None or state is getattr(self, "_state_at_grid", None):
+                self.pick_cell(0)
+
+    def pick_cell(self, index: int) -> None:
+        z = self.grid.latent(index)
+        if z is not None:
+            self.grid.select(index)
+            self.set_base(z, f"seed {self.grid.seed(index)}",
+                          f"Pick seed {self.grid.seed(index)}")
+
+    def _on_temperature_chosen(self) -> None:
+        """Re-sample the same seeds at the new noise temperature and re-pick the cell."""
+        selected = next((c.index for c in self.grid.cells if c.selected), 0)
+        self._resample_grid(selected)
+
+    def _on_temperature_chosen_silently(self) -> None:
+        self._resample_grid(None)
+
+    def _resample_grid(self, pick: int | None) -> None:
+        if self._grid_seeds and self.model_info is not None and not self.is_running():
+            job = SeedGridJob(model=self.model_dir, seeds=tuple(self._grid_seeds),
+                              temperature=self.temperature())
+            self._side_jobs[job.job_id] = ("regrid", pick)
+            self._submit(job, supersede=True)
+
+    # -- latent state and decoding -----------------------------------------------------------
+    def set_base(self, latent, source: str, undo_text: str) -> None:
+        """Make ``latent`` the image to edit (sliders back to 0); one undo step."""
+        self.source = source
+        state = LatentState.of(latent, {})
+        self.history.record(state, undo_text)
+        self._show_state(state)
+
+    def _show_state(self, state: LatentState) -> None:
+        self.history.state = state
+        self.sliders.set_amounts(state.amounts_dict())
+        if state.base is None:
+            self.current_latent = self.current_pixels = None
+            self.imageView.set_image(None)
+            self._update_caption()
+        else:
+            self._update_caption()
+            self.request_decode()
+        self.schedule_autosave()
+
+    def _on_amounts_changed(self, amounts: dict) -> None:
+        if self.history.state.base is None:
+            return
+        new = LatentState.of(self.history.state.base, amounts)
+        if self.sliders.is_dragging():      # shown now, recorded once when the drag ends
+            if self._drag_before is None:
+                self._drag_before = self.history.state
+            self.history.state = new
+        else:
+            old = self.history.state.amounts_dict()
+            moved = [n for n in set(old) | set(amounts) if old.get(n) != amounts.get(n)]
+            if len(moved) == 1:
+                self.history.record(new, f"Move {direction_label(moved[0])}",
+                                    merge_key=f"slider:{moved[0]}")
+            else:
+                self.history.record(new, "Reset sliders")
+            self.schedule_autosave()
+        self._update_caption()
+        self.request_decode()
+
+    def _on_slider_gesture_finished(self, name: str) -> None:
+        before, self._drag_before = self._drag_before, None
+        if not name or before is None:
+            return
+        after, self.history.state = self.history.state, before
+        self.history.record(after, f"Move {direction_label(name)}")
+        self.schedule_autosave()
+
+    def request_decode(self) -> None:
+        """Decode the current state now, or as soon as the throttle and the engine allow."""
+        if self.history.state.base is None or self.model_info is None:
+            return
+        if self._decode_in_flight or self._throttle.isActive():
+            self._decode_pending = True
+            return
+        self._submit_decode()
+
+    def _submit_decode(self) -> None:
+        state = self.history.state
+        self._decode_pending = False
+        job = DecodeLatentJob(model=self.model_dir, latent=np.array(state.base, np.float32),
+                              directions=state.amounts)
+        self._decode_job = job.job_id
+        self._decode_in_flight = True
+        self._throttle.start()
+        self._submit(job, supersede=True)
+
+    def _on_throttle_timeout(self) -> None:
+        if self._decode_pending and not self._decode_in_flight:
+            self._submit_decode()
+
+    def _on_decode_event(self, event: Event) -> None:
+        if isinstance(event, ImageReady) and event.job_id == self._decode_job:
+            self.current_latent = np.array(event.latent, np.float32)
+            self.current_pixels = event.pixels
+            self.imageView.set_image(event.pixels)
+            self._update_caption()
+        elif isinstance(event, TERMINAL):
+            if event.job_id == self._decode_job:
+                self._decode_in_flight = False
+                if isinstance(event, Failed):
+                    self.show_message(f"The image could not be decoded: {event.message}")
+                if self._decode_pending and not self._throttle.isActive():
+                    self._submit_decode()
+
+    def _update_caption(self) -> None:
+        if self.history.state.base is None:
+            self.caption.setText("")
+            return
+        moves = ", ".join(f"{direction_label(n)} {v:+.2f}σ" for n, v in
+                          self.history.state.amounts)
+        name = self.model_info.name if self.model_info else ""
+        self.caption.setText(" · ".join(x for x in (self.source, name, moves) if x))
+
+    def _update_history_buttons(self, _index: int = 0) -> None:
+        try:
+            stack = self.history.stack
+            stack.count()
+        except RuntimeError:   # the panel is being destroyed
+            return
+        self.undoButton.setEnabled(self.history.stack.canUndo())
+        self.redoButton.setEnabled(self.history.stack.canRedo())
+        self.undoButton.setToolTip(f"Undo {self.history.stack.undoText()} (Ctrl+Z)")
+        self.redoButton.setToolTip(f"Redo {self.history.stack.redoText()} (Ctrl+Shift+Z)")
+
+    # -- events ------------------------------------------------------------------------------
+    def _submit(self, job, supersede: bool = False) -> None:
+        try:
+            self.engine.submit(job, supersede=supersede)
+        except RuntimeError:   # the engine was shut down: the window is closing
+            self._side_jobs.pop(job.job_id, None)
+
+    def _on_side_event(self, event: Event) -> None:
+        jid = event.job_id
+        if jid == self._model_job:
+            self._on_model_event(event)
+        elif jid == self._decode_job:
+            self._on_decode_event(event)
+        elif jid in self._side_jobs:
+            purpose, extra = self._side_jobs[jid]
+            if isinstance(event, TERMINAL):
+                del self._side_jobs[jid]
+            if purpose == "morph":
+                if isinstance(event, ImageReady):
+                    self.morph.set_frame(event.index, event.pixels, event.latent)
+                elif isinstance(event, TERMINAL):
+                    self.morph.finish_frames(isinstance(event, Finished))
+                    if isinstance(event, Failed):
+                        self.show_message(f"The morph failed: {event.message}")
+            elif purpose == "regrid":
+                if isinstance(event, ImageReady):
+                    self.grid.set_cell(event.index, event.pixels,
+                                       self._grid_seeds[event.index], event.latent)
+                elif isinstance(event, Finished) and extra is not None:
+                    self.pick_cell(extra)
+            elif purpose == "ends":
+                if isinstance(event, ImageReady) and event.index < len(extra):
+                    end = self.morph.ends[extra[event.index]]
+                    self.morph.set_end(extra[event.index], end.latent, event.pixels, end.source)
+            elif isinstance(event, TERMINAL):
+                self._on_encode_done(purpose, extra, event)
+
+    def show_message(self, message: str) -> None:
+        self.messageLabel.setText(message)
+        self.messageLabel.setVisible(bool(message))
+        if message:
+            self.notice.emit(message)
+
+    # -- keys: Ctrl+Z / Ctrl+Shift+Z / Ctrl+C inside the room ----------------------------
+    _KEYS = {QKeySequence.StandardKey.Undo: "undo", QKeySequence.StandardKey.Redo: "redo",
+             QKeySequence.StandardKey.Copy: "copy_image"}
+
+    def _key_action(self, event) -> str | None:
+        return next((name for key, name in self._KEYS.items() if event.matches(key)), None)
+
+    def event(self, event) -> bool:  # noqa: D401 - Qt API
+        # A focused child that does not use the key lets it reach the room (e.g. a slider
+        # with Ctrl+Z): take it before the window's Edit menu, which routes to text widgets.
+        if event.type() == QEvent.Type.ShortcutOverride and self._key_action(event):
+            event.accept()
+            return True
+        return super().event(event)
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt API
+        action = self._key_action(event)
+        if action:
+            getattr(self, action)()
+            event.accept()
+        else:
+            super().keyPressEvent(event)
+
+    def undo(self) -> None:
+        self.history.undo()
+
+    def redo(self) -> None:
+        self.history.redo()
+
+    def stop(self) -> None:
+        super().stop()
+        for jid in list(self._side_jobs):
+            self.engine.cancel(jid)
