@@ -8,6 +8,8 @@ token becomes one ``TokenChunk`` (the engine coalesces them to one every ~30 ms)
 
 from __future__ import annotations
 
+import dataclasses
+
 import time
 from pathlib import Path
 
@@ -73,4 +75,7 @@ def run_text_generation(job: TextGenerationJob, ctx: JobContext) -> tuple[Genera
                             tokens=(step.token,) if step.token is not None else (),
                             variant=step.variant, tokens_per_s=rate))
     ctx.token.raise_if_cancelled()
-    return tuple(gen.results)
+    # The weights hash makes every generation reproducible from the session history; it is
+    # computed once per loaded model (the loader caches it).
+    sha = lm.sha256()
+    return tuple(dataclasses.replace(result, model_sha256=sha) for result in gen.results)

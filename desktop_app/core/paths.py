@@ -30,7 +30,9 @@ def install_root() -> Path:
 
 
 def builtin_models_dir() -> Path:
-    return install_root() / "models"
+    """``<install>/models``; ``REVERIE_BUILTIN_MODELS_DIR`` overrides it (tests)."""
+    override = os.environ.get("REVERIE_BUILTIN_MODELS_DIR")
+    return Path(override) if override else install_root() / "models"
 
 
 def resources_dir() -> Path:

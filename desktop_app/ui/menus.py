@@ -24,6 +24,10 @@ EXTRA_SHORTCUTS = (
     ("Ctrl+Return", "Generate in the current room"),
     ("Esc", "Stop the current room's generation"),
     ("Ctrl+1 … Ctrl+5", "Go to Write, Imagine, Compose, Explore, Train"),
+    ("Ctrl+R", "Write: regenerate the last generation"),
+    ("Ctrl+F", "Write: find"),
+    ("Ctrl+H", "Write: find and replace"),
+    ("Ctrl+Z / Ctrl+Shift+Z", "Imagine and Compose: undo / redo the last change"),
 )
 
 

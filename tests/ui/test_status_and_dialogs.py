@@ -116,7 +116,10 @@ def test_keyboard_shortcuts_dialog_lists_menu_and_window_keys(window, qtbot):
     qtbot.addWidget(dialog)
 
 
-def test_preferences_from_the_main_window_rescans_models(window, monkeypatch, tmp_path):
+def test_preferences_from_the_main_window_rescans_models(make_window, monkeypatch, tmp_path):
+    (tmp_path / "no-builtin-models").mkdir()
+    monkeypatch.setenv("REVERIE_BUILTIN_MODELS_DIR", str(tmp_path / "no-builtin-models"))
+    window = make_window()
     make_model(tmp_path / "extra", "text", "borrowed")
     assert window.panel("write").model_message()
 

@@ -1,0 +1,1 @@
+"""The Write room's widgets: editor, inspector, variants, token view, model picker and panel."""

@@ -1,0 +1,244 @@
+"""Documents for the Write room: New / Open / Save / Save As / Export, autosave and restore.
+
+A mixin for :class:`~desktop_app.ui.write.panel.WritePanel` (GUI thread only). It keeps the
+:class:`~desktop_app.core.documents.WritingSession` (text + generation history) in step with
+the editor and uses the lead's atomic ``save_document`` / ``load_document`` and
+``AutosaveStore("write")``. The editor's own "modified" flag says whether there are unsaved
+changes (undoing back to the saved text counts as saved). A save that fails (read-only folder,
+full disk) shows the reason and leaves the text in the editor untouched.
+
+Autosave runs every 30 seconds and after each generation, only when something changed. A
+snapshot found at start-up means the last session ended without a clean close: a banner offers
+to restore it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from desktop_app.core.autosave import AutosaveStore
+from desktop_app.core.documents import (SESSION_SUFFIX, GenerationRecord, WritingSession,
+                                        load_document, save_document)
+from desktop_app.core.errors import ReverieError
+
+log = logging.getLogger(__name__)
+FILE_FILTERS = ("Reverie session, keeps the generation history (*.reverie);;"
+                "Plain text (*.txt);;Markdown (*.md)")
+OPEN_FILTERS = "Documents (*.reverie *.txt *.md);;All files (*)"
+
+
+class DocumentsMixin:
+    """Document life cycle of the Write room (expects ``editor``, ``session`` and widgets)."""
+
+    autosave_store: AutosaveStore
+    session: WritingSession
+    path: Path | None
+
+    # -- state -----------------------------------------------------------------------------
+    def has_unsaved_changes(self) -> bool:
+        return self.editor.document().isModified()
+
+    def supports_documents(self) -> bool:
+        return True
+
+    def current_session(self) -> WritingSession:
+        self.session.text = self.editor.toPlainText()
+        self.session.model_name = Path(self.model_dir).name if self.model_dir else ""
+        return self.session
+
+    def _set_document(self, session: WritingSession, path: Path | None) -> None:
+        self.editor.forget_spans()
+        self.session = session
+        self.path = path
+        self.editor.setPlainText(session.text)
+        self.editor.document().setModified(False)
+        self.history_list.clear()
+        for number, record in enumerate(session.history, 1):
+            self.history_list.addItem(_history_line(number, record))
+            self.history_list.item(number - 1).setToolTip(_history_tip(record))
+        self._autosaved_revision = -1
+        self._update_title()
+        self._on_text_changed()
+
+    def _update_title(self) -> None:
+        name = self.path.name if self.path else "Untitled"
+        self.docLabel.setText(("● " if self.has_unsaved_changes() else "") + name)
+        self.docLabel.setToolTip(str(self.path) if self.path else "Not saved yet")
+
+    def _ask_discard(self, action: str) -> bool:
+        """Ask before ``action`` loses unsaved changes; True means go ahead."""
+        if not self.has_unsaved_changes():
+            return True
+        answer = QMessageBox.question(
+            self, "Unsaved changes", f"The document has unsaved changes. Save them before you "
+            f"{action}?", QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Save)
+        if answer == QMessageBox.StandardButton.Save:
+            return self.save()
+        return answer == QMessageBox.StandardButton.Discard
+
+    # -- File menu -------------------------------------------------------------------------
+    def new_document(self) -> None:
+        if self.is_running() or not self._ask_discard("start a new document"):
+            return
+        self._set_document(WritingSession(), None)
+
+    def open_file(self, path: str) -> bool:
+        if self.is_running() or not self._ask_discard("open another document"):
+            return False
+        try:
+            session = load_document(path)
+        except ReverieError as exc:
+            self.show_error(f"Could not open {Path(path).name}: {exc}")
+            return False
+        self._set_document(session, Path(path))
+        self.notice.emit(f"Opened {Path(path).name} ({len(session.history)} generations in "
+                         "its history)" if session.history else f"Opened {Path(path).name}")
+        return True
+
+    def open_dialog(self) -> bool:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a document", "", OPEN_FILTERS)
+        return self.open_file(path) if path else False
+
+    def save(self) -> bool:
+        if self.path is None:
+            return self.save_as()
+        return self.save_to(self.path)
+
+    def save_as(self) -> bool:
+        start = str(self.path) if self.path else "Untitled.reverie"
+        path, chosen = QFileDialog.getSaveFileName(self, "Save the document as", start,
+                                                   FILE_FILTERS)
+        if not path:
+            return False
+        path = Path(path)
+        if not path.suffix:
+            path = path.with_suffix(".md" if "*.md" in chosen else ".txt" if "*.txt" in chosen
+                                    else SESSION_SUFFIX)
+        return self.save_to(path)
+
+    def save_to(self, path: str | Path) -> bool:
+        """Save atomically to ``path``; on failure say why and keep everything as it was."""
+        path = Path(path)
+        try:
+            save_document(self.current_session(), path)
+        except ReverieError as exc:
+            self.show_error(f"The document was not saved: {exc}. Your text is still here; "
+                            "try Save As to choose another folder.")
+            return False
+        self.path = path
+        self.editor.document().setModified(False)
+        self._update_title()
+        kept = "" if path.suffix.lower() == SESSION_SUFFIX else (
+            " (text only; save as .reverie to keep the generation history)")
+        self.notice.emit(f"Saved {path.name}{kept}")
+        self.autosave_now(force=True)
+        return True
+
+    def export(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export the text", "", "Plain text (*.txt);;"
+                                              "Markdown (*.md)")
+        if path:
+            self.export_to(path)
+
+    def export_to(self, path: str | Path) -> bool:
+        path = Path(path)
+        if path.suffix.lower() == SESSION_SUFFIX:
+            path = path.with_suffix(".txt")
+        try:
+            save_document(WritingSession(text=self.editor.toPlainText()), path)
+        except ReverieError as exc:
+            self.show_error(f"The text was not exported: {exc}")
+            return False
+        self.notice.emit(f"Exported the text to {path.name}")
+        return True
+
+    # -- history ---------------------------------------------------------------------------
+    def add_record(self, record: GenerationRecord) -> None:
+        self.session.history.append(record)
+        self.history_list.addItem(_history_line(len(self.session.history), record))
+        self.history_list.item(self.history_list.count() - 1).setToolTip(_history_tip(record))
+
+    # -- autosave --------------------------------------------------------------------------
+    def autosave_state(self) -> dict:
+        return {"session": self.current_session().to_json(),
+                "path": str(self.path) if self.path else None,
+                "modified": self.has_unsaved_changes(),
+                "cursor": self.editor.textCursor().position()}
+
+    def autosave_now(self, force: bool = False) -> bool:
+        """Write a snapshot if the text or history changed since the last one."""
+        revision = (self.editor.document().revision(), len(self.session.history))
+        if not force and revision == self._autosaved_revision:
+            return False
+        try:
+            self.autosave_store.save(self.autosave_state())
+        except (ReverieError, OSError) as exc:
+            self.show_error(f"Autosave failed: {exc}")
+            return False
+        self._autosaved_revision = revision
+        self.last_autosave = time.time()
+        return True
+
+    def offer_restore(self) -> bool:
+        """Show the restore banner if a previous session left unsaved work; True if shown."""
+        state = self.autosave_store.pending()
+        if not state or not isinstance(state.get("session"), dict):
+            return False
+        if not state.get("modified"):  # it had been saved: nothing was lost
+            return False
+        self._pending_restore = state
+        saved_at = self.autosave_store.saved_at()
+        when = time.strftime("%H:%M", time.localtime(saved_at)) if saved_at else "earlier"
+        name = Path(state["path"]).name if state.get("path") else "an untitled document"
+        self.restoreLabel.setText(f"Reverie did not close cleanly last time. Restore the unsaved "
+                                  f"work in {name} (autosaved at {when})?")
+        self.restoreBanner.show()
+        return True
+
+    def restore_pending(self) -> bool:
+        state = getattr(self, "_pending_restore", None)
+        self.restoreBanner.hide()
+        if not state:
+            return False
+        try:
+            session = WritingSession.from_json(state["session"], source="the autosave")
+        except ReverieError as exc:
+            self.show_error(f"The autosave could not be restored: {exc}")
+            return False
+        path = Path(state["path"]) if state.get("path") else None
+        self._set_document(session, path)
+        self.editor.document().setModified(True)
+        self._update_title()
+        cursor = self.editor.textCursor()
+        cursor.setPosition(min(int(state.get("cursor") or 0), len(session.text)))
+        self.editor.setTextCursor(cursor)
+        self._pending_restore = None
+        self.notice.emit("Restored the unsaved work from the last session.")
+        return True
+
+    def discard_pending(self) -> None:
+        self._pending_restore = None
+        self.restoreBanner.hide()
+        self.autosave_store.clear()
+
+    def _on_app_about_to_quit(self) -> None:
+        # A clean quit (after the unsaved-changes question): nothing to restore next time.
+        self.autosave_store.clear()
+
+
+def _history_line(number: int, record: GenerationRecord) -> str:
+    text = record.text.replace("\n", " ")
+    return (f"{number}. {record.model_name} · seed {record.seed} · {record.finish_reason} · "
+            f"“{text[:48]}{'…' if len(text) > 48 else ''}”")
+
+
+def _history_tip(record: GenerationRecord) -> str:
+    settings = ", ".join(f"{k}={v}" for k, v in record.settings.items() if k != "seed")
+    return (f"{record.created}\nmodel {record.model_name} (sha256 {record.model_sha256[:12]}…)\n"
+            f"seed {record.seed}, max tokens {record.max_tokens}, finish {record.finish_reason}\n"
+            f"{settings}\nDouble-click to put these settings and this seed in the controls.")

@@ -1,0 +1,84 @@
+"""The Write room's live views: the distribution inspector's requests, counts, the context gauge.
+
+A mixin for :class:`~desktop_app.ui.write.panel.WritePanel` (GUI thread only). The inspector
+asks the worker for the raw logits at the cursor (``NextTokenLogitsJob``, latest request
+wins, only while the inspector is showing) and then recomputes every sampler stage itself
+whenever a control moves, without generating anything.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QTextCursor
+from PySide6.QtWidgets import QToolTip
+
+from desktop_app.core.textgen_inspect import NextTokenLogitsJob
+from desktop_app.ui.write.token_view import tooltip_html
+
+#: The inspector sends at most this many characters per context token (the tail of the text).
+INSPECT_CHARS_PER_TOKEN = 16
+
+
+class InspectionMixin:
+    """Inspector requests, word counts and the context gauge of the Write panel."""
+
+    # -- inspector, counts, context --------------------------------------------------------
+    def _context(self) -> int:
+        return int(self.model_info.max_context) if self.model_info else 0
+
+    def request_inspection(self) -> None:
+        """Ask the worker for the logits at the cursor (only when the inspector is showing)."""
+        if (not self.model_dir or self.is_running() or self._load_job_id is not None
+                or self.side_tabs.currentWidget() is not self.inspector_page):
+            return
+        pos = self.editor.textCursor().selectionEnd()
+        limit = max(self._context(), 256) * INSPECT_CHARS_PER_TOKEN
+        text = self.editor.text_range(max(0, pos - limit), pos)
+        s = self.randomness.settings()
+        breakers = tuple(s.dry_sequence_breakers) if "dry" in s.enabled_stages() else ()
+        job = NextTokenLogitsJob(model_dir=self.model_dir, text=text,
+                                 dry_sequence_breakers=breakers)
+        self._inspected_breakers = breakers
+        self._inspect_job_id = job.job_id
+        try:
+            self.engine.submit(job, supersede=True)
+        except RuntimeError:  # the engine was shut down (the window is closing)
+            self._inspect_job_id = None
+
+    def _on_logits_ready(self, result) -> None:
+        if result.model_sha256:
+            self._model_sha[result.model_dir] = result.model_sha256
+        self.inspector.set_logits(result.logits, result.history, dict(result.labels),
+                                  result.breaker_ids)
+        used = result.prompt_tokens + self.maxTokensSpin.value()
+        self.gauge.set_usage(used, result.max_context)
+
+    def _on_settings_changed(self) -> None:
+        settings = self.randomness.settings()
+        self.inspector.set_settings(settings)
+        breakers = (tuple(settings.dry_sequence_breakers) if "dry" in settings.enabled_stages()
+                    else ())
+        if breakers != self._inspected_breakers:  # DRY needs them tokenized by the worker
+            self._inspect_timer.start()
+
+    def _on_text_changed(self) -> None:
+        self._count_timer.start()
+        self._inspect_timer.start()
+        empty = self.editor.document().isEmpty()
+        self.openings.setVisible(empty and self.openings.count() > 0)
+
+    def _update_counts(self) -> None:
+        text = self.editor.toPlainText()
+        words, chars = len(text.split()), len(text)
+        self.countLabel.setText(f"{words:,} words · {chars:,} characters")
+        if self.model_info and self.inspector.logits is None:
+            self.gauge.set_usage(chars // 4 + self.maxTokensSpin.value(), self._context(),
+                                 estimated=True)
+
+    def use_opening(self, text: str) -> None:
+        if self.editor.document().isEmpty():
+            self.editor.setPlainText(text)
+            self.editor.moveCursor(QTextCursor.MoveOperation.End)
+            self.editor.setFocus()
+
+    def _on_token_hovered(self, span, index: int, global_pos) -> None:
+        QToolTip.showText(global_pos, tooltip_html(span.tokens[index]), self.editor)

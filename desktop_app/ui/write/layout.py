@@ -1,0 +1,204 @@
+"""Builds the Write room's widgets and lays them out (GUI thread only; no behaviour here).
+
+    [model picker ............................ | max tokens | variants | instruction]
+    [restore banner (after a crash)]
+    [instruction line (instruction mode)]
+    [example openings (empty document)]
+    [ editor              | side tabs: Inspector · Token · Advanced · History ]
+    [ find / replace bar  |                                                   ]
+    [ variants (when N>1) |                                                   ]
+    [doc name · words · tokens/s · context gauge ·  Accept  Regenerate  Stop  Generate]
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QCheckBox, QFrame, QHBoxLayout, QLabel, QLineEdit, QListWidget,
+                               QPushButton, QScrollArea, QSizePolicy, QSpinBox, QSplitter,
+                               QTabWidget, QVBoxLayout, QWidget)
+
+from desktop_app.core import paths
+from desktop_app.ui.write.advanced import AdvancedSampling
+from desktop_app.ui.write.context_gauge import ContextGauge
+from desktop_app.ui.write.editor import DocumentEditor
+from desktop_app.ui.write.find_replace import FindReplaceBar
+from desktop_app.ui.write.inspector import DistributionInspector
+from desktop_app.ui.write.model_picker import ModelPicker
+from desktop_app.ui.write.token_view import TokenView
+from desktop_app.ui.write.variants import MAX_VARIANTS, VariantsView
+
+
+def read_openings() -> list[str]:
+    """Example openings from resources/prompts/openings.txt (one per line; may be missing)."""
+    try:
+        text = (paths.resources_dir() / "prompts" / "openings.txt").read_text(encoding="utf-8")
+    except OSError:
+        return []
+    return [line.strip() for line in text.splitlines() if line.strip()
+            and not line.startswith("#")][:12]
+
+
+def _spin(panel, name: str, tip: str, lo: int, hi: int, value: int) -> QSpinBox:
+    spin = QSpinBox(panel)
+    spin.setObjectName(name)
+    spin.setRange(lo, hi)
+    spin.setValue(value)
+    spin.setToolTip(tip)
+    spin.setAccessibleName(tip.split(":")[0])
+    return spin
+
+
+def _top_row(p) -> QHBoxLayout:
+    p.picker = ModelPicker(p)
+    p.maxTokensSpin = _spin(p, "maxTokensSpin", "Max tokens: the most tokens one generation "
+                            "adds", 1, 8192, 200)
+    p.variantsSpin = _spin(p, "variantsSpin", "Variants: how many continuations to make side "
+                           "by side (1 writes into the document)", 1, MAX_VARIANTS, 1)
+    p.instructionCheck = QCheckBox("Instruction", p)
+    p.instructionCheck.setObjectName("instructionCheck")
+    p.instructionCheck.setEnabled(False)
+    p.instructionCheck.setToolTip("Needs a model with a chat template")
+    row = QHBoxLayout()
+    row.addWidget(p.picker, 1)
+    for label, widget in (("Max tokens", p.maxTokensSpin), ("Variants", p.variantsSpin)):
+        row.addWidget(QLabel(label, p))
+        row.addWidget(widget)
+    row.addWidget(p.instructionCheck)
+    row.setAlignment(p.picker, Qt.AlignmentFlag.AlignTop)
+    return row
+
+
+def _restore_banner(p) -> QFrame:
+    p.restoreBanner = QFrame(p)
+    p.restoreBanner.setObjectName("restoreBanner")
+    p.restoreBanner.setStyleSheet("#restoreBanner { background: rgba(255, 200, 80, 70); "
+                                  "border-radius: 6px; }")
+    p.restoreLabel = QLabel("", p.restoreBanner)
+    p.restoreLabel.setWordWrap(True)
+    p.restoreButton = QPushButton("Restore", p.restoreBanner)
+    p.restoreButton.setObjectName("restoreButton")
+    p.discardRestoreButton = QPushButton("Discard", p.restoreBanner)
+    p.discardRestoreButton.setObjectName("discardRestoreButton")
+    row = QHBoxLayout(p.restoreBanner)
+    row.addWidget(p.restoreLabel, 1)
+    row.addWidget(p.restoreButton)
+    row.addWidget(p.discardRestoreButton)
+    p.restoreBanner.hide()
+    return p.restoreBanner
+
+
+def _side_tabs(p) -> QTabWidget:
+    p.side_tabs = QTabWidget(p)
+    p.side_tabs.setObjectName("writeSideTabs")
+    p.inspector = DistributionInspector(p)
+    p.inspector_page = p.inspector
+    p.token_view = TokenView(p)
+    p.token_page = p.token_view
+    p.advanced = AdvancedSampling(p.randomness, p)
+    scroll = QScrollArea(p)
+    scroll.setWidgetResizable(True)
+    scroll.setWidget(p.advanced)
+    p.history_list = QListWidget(p)
+    p.history_list.setObjectName("historyList")
+    p.history_list.setToolTip("Every generation in this document, with its model, seed and "
+                              "settings (kept in .reverie files)")
+    p.side_tabs.addTab(p.inspector, "Inspector")
+    p.side_tabs.addTab(p.token_view, "Token")
+    p.side_tabs.addTab(scroll, "Advanced")
+    p.side_tabs.addTab(p.history_list, "History")
+    p.side_tabs.setMinimumWidth(260)
+    return p.side_tabs
+
+
+def _status_row(p) -> QHBoxLayout:
+    p.docLabel = QLabel("Untitled", p)
+    p.docLabel.setObjectName("documentNameLabel")
+    p.countLabel = QLabel("0 words · 0 characters", p)
+    p.countLabel.setObjectName("wordCountLabel")
+    p.countLabel.setAccessibleName("Word and character count")
+    p.rateLabel = QLabel("", p)
+    p.rateLabel.setObjectName("tokensPerSecondLabel")
+    p.rateLabel.setAccessibleName("Tokens per second")
+    p.gauge = ContextGauge(p)
+    p.errorLabel = QLabel("", p)
+    p.errorLabel.setObjectName("writeErrorLabel")
+    p.errorLabel.setWordWrap(True)
+    p.errorLabel.setStyleSheet("color: #c0392b;")
+    p.errorLabel.hide()
+    p.regenerateButton = QPushButton("Regenerate", p)
+    p.regenerateButton.setObjectName("regenerateButton")
+    p.regenerateButton.setToolTip("Replace the last generation (Ctrl+R; a new seed unless the seed "
+                                  "is locked)")
+    p.acceptButton = QPushButton("Accept", p)
+    p.acceptButton.setObjectName("acceptButton")
+    p.acceptButton.setToolTip("Keep the generated text as your own (typing also accepts it)")
+    buttons = p.make_generate_buttons()
+    buttons.insertWidget(1, p.acceptButton)
+    buttons.insertWidget(2, p.regenerateButton)
+    row = QHBoxLayout()
+    # The read-outs give way (clipped, full text in tooltips) before the buttons do.
+    for w, stretch in ((p.docLabel, 1), (p.countLabel, 2), (p.rateLabel, 1), (p.gauge, 3)):
+        w.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        w.setMinimumWidth(30)
+        row.addWidget(w, stretch)
+    row.addLayout(buttons)
+    return row
+
+
+def build_layout(p) -> None:
+    """Create every widget of the Write panel ``p`` as an attribute and lay them out."""
+    p.editor = DocumentEditor(p)
+    p.find_bar = FindReplaceBar(p.editor, p)
+    p.variants_view = VariantsView(p)
+    p.variants_view.hide()
+    p.instructionEdit = QLineEdit(p)
+    p.instructionEdit.setObjectName("instructionEdit")
+    p.instructionEdit.setPlaceholderText("An instruction, e.g. “Write a funny poem about space "
+                                         "exploration”; the answer goes in at the cursor")
+    p.instructionEdit.hide()
+    p.openings = QListWidget(p)
+    p.openings.setObjectName("openingsList")
+    p.openings.setToolTip("Click an opening to start from it")
+    p.openings.addItems(read_openings())
+    p.openings.setMaximumHeight(118)
+
+    left = QWidget(p)
+    lv = QVBoxLayout(left)
+    lv.setContentsMargins(0, 0, 0, 0)
+    lv.addWidget(p.openings)
+    lv.addWidget(p.editor, 1)
+    lv.addWidget(p.find_bar)
+    editor_split = p.editor_split = QSplitter(Qt.Orientation.Vertical, p)
+    editor_split.addWidget(left)
+    editor_split.addWidget(p.variants_view)
+    editor_split.setStretchFactor(0, 3)
+    editor_split.setStretchFactor(1, 2)
+    main_split = QSplitter(Qt.Orientation.Horizontal, p)
+    main_split.setObjectName("writeSplitter")
+    main_split.addWidget(editor_split)
+    main_split.addWidget(_side_tabs(p))
+    main_split.setStretchFactor(0, 3)
+    main_split.setStretchFactor(1, 2)
+
+    # Everything sits in a scroll area, so a small window scrolls the room instead of refusing
+    # to shrink (the main window must fit an 800-pixel screen with its side bars).
+    content = QWidget(p)
+    content.setObjectName("writeContent")
+    scroll = QScrollArea(p)
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QFrame.Shape.NoFrame)
+    scroll.setWidget(content)
+    outer = QVBoxLayout(p)
+    outer.setContentsMargins(0, 0, 0, 0)
+    outer.addWidget(scroll)
+    layout = QVBoxLayout(content)
+    layout.setContentsMargins(10, 8, 10, 6)
+    layout.setSpacing(6)
+    layout.addLayout(_top_row(p))
+    layout.addWidget(p.modelMessage)
+    layout.addWidget(_restore_banner(p))
+    layout.addWidget(p.instructionEdit)
+    layout.addWidget(main_split, 1)
+    status = _status_row(p)
+    layout.addWidget(p.errorLabel)
+    layout.addLayout(status)

@@ -1,0 +1,165 @@
+"""Model picker for the Write room: the installed text models plus "Open model folder…".
+
+GUI thread only. It lists the models found by :func:`core.model_registry.scan_models` and shows
+the chosen one's name, parameters, context length and licence. It never loads anything
+itself: it asks (``model_requested``) and the panel submits a ``LoadTextModelJob``; progress
+and errors come back through :meth:`set_progress` / :meth:`set_error`. A failed load leaves the
+previous model selected and in use.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from PySide6.QtCore import QSignalBlocker, Signal
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QProgressBar,
+                               QVBoxLayout, QWidget)
+
+from desktop_app.core.model_registry import human_count, read_card
+
+OPEN_FOLDER = "Open model folder…"
+
+
+def context_length_of(folder: Path) -> int | None:
+    """The context length a model folder's config.json declares (None if unknown)."""
+    try:
+        config = json.loads((Path(folder) / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    for key in ("max_position_embeddings", "n_positions", "n_ctx", "max_sequence_length"):
+        value = config.get(key) if isinstance(config, dict) else None
+        if isinstance(value, int) and value > 0:
+            return value
+    return None
+
+
+class ModelPicker(QWidget):
+    """Combo box + details + progress (objectName ``modelPicker``)."""
+
+    model_requested = Signal(str)  # a folder path
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("modelPicker")
+        self.setAccessibleName("Text model")
+        self.combo = QComboBox(self)
+        self.combo.setObjectName("modelCombo")
+        self.combo.setAccessibleName("Text model")
+        self.combo.setToolTip("The language model that continues your text")
+        self.combo.setMinimumContentsLength(10)
+        self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.details = QLabel("No model loaded", self)
+        self.details.setObjectName("modelDetails")
+        self.details.setWordWrap(True)
+        self.progress = QProgressBar(self)
+        self.progress.setObjectName("modelLoadProgress")
+        self.progress.setRange(0, 1000)
+        self.progress.setMaximumHeight(12)
+        self.progress.setTextVisible(False)
+        self.progress.hide()
+        self.error = QLabel("", self)
+        self.error.setObjectName("modelError")
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet("color: #c0392b;")
+        self.error.hide()
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(QLabel("Model:", self))
+        row.addWidget(self.combo, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(row)
+        layout.addWidget(self.details)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.error)
+        self.current_dir: str | None = None
+        self.current_info = None
+        self._last_index = -1
+        self.combo.activated.connect(self._on_combo_activated)
+
+    def set_models(self, models) -> None:
+        """Fill the list with ``ModelInfo`` objects of kind text, then the open-folder entry."""
+        with QSignalBlocker(self.combo):
+            self.combo.clear()
+            for info in models:
+                label = info.name + ("" if info.source == "built-in" else f" ({info.source})")
+                if info.problem:
+                    label += " — unusable"
+                self.combo.addItem(label, str(info.path))
+                self.combo.setItemData(self.combo.count() - 1, info.problem or str(info.path), 3)
+            self.combo.addItem(OPEN_FOLDER, None)
+            self._select(self.current_dir)
+
+    def preview(self, info) -> None:
+        """Show a not-yet-loaded model's details (a ``ModelInfo`` from the scan)."""
+        if self.current_info is not None:
+            return
+        context = context_length_of(info.path)
+        self.details.setText(
+            f"<b>{info.name}</b> · {human_count(info.parameters)} parameters · context "
+            f"{f'{context:,}' if context else '?'} tokens · licence {info.licence} · "
+            "<i>loads in the background</i>")
+        with QSignalBlocker(self.combo):
+            index = self.combo.findData(str(info.path))
+            if index >= 0:
+                self.combo.setCurrentIndex(index)
+
+    def _select(self, folder: str | None) -> None:
+        with QSignalBlocker(self.combo):
+            index = self.combo.findData(folder) if folder else -1
+            if folder and index < 0:
+                self.combo.insertItem(self.combo.count() - 1, Path(folder).name + " (folder)",
+                                      folder)
+                index = self.combo.findData(folder)
+            self.combo.setCurrentIndex(max(index, 0) if folder else -1)
+            self._last_index = self.combo.currentIndex()
+
+    def _on_combo_activated(self, index: int) -> None:
+        folder = self.combo.itemData(index)
+        if folder is None:
+            chosen = QFileDialog.getExistingDirectory(self, "Open a model folder (Hugging Face "
+                                                      "layout: config.json + safetensors)")
+            if not chosen:
+                self._select(self.current_dir)
+                return
+            folder = chosen
+        self.request(folder)
+
+    def request(self, folder: str) -> None:
+        """Ask for ``folder`` to be loaded (the combo returns to the current model until done)."""
+        self.error.hide()
+        self.model_requested.emit(str(folder))
+
+    # -- feedback from the panel -----------------------------------------------------------
+    def set_progress(self, fraction: float | None, message: str = "") -> None:
+        self.progress.show()
+        if fraction is None:
+            self.progress.setRange(0, 0)
+        else:
+            self.progress.setRange(0, 1000)
+            self.progress.setValue(int(fraction * 1000))
+        if message:
+            self.progress.setToolTip(message)
+
+    def set_loaded(self, info) -> None:
+        """A ``TextModelInfo`` for the model now in use."""
+        self.progress.hide()
+        self.error.hide()
+        self.current_dir = str(info.path)
+        self.current_info = info
+        licence, _attribution = read_card(Path(info.path))
+        self.details.setText(
+            f"<b>{info.name}</b> · {info.arch} · {human_count(info.parameters)} parameters · "
+            f"context {info.max_context:,} tokens · licence {licence or 'unknown'}"
+            + (" · chat template" if info.has_chat_template else ""))
+        self._select(self.current_dir)
+
+    def set_error(self, message: str) -> None:
+        """Show why a load failed; the previous model stays selected and in use."""
+        self.progress.hide()
+        still = (f" The previous model ({Path(self.current_dir).name}) is still in use."
+                 if self.current_dir else "")
+        self.error.setText(f"Could not load the model: {message}{still}")
+        self.error.show()
+        self._select(self.current_dir)

@@ -1,0 +1,114 @@
+"""The distribution inspector and the advanced sampler section (fake logits, real sampler)."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt
+
+from desktop_app.core.sampling import SamplerSettings, sampler_trace
+from desktop_app.ui.write.advanced import load_user_presets
+from desktop_app.ui.write.inspector import DistributionInspector
+
+
+def show_inspector(panel, qtbot):
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.side_tabs.setCurrentWidget(panel.inspector)
+    panel.editor.setPlainText("The fox sang to the moon")
+    panel.request_inspection()
+
+
+def test_inspector_receives_logits_and_draws_every_stage(write_panel, qtbot):
+    p = write_panel
+    show_inspector(p, qtbot)
+    insp = p.inspector
+    assert insp.logits is not None and insp.update_count >= 1
+    s = p.randomness.settings()
+    names = [stage.name for stage in insp.stages]
+    assert names == ["raw", *s.enabled_stages()]
+    assert len(insp.shown_ids) == 20
+    expected = sampler_trace(insp.logits, s, insp.history)
+    assert np.allclose(insp.stages[-1].probs, expected[-1][1][insp.shown_ids])
+    final = insp.stages[-1]
+    assert final.in_play == int(np.count_nonzero(expected[-1][1]))
+    assert "entropy" in insp.summary.text()
+
+
+def test_inspector_follows_sliders_without_generating(write_panel, fake_text, qtbot):
+    p = write_panel
+    show_inspector(p, qtbot)
+    insp = p.inspector
+    jobs_before = len(fake_text.jobs)
+    count = insp.update_count
+    p.randomness.topKSpin.setValue(5)
+    assert insp.update_count == count + 1
+    assert insp.stage("top_k").in_play == 5
+    p.randomness.topPSpin.setValue(1.0)
+    p.randomness.minPSpin.setValue(0.0)
+    p.randomness.topKSpin.setValue(0)
+    p.randomness.temperatureSpin.setValue(1.0)
+    assert [s.name for s in insp.stages] == ["raw"]  # every stage neutral: raw only
+    p.randomness.temperatureSpin.setValue(0.0)  # greedy: one token in play
+    assert insp.stages[-1].in_play == 1
+    assert len(fake_text.jobs) == jobs_before  # nothing was generated
+    assert insp.last_update_ms < 1000
+
+
+def test_removed_tokens_are_grey(qtbot):
+    insp = DistributionInspector()
+    qtbot.addWidget(insp)
+    logits = np.linspace(5, 0, 100)
+    insp.set_settings(SamplerSettings(top_k=3, top_p=1.0, min_p=0.0, temperature=1.0))
+    insp.set_logits(logits, labels={i: f"t{i}" for i in range(100)})
+    kept = insp.kept.opts["x0"]
+    removed = insp.removed.opts["x0"]
+    # raw: 20 kept; top_k column: 3 kept and 17 greyed.
+    assert list(kept).count(0) == 20 and list(kept).count(1) == 3
+    assert list(removed).count(1) == 17
+
+
+def test_advanced_section_edits_every_stage_and_reorders(write_panel):
+    p = write_panel
+    adv = p.advanced
+    adv.spins["repeat_penalty"].setValue(1.3)
+    adv.spins["dry_multiplier"].setValue(0.8)
+    s = p.randomness.settings()
+    assert s.repeat_penalty == 1.3 and s.dry_multiplier == 0.8
+    # Reorder: move temperature to the top (as a drag would), untick xtc.
+    lst = adv.order
+    row = [lst.item(i).data(Qt.ItemDataRole.UserRole) for i in range(lst.count())].index(
+        "temperature")
+    lst.model().moveRow(lst.model().index(row, 0).parent(), row,
+                        lst.model().index(0, 0).parent(), 0)
+    xtc = next(lst.item(i) for i in range(lst.count())
+               if lst.item(i).data(Qt.ItemDataRole.UserRole) == "xtc")
+    xtc.setCheckState(Qt.CheckState.Unchecked)
+    order = p.randomness.settings().order
+    assert order[0] == "temperature" and "xtc" not in order
+    # The inspector follows the new order.
+    p.inspector.set_logits(np.linspace(3, 0, 200))
+    names = [st.name for st in p.inspector.stages]
+    assert names[1] == "temperature"
+    # A preset button on the shared controls shows up here too.
+    p.randomness.apply_preset("Precise")
+    assert adv.spins["repeat_penalty"].value() == 1.1
+
+
+def test_user_presets_are_saved_and_applied(write_panel):
+    adv = write_panel.advanced
+    write_panel.randomness.temperatureSpin.setValue(1.7)
+    adv.spins["typical_p"].setValue(0.9)
+    assert adv.save_user_preset("My poems")
+    assert load_user_presets()["My poems"].temperature == 1.7
+    write_panel.randomness.apply_preset("Balanced")
+    adv.apply_user_preset("My poems")
+    s = write_panel.randomness.settings()
+    assert s.temperature == 1.7 and s.typical_p == 0.9
+    assert not adv.save_user_preset("../../evil")
+
+
+def test_every_control_has_a_tooltip(write_panel):
+    for spin in write_panel.advanced.spins.values():
+        assert spin.toolTip()
+    for i in range(write_panel.advanced.order.count()):
+        assert write_panel.advanced.order.item(i).toolTip()
