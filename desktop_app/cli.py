@@ -21,6 +21,22 @@ from desktop_app.core.errors import ReverieError, UsageError
 COMMANDS: list[tuple[str | None, str, str, str]] = [
     (None, "gui", "desktop_app.commands.gui", "open the Reverie window (the default)"),
     (None, "models", "desktop_app.commands.models", "list the installed models"),
+    ("bench", "text", "desktop_app.commands.bench_text",
+     "measure text generation speed (optionally beside transformers)"),
+    ("generate", "text", "desktop_app.commands.generate_text",
+     "continue a prompt with a local language model"),
+    ("generate", "image", "desktop_app.commands.generate_image", "sample images from an image model"),
+    (None, "morph", "desktop_app.commands.morph", "morph one image into another (GIF, WebP or frames)"),
+    (None, "edit", "desktop_app.commands.edit", "move an image along named latent directions"),
+    ("generate", "music", "desktop_app.commands.generate_music",
+     "generate melodies in a key, meter and tempo and write MIDI files"),
+    (None, "morph-melody", "desktop_app.commands.morph_melody",
+     "interpolate between two MIDI melodies with the phrase VAE"),
+    ("train", "music", "desktop_app.commands.train_music",
+     "train the folk-melody transformer or the phrase VAE"),
+    ("train", "image", "desktop_app.commands.train_image", "train an image VAE on a folder or built-in data"),
+    ("train", "text", "desktop_app.commands.train_text",
+     "train a BPE tokenizer and a Llama language model on text files"),
 ]
 
 GROUP_HELP = {
@@ -64,9 +80,14 @@ def _add_arguments(sub: argparse.ArgumentParser, module: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    module = getattr(args, "_module", "desktop_app.commands.gui")
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv:
+        # No arguments: the GUI. Skip building every subcommand's parser, so start-up neither
+        # waits for nor depends on the other command modules.
+        args, module = argparse.Namespace(), "desktop_app.commands.gui"
+    else:
+        args = build_parser().parse_args(argv)
+        module = getattr(args, "_module", "desktop_app.commands.gui")
     try:
         return int(importlib.import_module(module).run(args) or 0)
     except UsageError as exc:

@@ -1,0 +1,133 @@
+"""``reverie train music``: train the folk-melody transformer or the phrase VAE.
+
+Data: the public-domain collections of the music21 corpus extraction (``$REVERIE_SHARED_DIR``,
+default ``<repo>/../shared``), or ``--data DIR`` of your own MIDI files. A fixed 5% of tunes is
+held out. Writes config.json + model.safetensors into ``--out`` (plus ``checkpoints/`` for
+``--resume``), through the shared training loop. Ctrl+C stops after saving a checkpoint.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+from pathlib import Path
+
+from desktop_app.core.errors import UsageError
+
+#: name -> (layers, heads, embedding, context) of the transformer; (embed, enc, dec, latent) VAE.
+LM_SIZES = {"test": (2, 2, 32, 64), "small": (4, 4, 128, 256)}
+VAE_SIZES = {"test": (16, 32, 32, 8), "small": (64, 128, 192, 32)}
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", choices=["folk-melodies", "phrase-vae"], default="folk-melodies",
+                   help="which model to train (default folk-melodies)")
+    p.add_argument("--out", required=True, metavar="DIR", help="run and model folder")
+    p.add_argument("--data", metavar="DIR", help="a folder of MIDI files (default: the corpus)")
+    p.add_argument("--collections", nargs="+", metavar="NAME",
+                   help="corpus collections (default: the public-domain ones; 'essenFolksong' "
+                        "is for non-commercial experiments only)")
+    p.add_argument("--size", choices=sorted(LM_SIZES), default="small")
+    p.add_argument("--steps", type=int, default=2000)
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--dropout", type=float, default=0.0, help="transformer dropout")
+    p.add_argument("--warmup", type=int, default=None, help="default steps/20")
+    p.add_argument("--eval-every", type=int, default=200)
+    p.add_argument("--checkpoint-every", type=int, default=200)
+    p.add_argument("--log-every", type=int, default=10)
+    p.add_argument("--sample-every", type=int, default=0,
+                   help="print a sampled melody every N steps (0: never; the Train room uses it)")
+    p.add_argument("--seed", type=int, default=1337)
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--resume", action="store_true")
+    p.add_argument("--progress", choices=["text", "json"], default="text")
+
+
+class _Stop:
+    def __init__(self) -> None:
+        self.cancelled = False
+
+    def handler(self, signum, frame) -> None:  # noqa: ARG002
+        if self.cancelled:
+            raise KeyboardInterrupt
+        self.cancelled = True
+        print("reverie: stopping after this step (saving a checkpoint)...", file=sys.stderr)
+
+
+def _printer(mode: str):
+    def say(ev) -> None:
+        if mode == "json":
+            print(json.dumps(ev.to_json()), flush=True)
+        elif ev.kind == "step":
+            print(f"step {ev.step}/{ev.total_steps}  loss {ev.loss:.4f}  lr {ev.lr:.2e}  "
+                  f"{ev.tokens_per_s:,.0f} tokens/s  ETA {int(ev.eta_s or 0)}s", flush=True)
+        elif ev.kind == "eval":
+            print(f"step {ev.step}  held-out loss {ev.val_loss:.4f}", flush=True)
+        elif ev.kind == "sample":
+            print(f"step {ev.step}  sample: {ev.sample}", flush=True)
+        else:
+            print(f"[{ev.kind}] step {ev.step}/{ev.total_steps}  {ev.message or ''}", flush=True)
+    return say
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from desktop_app.ml.music import tokens as T
+    from desktop_app.ml.music import train_tasks as TT
+    from desktop_app.ml.music.melody_transformer import MelodyTransformerConfig
+    from desktop_app.ml.music.phrase_vae import PhraseVAEConfig
+    from desktop_app.ml.training import state
+    from desktop_app.ml.training.loop import TrainConfig, train
+
+    if args.steps <= 0 or args.batch_size <= 0:
+        raise UsageError("--steps and --batch-size must be positive")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    out = Path(args.out).expanduser()
+    if state.latest_step(out) > 0 and not args.resume:
+        raise UsageError(f"{out} already holds a training run; add --resume to continue it, "
+                         f"or choose an empty --out")
+    train_seqs, held_seqs, desc = TT.corpus_sequences(
+        args.collections, Path(args.data) if args.data else None)
+    if args.data and not held_seqs and len(train_seqs) >= 2:
+        held_seqs = [train_seqs.pop()]  # a small folder: hold out one tune rather than none
+    if not train_seqs or not held_seqs:
+        raise UsageError(f"not enough usable melodies in {desc} ({len(train_seqs)} training, "
+                         f"{len(held_seqs)} held out)")
+    meta = {"data": desc, "n_train_tunes": len(train_seqs), "n_heldout_tunes": len(held_seqs),
+            "size": args.size}
+    print(f"data: {desc}: {len(train_seqs)} training tunes, {len(held_seqs)} held out",
+          file=sys.stderr, flush=True)
+    if args.model == "folk-melodies":
+        layers, heads, embd, ctx = LM_SIZES[args.size]
+        cfg = MelodyTransformerConfig(vocab_size=T.VOCAB_SIZE, block_size=ctx, n_layer=layers,
+                                      n_head=heads, n_embd=embd, dropout=args.dropout)
+        task = TT.MelodyLMTask(cfg, train_seqs, held_seqs, meta=meta)
+    else:
+        e, enc, dec, z = VAE_SIZES[args.size]
+        cfg = PhraseVAEConfig(embed=e, enc_hidden=enc, dec_hidden=dec, latent=z)
+        tr = TT.phrase_tensor(train_seqs, cfg.max_steps, hop_bars=1)
+        he = TT.phrase_tensor(held_seqs, cfg.max_steps, hop_bars=2)
+        meta.update(n_train_phrases=len(tr), n_heldout_phrases=len(he))
+        task = TT.PhraseVAETask(cfg, tr, he, kl_warmup=max(1, args.steps // 2), meta=meta)
+    tcfg = TrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr,
+                       min_lr=args.lr / 10, warmup_steps=args.warmup or max(1, args.steps // 20),
+                       eval_every=args.eval_every, checkpoint_every=args.checkpoint_every,
+                       log_every=args.log_every, sample_every=args.sample_every,
+                       seed=args.seed, device="cpu")
+    stop = _Stop()
+    old = {s: signal.signal(s, stop.handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        result = train(task, tcfg, out, callbacks=[_printer(args.progress)], stop=stop,
+                       resume=args.resume)
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+    if result.stopped:
+        print(f"reverie: stopped at step {result.step}; continue with --resume", file=sys.stderr)
+        return 130
+    return 0

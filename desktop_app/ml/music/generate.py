@@ -1,0 +1,221 @@
+"""Melody generation with the folk-melody transformer and the shared sampler chain.
+
+The token grammar is enforced while sampling: after a pitch comes a duration that fits in what
+is left of the bar (and leaves a remainder the vocabulary can fill), a full bar is followed by a
+bar line, and generation stops after the requested number of bars, so a melody always ends on a
+bar line. The user's options act on the logits *before* the sampler chain (temperature, top-k,
+top-p, min-p, seed; :mod:`desktop_app.core.sampling`): pitch range, and optional hard in-scale
+masking. Decoding applies the key: pitch tokens are semitones above the tonic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from fractions import Fraction
+from functools import lru_cache
+
+import numpy as np
+import torch
+
+from desktop_app.core.errors import UsageError
+from desktop_app.core.melody import Key, Melody
+from desktop_app.core.sampling import Sampler, SamplerSettings, fresh_seed
+from desktop_app.ml.music import data as D
+from desktop_app.ml.music import tokens as T
+
+MAX_BARS = 64
+#: Sampler settings for music when the user sets nothing: plain sampling at temperature 1.
+MUSIC_DEFAULTS = SamplerSettings(temperature=1.0, top_k=0, top_p=1.0, min_p=0.0)
+
+
+@dataclass(frozen=True)
+class MelodyRequest:
+    key: Key
+    meter: str = "4/4"
+    bars: int = 16
+    tempo: float = 120.0
+    low: int | None = None        # lowest / highest MIDI pitch allowed (None: no limit)
+    high: int | None = None
+    hard_mask: bool = False       # only in-scale pitches
+    title: str = ""
+
+
+def _bar_len(meter: str) -> Fraction:
+    n, d = meter.split("/")
+    return Fraction(int(n) * 4, int(d))
+
+
+@lru_cache(maxsize=None)
+def _fillable(total: Fraction) -> frozenset[Fraction]:
+    """Amounts up to ``total`` that some sequence of vocabulary durations adds up to."""
+    unit = Fraction(1, 24)
+    n = int(total / unit)
+    ok = [False] * (n + 1)
+    ok[0] = True
+    steps = [int(d / unit) for d in T.DURATIONS]
+    for i in range(1, n + 1):
+        ok[i] = any(s <= i and ok[i - s] for s in steps)
+    return frozenset(i * unit for i in range(n + 1) if ok[i])
+
+
+def _state(tokens: list[int], bar: Fraction) -> tuple[int, Fraction, bool]:
+    """(bars started, position in the current bar, expecting a duration) after ``tokens``."""
+    bars, pos, want_dur = 0, Fraction(0), False
+    for t in tokens:
+        if t == T.BAR:
+            bars, pos = bars + 1, Fraction(0)
+        elif T.is_pitch(t):
+            want_dur = True
+        elif T.is_dur(t):
+            pos, want_dur = pos + T.token_dur(t), False
+    return bars, pos, want_dur
+
+
+def _pitch_mask(key: Key, low: int | None, high: int | None, hard: bool) -> np.ndarray:
+    allowed = np.zeros(T.VOCAB_SIZE, dtype=bool)
+    allowed[T.REST] = True
+    base = 60 + key.tonic
+    for tok in T.PITCH_IDS:
+        p = base + T.token_pitch(tok)
+        if (low is None or p >= low) and (high is None or p <= high) and 0 <= p <= 127 \
+                and (not hard or key.contains(p)):
+            allowed[tok] = True
+    if not allowed[list(T.PITCH_IDS)].any():
+        raise UsageError(f"no pitch of {key.name} lies between {low} and {high}; widen the "
+                         f"pitch range")
+    return allowed
+
+
+@lru_cache(maxsize=256)
+def _dur_mask(remaining: Fraction) -> np.ndarray:
+    allowed = np.zeros(T.VOCAB_SIZE, dtype=bool)
+    fill = _fillable(remaining)
+    for tok in T.DUR_IDS:
+        d = T.token_dur(tok)
+        if d <= remaining and (remaining - d) in fill:
+            allowed[tok] = True
+    allowed.flags.writeable = False
+    return allowed
+
+
+def _window(seq: list[int], block: int) -> list[int]:
+    """The conditioning prefix plus the most recent whole bars that fit in ``block`` tokens."""
+    if len(seq) <= block:
+        return seq
+    tail = seq[len(seq) - (block - 3):]
+    cut = tail.index(T.BAR) if T.BAR in tail else 0
+    return seq[:3] + tail[cut:]
+
+
+def sample_tokens(model, *, meter: str, mode: str, bars: int, key: Key | None = None,
+                  settings: SamplerSettings | None = None, seed: int | None = None,
+                  primer: list[int] = (), low: int | None = None, high: int | None = None,
+                  hard_mask: bool = False, cancel=None, on_bar=None) -> list[int]:
+    """Token ids ``BOS METER MODE [primer] | ...`` with ``bars`` new complete bars."""
+    key = key or Key(0, mode)
+    settings = settings or MUSIC_DEFAULTS
+    sampler = Sampler(settings.with_seed(seed) if seed is not None else settings)
+    bar = _bar_len(meter)
+    seq = [T.BOS, T.meter_token(meter), T.mode_token(mode), *primer]
+    started, pos, want_dur = _state(seq, bar)
+    if started == 0:
+        seq.append(T.BAR)
+        started, pos, want_dur = 1, Fraction(0), False
+    done, target = started - 1, started - 1 + bars + (1 if primer else 0)
+    pitch_allowed = _pitch_mask(key, low, high, hard_mask)
+    block = model.cfg.block_size
+    cache, fed = None, 0
+    model.eval()
+    with torch.no_grad():
+        while True:
+            if pos == bar:
+                done += 1
+                if on_bar is not None:
+                    on_bar(done - (target - bars), bars)
+                if done >= target:
+                    break
+                seq.append(T.BAR)
+                pos = Fraction(0)
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+            new = seq[fed:]
+            if cache is None or cache[0][0].shape[2] + len(new) > block:
+                logits, cache = model.forward_cached(torch.tensor([_window(seq, block)]), None)
+            else:
+                for t in new:
+                    logits, cache = model.forward_cached(torch.tensor([[t]]), cache)
+            fed = len(seq)
+            allowed = _dur_mask(bar - pos) if want_dur else pitch_allowed
+            z = logits[0, -1].double().numpy().copy()
+            z[~allowed] = -np.inf
+            tok, _ = sampler.sample(z, seq)
+            seq.append(tok)
+            if want_dur:
+                pos += T.token_dur(tok)
+            want_dur = not want_dur
+    return seq
+
+
+def generate_melody(model, req: MelodyRequest, settings: SamplerSettings | None = None, *,
+                    seed: int | None = None, primer: Melody | None = None, cancel=None,
+                    on_bar=None) -> tuple[Melody, int, str]:
+    """(melody, seed used, notice). With a primer the melody is the primer + ``bars`` new bars."""
+    if req.meter not in T.METERS:
+        raise UsageError(f"the model knows the meters {', '.join(T.METERS)}; got {req.meter}")
+    if not 1 <= req.bars <= MAX_BARS:
+        raise UsageError(f"bars must be 1-{MAX_BARS}, got {req.bars}")
+    settings = settings or MUSIC_DEFAULTS
+    if seed is None:
+        seed = settings.seed if settings.seed is not None else fresh_seed()
+    notice, primer_toks = "", []
+    if primer is not None and primer.notes:
+        if primer.key.tonic != req.key.tonic:
+            primer = primer.transpose((req.key.tonic - primer.key.tonic + 6) % 12 - 6)
+        primer_toks, notice = primer_tokens(primer, req, model.cfg.block_size)
+    toks = sample_tokens(model, meter=req.meter, mode=req.key.mode, bars=req.bars, key=req.key,
+                         settings=settings, seed=seed, primer=primer_toks, low=req.low,
+                         high=req.high, hard_mask=req.hard_mask, cancel=cancel, on_bar=on_bar)
+    melody = D.tokens_to_melody(toks, req.key, tempo=req.tempo, title=req.title)
+    if primer is not None and notice:
+        melody = _restore_primer_front(melody, primer, primer_toks, req)
+    return melody, seed, notice
+
+
+def primer_tokens(primer: Melody, req: MelodyRequest, block: int) -> tuple[list[int], str]:
+    """Tokens of the primer (without BOS/meter/mode), cut from the front to half the context."""
+    bar = _bar_len(req.meter)
+    events = D.melody_events(primer)
+    toks: list[int] = []
+    pos = Fraction(0)
+    for rel, dur in events:
+        while dur > 0:
+            piece = min(dur, bar - pos)
+            if pos == 0:
+                toks.append(T.BAR)
+            parts = T.split_duration(piece) or []
+            for p in parts:
+                toks += [T.REST if rel is None else T.pitch_token(rel), T.dur_token(p)]
+            dur -= piece
+            pos = (pos + piece) % bar
+    limit = block // 2
+    if len(toks) <= limit:
+        return toks, ""
+    bars_total = toks.count(T.BAR)
+    tail = toks[len(toks) - limit:]
+    tail = tail[tail.index(T.BAR):] if T.BAR in tail else []
+    kept = tail.count(T.BAR)
+    return tail, (f"the primer has {bars_total} bars, more than the model's context holds; "
+                  f"it continues from the last {kept} bars")
+
+
+def _restore_primer_front(melody: Melody, primer: Melody, toks: list[int],
+                          req: MelodyRequest) -> Melody:
+    """Put back the primer bars that were cut from the model's context (the user keeps them)."""
+    bar = float(_bar_len(req.meter))
+    dropped_bars = primer.n_bars - toks.count(T.BAR)
+    if dropped_bars <= 0:
+        return melody
+    shift = dropped_bars * bar
+    front = [n for n in primer.notes if n.start < shift - 1e-9]
+    moved = [replace(n, start=n.start + shift) for n in melody.notes]
+    return melody.with_notes(front + moved)

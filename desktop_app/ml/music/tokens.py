@@ -1,0 +1,145 @@
+"""The melody event vocabulary: pitch + duration pairs with bar lines, relative to the tonic.
+
+A tune is ``BOS METER_<m> MODE_<mode> (BAR (PITCH_<rel>|REST) DUR_<d> ...)* EOS``:
+
+- pitches are semitones above the tonic in the 4th octave (MIDI 60 + tonic pitch class), so a
+  tune in D major and one in Bb major share their tokens and the user's key is applied only
+  when decoding; 60 pitch tokens span -24..+35 (MIDI 36..106 in C);
+- durations are exact fractions of a quarter note (22 values, triplets included); notes that
+  cross a bar line are split so every bar sums exactly to its length, which lets generation
+  mask durations that would overflow the bar and so always end on a bar line;
+- the meter and mode tokens condition the whole tune (folk-rnn's ``M:`` and ``K:`` tokens).
+
+Why pairs and not a 16th-note grid: a grid spends most tokens on "hold", triplets do not fit,
+and one event per note keeps a 16-bar melody within ~280 tokens.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction  # noqa: F401 - re-exported for callers
+
+PAD, BOS, EOS, BAR = 0, 1, 2, 3
+SPECIALS = ("<pad>", "<bos>", "<eos>", "|")
+METERS = ("2/4", "3/4", "4/4", "6/8", "2/2", "9/8", "3/8", "6/4", "12/8", "3/2")
+MODES = ("major", "minor", "dorian", "mixolydian", "lydian", "phrygian", "locrian")
+PITCH_LOW, PITCH_HIGH = -24, 35
+DURATIONS = tuple(Fraction(x) for x in (
+    "1/12", "1/8", "1/6", "1/4", "1/3", "3/8", "1/2", "2/3", "3/4", "1", "5/4", "4/3", "3/2",
+    "7/4", "2", "5/2", "3", "7/2", "4", "5", "6", "8"))
+
+METER_BASE = len(SPECIALS)
+MODE_BASE = METER_BASE + len(METERS)
+REST = MODE_BASE + len(MODES)
+PITCH_BASE = REST + 1
+DUR_BASE = PITCH_BASE + (PITCH_HIGH - PITCH_LOW + 1)
+VOCAB_SIZE = DUR_BASE + len(DURATIONS)
+PITCH_IDS = range(PITCH_BASE, DUR_BASE)
+DUR_IDS = range(DUR_BASE, VOCAB_SIZE)
+_DUR_INDEX = {d: i for i, d in enumerate(DURATIONS)}
+
+
+def meter_token(meter: str) -> int:
+    return METER_BASE + METERS.index(meter)
+
+
+def mode_token(mode: str) -> int:
+    return MODE_BASE + MODES.index(mode)
+
+
+def pitch_token(rel: int) -> int:
+    if not PITCH_LOW <= rel <= PITCH_HIGH:
+        raise ValueError(f"pitch {rel:+d} semitones from the tonic is outside the vocabulary")
+    return PITCH_BASE + rel - PITCH_LOW
+
+
+def token_pitch(tok: int) -> int | None:
+    """Semitones above the tonic of a pitch token; None for REST."""
+    return None if tok == REST else tok - PITCH_BASE + PITCH_LOW
+
+
+def dur_token(d: Fraction) -> int:
+    return DUR_BASE + _DUR_INDEX[d]
+
+
+def token_dur(tok: int) -> Fraction:
+    return DURATIONS[tok - DUR_BASE]
+
+
+def is_pitch(tok: int) -> bool:
+    return tok == REST or PITCH_BASE <= tok < DUR_BASE
+
+
+def is_dur(tok: int) -> bool:
+    return DUR_BASE <= tok < VOCAB_SIZE
+
+
+def token_name(tok: int) -> str:
+    if tok < METER_BASE:
+        return SPECIALS[tok]
+    if tok < MODE_BASE:
+        return f"M:{METERS[tok - METER_BASE]}"
+    if tok < REST:
+        return f"K:{MODES[tok - MODE_BASE]}"
+    if tok == REST:
+        return "r"
+    if tok < DUR_BASE:
+        return f"{token_pitch(tok):+d}"
+    return f"d{token_dur(tok)}"
+
+
+def split_duration(d: Fraction) -> list[Fraction] | None:
+    """``d`` as one or two vocabulary durations (largest first), or None."""
+    if d in _DUR_INDEX:
+        return [d]
+    for a in reversed(DURATIONS):
+        if a < d and (d - a) in _DUR_INDEX:
+            return [a, d - a]
+    return None
+
+
+def encode_events(events, meter: str, mode: str) -> list[int]:
+    """Tokens of a tune given ``events = [(rel_pitch or None, Fraction duration)]`` from a downbeat.
+
+    Notes crossing bar lines are split; an unfinished last bar is dropped. Raises ValueError when
+    a duration or pitch has no token.
+    """
+    bar = Fraction(meter.split("/")[0]) * 4 / Fraction(meter.split("/")[1])
+    out = [BOS, meter_token(meter), mode_token(mode)]
+    bar_toks: list[int] = []
+    pos = Fraction(0)
+    for rel, dur in events:
+        while dur > 0:
+            piece = min(dur, bar - pos)
+            parts = split_duration(piece)
+            if parts is None:
+                raise ValueError(f"duration {piece} has no token")
+            for p in parts:
+                bar_toks += [REST if rel is None else pitch_token(rel), dur_token(p)]
+            dur -= piece
+            pos += piece
+            if pos == bar:
+                out += [BAR] + bar_toks
+                bar_toks, pos = [], Fraction(0)
+    out.append(EOS)
+    return out
+
+
+def decode_events(tokens) -> tuple[str | None, str | None, list[tuple[int | None, Fraction]]]:
+    """(meter, mode, [(rel_pitch or None, duration)]) of a token sequence; tolerant of junk."""
+    meter = mode = None
+    events: list[tuple[int | None, Fraction]] = []
+    pending: int | None | str = "none"
+    for t in tokens:
+        t = int(t)
+        if METER_BASE <= t < MODE_BASE:
+            meter = METERS[t - METER_BASE]
+        elif MODE_BASE <= t < REST:
+            mode = MODES[t - MODE_BASE]
+        elif is_pitch(t):
+            pending = token_pitch(t)
+        elif is_dur(t) and pending != "none":
+            events.append((pending, token_dur(t)))
+            pending = "none"
+        elif t == EOS:
+            break
+    return meter, mode, events
