@@ -17,8 +17,9 @@ from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLineEdit
 
 from desktop_app import APP_NAME
 from desktop_app.core.model_registry import ModelScan, scan_models
+from desktop_app.ui.explore.dock import install_explore
 from desktop_app.ui.menus import build_menus
-from desktop_app.ui.rooms import ROOM_CLASSES
+from desktop_app.ui.rooms import room_classes
 from desktop_app.ui.rooms.base import RoomPanel
 from desktop_app.ui.settings import Settings
 from desktop_app.ui.status import EngineStatusBar
@@ -49,7 +50,7 @@ class MainWindow(QMainWindow):
         self.scan = ModelScan()
 
         self.randomness = RandomnessControls(self)
-        self.panels: list[RoomPanel] = [cls(engine, self.randomness) for cls in ROOM_CLASSES]
+        self.panels: list[RoomPanel] = [cls(engine, self.randomness) for cls in room_classes()]
         self.stack = QStackedWidget(self)
         self.stack.setObjectName("roomStack")
         for panel in self.panels:
@@ -73,6 +74,7 @@ class MainWindow(QMainWindow):
         self.menu_actions = build_menus(self)
         self._connect_menus()
         self._add_shortcuts()
+        self.explore_bus = install_explore(self)  # View → Explorer dock, links between rooms
         self.room_bar.currentRowChanged.connect(self._on_room_changed)
         QApplication.styleHints().colorSchemeChanged.connect(self._on_color_scheme_changed)
         self._restore_settings()

@@ -58,9 +58,6 @@ def _window(theme: str):
     from desktop_app.engine.sync_engine import SyncEngine
     from desktop_app.ui import main_window as mw
     from desktop_app.ui.settings import Settings
-    from desktop_app.ui.train.panel import TrainPanel
-    # Show this Train room even where the main window still lists the placeholder.
-    mw.ROOM_CLASSES = tuple(TrainPanel if c.room_id == "train" else c for c in mw.ROOM_CLASSES)
     settings = Settings()
     settings.set_theme(theme)
     window = mw.MainWindow(SyncEngine(), settings)

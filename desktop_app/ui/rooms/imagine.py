@@ -2,7 +2,7 @@
 
 The panel itself lives in :mod:`desktop_app.ui.imagine.panel` (with its widgets in
 ``desktop_app/ui/imagine/``); this module keeps the one-file-per-room entry the main window's
-``ROOM_CLASSES`` imports.
+``room_classes()`` imports.
 """
 
 from __future__ import annotations

@@ -1,25 +1,9 @@
-"""The Train room: teach a model on your own files (placeholder).
+"""The Train room (issue 11): train or fine-tune a model on a folder of your own files.
 
-When built it will train or fine-tune the text, image or music model on a folder of the
-user's files, plotting the loss as it falls. Until then it says so plainly and trains nothing.
+The panel and its widgets live in the :mod:`desktop_app.ui.train` package; this module keeps
+the name the main window's room list imports.
 """
 
-from __future__ import annotations
+from desktop_app.ui.train.panel import TrainPanel
 
-from desktop_app.ui.rooms.base import PlaceholderRoom
-
-
-class TrainPanel(PlaceholderRoom):
-    """Train room panel (GUI thread)."""
-
-    room_id = "train"
-    title = "Train"
-    tagline = "Teach a model on a folder of your own files."
-    model_kind = None
-    generates = False
-    uses_randomness = False
-    coming = (
-        "Pick a folder of your text, images or MIDI files and a model to start from.",
-        "Watch the loss fall on a live chart; stop whenever you like.",
-        "Checkpoints are saved as safetensors; the trained model appears in every room.",
-    )
+__all__ = ["TrainPanel"]

@@ -1,0 +1,408 @@
+"""The Train room: train or fine-tune a text, image or melody model on a folder of your files.
+
+GUI thread. The training itself runs in a separate process (:class:`TrainProcess` runs
+``python -m desktop_app train <kind> ... --progress json``), so the app stays responsive and a
+crash in training cannot take it down; the room plots the JSON lines it reads. Runs live in
+``<user data>/training/<kind>/<name>/`` (see :mod:`.runs`); a finished model is installed into
+the user's models folder with a generated model card, and the main window's model scan is
+refreshed so the other rooms' pickers list it at once.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QFileDialog, QWidget
+
+from desktop_app.core import paths
+from desktop_app.core.errors import ReverieError
+from desktop_app.core.train_data_check import DataReport, check_folder
+from desktop_app.ui.rooms.base import RoomPanel
+from desktop_app.ui.train import presets as P
+from desktop_app.ui.train import runs as R
+from desktop_app.ui.train.layout import build_layout
+from desktop_app.ui.train.process import TrainProcess
+
+
+
+class TrainPanel(RoomPanel):
+    """Train room panel (GUI thread); the trainer runs in a child process."""
+
+    room_id = "train"
+    title = "Train"
+    tagline = "Teach a model on a folder of your own files, and watch it learn."
+    model_kind = None
+    generates = False
+    uses_randomness = False
+    available = True
+
+    def __init__(self, engine, randomness, parent: QWidget | None = None) -> None:
+        super().__init__(engine, randomness, parent)
+        self.process = TrainProcess(self)
+        self.state = "idle"          # idle | running | pausing | paused | cancelling
+        self.request: R.RunRequest | None = None
+        self.run_folder: Path | None = None
+        self.stats = R.RunStats()
+        self.report: DataReport | None = None
+        self.installed: Path | None = None
+        self._unfinished: R.Unfinished | None = None
+        self._models = []            # text models that can be fine-tuned (ModelInfo)
+        self.command = ""            # the exact command line (one line, shell-quoted)
+        build_layout(self)
+        self._connect()
+        self._on_kind_changed()
+        self.refresh_unfinished()
+
+    def _connect(self) -> None:
+        self.trainKindCombo.currentIndexChanged.connect(self._on_kind_changed)
+        self.startFromCombo.currentIndexChanged.connect(self._update_preview)
+        self.stepsSpin.valueChanged.connect(self._update_preview)
+        self.modelNameEdit.textEdited.connect(self._on_name_edited)
+        self.dataFolderEdit.editingFinished.connect(self.check_data)
+        self.browseButton.clicked.connect(self._on_browse_clicked)
+        self.startButton.clicked.connect(self.start)
+        self.pauseButton.clicked.connect(self.toggle_pause)
+        self.cancelButton.clicked.connect(self.cancel)
+        self.copyCommandButton.clicked.connect(self.copy_command)
+        self.resumeButton.clicked.connect(self.resume_unfinished)
+        self.discardButton.clicked.connect(self.discard_unfinished)
+        self.process.progress.connect(self._on_process_progress)
+        self.process.log_line.connect(self.logView.appendPlainText)
+        self.process.finished.connect(self._on_process_finished)
+
+    # -- choices -----------------------------------------------------------------------------
+
+    def kind(self) -> str:
+        return self.trainKindCombo.currentData()
+
+    def _on_kind_changed(self) -> None:
+        kind = self.kind()
+        self._fill_start_from()
+        name = self.modelNameEdit.text().strip()
+        if not name or re.fullmatch(r"my-(text|image|music)-model", name):
+            self.modelNameEdit.setText(f"my-{kind}-model")
+        self.charts.set_rate_unit(P.UNITS[kind])
+        self.dataCheckLabel.clear()
+        self.report = None
+        if self.dataFolderEdit.text().strip():
+            self.check_data()
+        self._update_preview()
+
+    def _fill_start_from(self) -> None:
+        """Size presets of the chosen medium, then the models that can be fine-tuned."""
+        kind, current = self.kind(), self.startFromCombo.currentData()
+        combo = self.startFromCombo
+        combo.blockSignals(True)
+        combo.clear()
+        for size, p in P.PRESETS[kind].items():
+            combo.addItem(f"New {p.label} model — {P.human_count(p.parameters)} parameters",
+                          f"size:{size}")
+        for m in self._models if kind == "text" else []:
+            combo.addItem(f"Fine-tune {m.name} ({m.source}, "
+                          f"{P.human_count(m.parameters or 0)} parameters)", f"init:{m.path}")
+        if kind != "text":
+            combo.addItem(f"Fine-tuning a built-in {kind} model: not supported by "
+                          f"`reverie train {kind}` yet", None)
+            combo.model().item(combo.count() - 1).setEnabled(False)
+        combo.setCurrentIndex(max(combo.findData(current), 0) if current else 0)
+        combo.blockSignals(False)
+
+    def _on_name_edited(self) -> None:
+        self._update_preview()
+
+    def _start_from(self) -> tuple[str | None, str | None]:
+        data = self.startFromCombo.currentData() or f"size:{next(iter(P.PRESETS[self.kind()]))}"
+        how, _, value = data.partition(":")
+        return (value, None) if how == "size" else (None, value)
+
+    def set_model_message(self, message: str) -> None:
+        """The main window rescanned the models: refresh the fine-tune choices."""
+        super().set_model_message(message)
+        scan = getattr(self.window(), "scan", None)
+        if scan is not None:
+            self.set_fine_tune_models(scan.of_kind("text"))
+
+    def set_fine_tune_models(self, models) -> None:
+        """The text models (``ModelInfo``) offered for fine-tuning; unusable ones are left out."""
+        self._models = [m for m in models if not m.problem]
+        self._fill_start_from()
+        self._update_preview()
+
+    def _seconds_per_step(self) -> tuple[float, int]:
+        size, init = self._start_from()
+        if size is not None:
+            p = P.PRESETS[self.kind()][size]
+            return p.seconds_per_step, p.parameters
+        m = next((m for m in self._models if str(m.path) == init), None)
+        n = (m.parameters if m else None) or 4_200_000
+        tiny = P.PRESETS["text"]["tiny"]
+        return tiny.seconds_per_step * n / tiny.parameters, n
+
+    def _update_preview(self) -> None:
+        sps, n = self._seconds_per_step()
+        steps = self.stepsSpin.value()
+        size, _ = self._start_from()
+        how = "measured" if size is not None else "scaled from the measured tiny model"
+        self.estimateLabel.setText(
+            f"{P.human_count(n)} parameters · about {P.human_time(sps * steps)} for "
+            f"{steps:,} steps on a 2-core CPU ({sps:.2g} s a step, {how}; evaluations add "
+            f"a little); bigger machines and GPUs: see docs/train-room.md")
+        if self.state == "idle":
+            self._show_command(P.shell_line(self.kind(), self._args(resume=False)))
+
+    def _args(self, *, resume: bool, request: R.RunRequest | None = None) -> list[str]:
+        if request is None:
+            size, init = self._start_from()
+            kind, name, data = self.kind(), self.modelNameEdit.text().strip(), \
+                self.dataFolderEdit.text().strip()
+            steps = self.stepsSpin.value()
+        else:
+            size, init, kind, name, data, steps = (request.size, request.init_from,
+                                                   request.kind, request.name, request.data,
+                                                   request.steps)
+        return P.command_args(kind, size, data=data or "FOLDER",
+                              out=str(R.run_dir(kind, name or "NAME")), steps=steps,
+                              resume=resume, init_from=init)
+
+    # -- data --------------------------------------------------------------------------------
+
+    def _on_browse_clicked(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Folder of training files",
+                                                  self.dataFolderEdit.text() or str(Path.home()))
+        if folder:
+            self.dataFolderEdit.setText(folder)
+            self.check_data()
+
+    def check_data(self) -> DataReport:
+        """Check the chosen folder now and show what training would use."""
+        self.report = check_folder(self.kind(), self.dataFolderEdit.text().strip())
+        self.dataCheckLabel.setText(self.report.summary())
+        self.dataCheckLabel.setProperty("error", not self.report.ok)
+        self.dataCheckLabel.setStyleSheet("color: #c0392b;" if not self.report.ok else "")
+        self._update_preview()
+        return self.report
+
+    # -- start / pause / resume / cancel -----------------------------------------------------
+
+    def show_message(self, text: str, error: bool = True) -> None:
+        self.messageLabel.setText(text)
+        self.messageLabel.setStyleSheet("color: #c0392b;" if error and text else "")
+        self.messageLabel.setVisible(bool(text))
+        if text:
+            self.notice.emit(f"Train: {text}")
+
+    def start(self) -> bool:
+        """Check everything, then start a new run; False (with a message) when not possible."""
+        if self.state != "idle":
+            return False
+        kind, name = self.kind(), self.modelNameEdit.text().strip()
+        problem = R.check_name(name)
+        report = self.check_data()
+        if not problem and not report.ok:
+            problem = report.error
+        if not problem and R.model_dir(kind, name).exists():
+            problem = (f"A {kind} model called “{name}” already exists in your models folder; "
+                       f"choose another name.")
+        folder = R.run_dir(kind, name)
+        if not problem and R.checkpoint_step(folder) > 0:
+            problem = (f"An unfinished run called “{name}” exists; resume it (above) or "
+                       f"choose another name.")
+        if problem:
+            self.show_message(problem)
+            return False
+        size, init = self._start_from()
+        request = R.RunRequest(kind=kind, name=name, size=size, data=report.folder.as_posix(),
+                               steps=self.stepsSpin.value(), init_from=init,
+                               data_summary=report.summary())
+        try:
+            if folder.exists():  # an earlier attempt that never reached a checkpoint
+                R.discard_run(folder)
+            folder.mkdir(parents=True, exist_ok=True)
+            R.save_request(folder, request)
+        except (OSError, ReverieError) as exc:
+            self.show_message(f"Cannot create the run folder {folder}: {exc}")
+            return False
+        self._launch(request, folder, resume=False)
+        return True
+
+    def _launch(self, request: R.RunRequest, folder: Path, *, resume: bool) -> None:
+        self.request, self.run_folder, self.installed = request, folder, None
+        self.stats = R.RunStats(total_steps=request.steps)
+        self.charts.clear()
+        self.charts.set_rate_unit(P.UNITS[request.kind])
+        self.samples.clear(request.kind)
+        if resume:
+            self._replay_history(folder)
+        self.progressBar.setRange(0, request.steps)
+        args = self._args(resume=resume, request=request)
+        self._show_command(P.shell_line(request.kind, args))
+        self.show_message("")
+        self.statusLabel.setText("Starting the trainer (loading torch)…")
+        self.logView.appendPlainText("$ " + P.shell_line(request.kind, args))
+        self._set_state("running")
+        self.process.start(P.full_command(request.kind, args), cwd=str(paths.install_root()))
+
+    def toggle_pause(self) -> None:
+        if self.state == "running":
+            if self.process.pause():
+                self._set_state("pausing")
+                self.statusLabel.setText("Pausing: saving a checkpoint after this step…")
+        elif self.state == "paused" and self.request and self.run_folder:
+            self._launch(self.request, self.run_folder, resume=True)
+
+    def cancel(self) -> None:
+        """Stop at once; the last checkpoint stays, so the run can still be resumed."""
+        if self.state in ("running", "pausing"):
+            self._set_state("cancelling")
+            self.process.kill()
+        elif self.state == "paused":
+            self._set_state("idle")
+            self.refresh_unfinished()
+
+    def _set_state(self, state: str) -> None:
+        self.state = state
+        busy = state in ("running", "pausing", "cancelling")
+        self.startButton.setEnabled(state == "idle")
+        self.pauseButton.setEnabled(state in ("running", "paused"))
+        self.pauseButton.setText("Resume" if state == "paused" else "Pause")
+        self.cancelButton.setEnabled(state in ("running", "pausing", "paused"))
+        for w in (self.trainKindCombo, self.startFromCombo, self.stepsSpin,
+                  self.modelNameEdit, self.dataFolderEdit, self.browseButton):
+            w.setEnabled(state == "idle")
+        self.resumeBox.setVisible(state == "idle" and self._unfinished is not None)
+        self.running_changed.emit(busy)
+
+    # -- unfinished runs ---------------------------------------------------------------------
+
+    def refresh_unfinished(self) -> None:
+        found = R.find_unfinished()
+        self._unfinished = found[0] if found else None
+        if self._unfinished is not None:
+            self.resumeLabel.setText(self._unfinished.describe()
+                                     + " Its checkpoint is kept: resume it where it stopped.")
+        self.resumeBox.setVisible(self.state == "idle" and self._unfinished is not None)
+
+    def resume_unfinished(self) -> bool:
+        u = self._unfinished
+        if u is None or self.state != "idle":
+            return False
+        self.resumeBox.hide()
+        index = self.trainKindCombo.findData(u.request.kind)
+        self.trainKindCombo.setCurrentIndex(index)
+        self.modelNameEdit.setText(u.request.name)
+        self.dataFolderEdit.setText(u.request.data)
+        self._launch(u.request, u.folder, resume=True)
+        return True
+
+    def discard_unfinished(self) -> None:
+        if self._unfinished is not None and self.state == "idle":
+            R.discard_run(self._unfinished.folder)
+            self.refresh_unfinished()
+
+    # -- the progress stream -----------------------------------------------------------------
+
+    def _replay_history(self, folder: Path) -> None:
+        for ev in R.read_history(folder):
+            self._show_event(ev)
+
+    def _on_process_progress(self, ev: dict) -> None:
+        if ev.get("kind") in ("step", "eval", "sample") and self.run_folder is not None:
+            R.append_history(self.run_folder, ev)
+        self._show_event(ev)
+
+    def _show_event(self, ev: dict) -> None:
+        kind, step = ev.get("kind"), ev.get("step")
+        self.stats.take(ev)
+        if isinstance(step, int):
+            self.progressBar.setValue(min(step, self.progressBar.maximum()))
+        if kind in ("step", "eval"):
+            self.charts.add(ev)
+        if kind == "step":
+            eta = ev.get("eta_s")
+            self.etaLabel.setText(f"step {step:,} of {self.progressBar.maximum():,}"
+                                  + (f" · {P.human_time(eta)} left" if eta is not None else ""))
+        elif kind == "sample" and isinstance(ev.get("sample"), str):
+            self.samples.add(step or 0, ev["sample"])
+        elif kind == "checkpoint":
+            self.statusLabel.setText(f"Checkpoint saved at step {step:,}.")
+        elif kind == "start" or ev.get("message"):
+            self.statusLabel.setText(str(ev.get("message") or ""))
+            if kind != "start":
+                self.logView.appendPlainText(str(ev["message"]))
+
+    def _on_process_finished(self, code: int, stderr: str) -> None:
+        state, folder, request = self.state, self.run_folder, self.request
+        saved = R.checkpoint_step(folder) if folder else 0
+        if state == "cancelling":
+            self._set_state("idle")
+            self.refresh_unfinished()
+            self.show_message(f"Training cancelled. The checkpoint at step {saved:,} is kept: "
+                              f"resume or discard the run above." if saved else
+                              "Training cancelled before the first checkpoint.", error=False)
+        elif state == "pausing" and saved and saved < (request.steps if request else 0):
+            self._set_state("paused")
+            self.statusLabel.setText(f"Paused at step {saved:,} (checkpoint saved). Press "
+                                     f"Resume to continue, even after restarting the app.")
+        elif state == "pausing" and not saved:
+            self._set_state("idle")
+            self.show_message("Stopped before the first checkpoint, so there is nothing to "
+                              "resume; press Start to begin again.", error=False)
+        elif code == 0 and request is not None and folder is not None:
+            self._install(request, folder)
+        else:
+            self._set_state("idle")
+            self.refresh_unfinished()
+            self.show_message(R.failure_text(code, stderr, saved))
+
+    def _install(self, request: R.RunRequest, folder: Path) -> None:
+        line = P.shell_line(request.kind, self._args(resume=False, request=request))
+        try:
+            self.installed = R.install_model(folder, request.kind, request.name,
+                                             R.model_card(request, self.stats, line))
+        except ReverieError as exc:
+            self._set_state("idle")
+            self.show_message(str(exc))
+            return
+        R.tidy_run(folder)
+        self._set_state("idle")
+        self.refresh_unfinished()
+        window = self.window()
+        if hasattr(window, "refresh_models"):
+            window.refresh_models()
+        room = {"text": "Write", "image": "Imagine", "music": "Compose"}[request.kind]
+        loss = f" Held-out loss {self.stats.val_loss:.3f}." if self.stats.val_loss else ""
+        self.statusLabel.setText(f"Done.{loss}")
+        self.show_message(f"The model “{request.name}” is ready in {self.installed} and is "
+                          f"listed in the {room} room.", error=False)
+
+    # -- clipboard, closing ------------------------------------------------------------------
+
+    def _show_command(self, line: str) -> None:
+        """Keep the one-line command for the clipboard; show one option per line."""
+        self.command = line
+        self.commandLabel.setText(P.display_lines(line))
+
+    def copy_command(self) -> str:
+        text = self.command
+        QGuiApplication.clipboard().setText(text)
+        self.notice.emit("Training command copied to the clipboard.")
+        return text
+
+    def has_unsaved_changes(self) -> bool:
+        return self.state in ("running", "pausing")
+
+    def save(self) -> bool:
+        """Closing while training: checkpoint (Pause) and wait for the trainer to stop."""
+        if self.state == "running":
+            self.toggle_pause()
+        if self.state == "pausing":
+            self.process.wait(120_000)
+        return True
+
+    def shutdown(self) -> None:
+        """Kill the trainer at once (tests' teardown; the last checkpoint survives)."""
+        if self.process.is_running():
+            self.process.kill()
+            self.process.wait(10_000)

@@ -1,0 +1,129 @@
+"""What the Train room can start: size presets per medium, and the exact command line for a run.
+
+Qt-free (the room, the tests and ``benchmarks/bench_train_room.py`` share it). Each preset maps
+to options of the real ``reverie train text|image|music`` commands; the seconds per step are
+measured on the 2-core development CPU with ``benchmarks/bench_train_room.py`` (one torch thread,
+the machine otherwise busy: other jobs shared its two cores, so these are on the slow side),
+so the room's time estimate is ``steps x seconds_per_step``. Measured 2026-11-29 with
+``--steps 4``: text tiny 2.13 s (1,924 tokens/s), small 7.88 s (520 tokens/s), base 51.6 s
+(76 tokens/s); image 28x28 0.36 s (177 images/s), 64x64 1.10 s (61 images/s); melody tiny
+0.09 s, small 1.37 s (3,845 tokens/s).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Preset:
+    label: str
+    parameters: int               # with the preset's default vocabulary (text: BPE size)
+    seconds_per_step: float       # measured, see the module docstring
+    default_steps: int
+    size_args: tuple[str, ...]    # the command options that pick the size
+    note: str = ""
+
+
+#: kind -> size name -> Preset. Kinds are the models/<kind>/ folder names.
+PRESETS: dict[str, dict[str, Preset]] = {
+    "text": {
+        "tiny": Preset("tiny", 4_212_992, 2.13, 1000, ("--size", "tiny")),
+        "small": Preset("small", 13_767_552, 7.9, 1000, ("--size", "small")),
+        "base": Preset("base", 29_893_120, 51.6, 1000, ("--size", "base"),
+                       note="a GPU, or a night on this CPU"),
+    },
+    "image": {
+        "small": Preset("small: 28x28 greyscale", 728_001, 0.36, 1000, ("--size", "28")),
+        "base": Preset("base: 64x64 colour", 3_132_483, 1.1, 1000, ("--size", "64")),
+    },
+    "music": {
+        "tiny": Preset("tiny", 30_848, 0.09, 1000, ("--size", "test")),
+        "small": Preset("small", 839_424, 1.37, 1000, ("--size", "small")),
+    },
+}
+
+KIND_LABELS = {"text": "Text (writing)", "image": "Image", "music": "Melody"}
+UNITS = {"text": "tokens/s", "image": "images/s", "music": "tokens/s"}
+
+
+def human_count(n: int) -> str:
+    for limit, suffix in ((1e6, "M"), (1e3, "K")):
+        if n >= limit:
+            return f"{n / limit:.1f}{suffix}"
+    return str(n)
+
+
+def human_time(seconds: float) -> str:
+    s = int(round(seconds))
+    if s < 90:
+        return f"{s} s"
+    if s < 5400:
+        return f"{round(s / 60)} min"
+    return f"{s / 3600:.1f} h"
+
+
+def estimate(kind: str, size: str, steps: int) -> str:
+    """'about 35 min on this computer' for a preset and a number of steps."""
+    p = PRESETS[kind][size]
+    return f"about {human_time(p.seconds_per_step * steps)} on a 2-core CPU"
+
+
+def intervals(steps: int) -> dict[str, int]:
+    """How often to log, evaluate, sample and checkpoint for a run of ``steps`` steps."""
+    return {"log": max(1, min(10, steps // 100)), "eval": max(1, steps // 20),
+            "sample": max(1, steps // 10), "checkpoint": max(1, min(200, steps // 10))}
+
+
+def train_threads() -> int:
+    """Leave one core to the app (and its Write / Compose rooms) while training."""
+    return max(1, (os.cpu_count() or 2) - 1)
+
+
+def command_args(kind: str, size: str | None, *, data: str | None, out: str, steps: int,
+                 resume: bool = False, init_from: str | None = None,
+                 progress_every: int | None = None, extra: tuple[str, ...] = ()) -> list[str]:
+    """The options after ``reverie train <kind>`` for one run (JSON progress on stdout)."""
+    every = intervals(steps)
+    if progress_every:
+        every["log"] = progress_every
+    args: list[str] = []
+    if kind == "music":
+        args += ["--model", "folk-melodies"]
+    if data:
+        args += ["--data", data]
+    args += ["--out", out]
+    if init_from:
+        args += ["--init-from", init_from]
+    elif size:
+        args += list(PRESETS[kind][size].size_args)
+    args += ["--steps", str(steps), "--eval-every", str(every["eval"]),
+             "--checkpoint-every", str(every["checkpoint"])]
+    if kind == "image":
+        args += ["--json"]       # image: --json; its log/sample interval follows --eval-every
+    else:
+        args += ["--progress", "json", "--log-every", str(every["log"]),
+                 "--sample-every", str(every["sample"])]
+    args += ["--threads", str(train_threads())]
+    if resume:
+        args += ["--resume"]
+    return args + list(extra)
+
+
+def full_command(kind: str, args: list[str]) -> list[str]:
+    """The whole argv the room runs (``python -m desktop_app train <kind> ...``)."""
+    return [sys.executable, "-m", "desktop_app", "train", kind, *args]
+
+
+def shell_line(kind: str, args: list[str]) -> str:
+    """The command as a user would type it (``reverie train ...``), shell-quoted."""
+    import shlex
+    return shlex.join(["reverie", "train", kind, *args])
+
+
+def display_lines(line: str) -> str:
+    """A long command shown with one ``--option value`` per line (shell continuation)."""
+    parts = line.split(" --")
+    return " \\\n  --".join(parts)

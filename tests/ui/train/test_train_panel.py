@@ -1,0 +1,181 @@
+"""The Train room without real training: names, bad input, the command line, the progress
+stream (parsed robustly from a stand-in process), failures, and the unfinished-run offer."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pyqtgraph as pg
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QComboBox, QLineEdit, QPushButton, QTextBrowser
+
+from desktop_app.core import paths
+from desktop_app.ui.train import presets as P
+from desktop_app.ui.train import runs as R
+from desktop_app.ui.train.plots import _put
+from desktop_app.ui.train.process import TrainProcess
+from desktop_app.ui.train.samples import melody_from_tokens
+
+
+def test_names_for_automation(panel):
+    assert panel.objectName() == "trainPanel"
+    for name, cls in (("trainKindCombo", QComboBox), ("dataFolderEdit", QLineEdit),
+                      ("startButton", QPushButton), ("pauseButton", QPushButton),
+                      ("cancelButton", QPushButton), ("lossPlot", pg.PlotWidget),
+                      ("samplesView", QTextBrowser)):
+        assert isinstance(panel.findChild(cls, name), cls), name
+    assert [panel.trainKindCombo.itemData(i) for i in range(3)] == ["text", "image", "music"]
+    assert not panel.pauseButton.isEnabled() and not panel.cancelButton.isEnabled()
+
+
+def test_presets_show_parameters_and_a_time_estimate(panel):
+    panel.startFromCombo.setCurrentIndex(panel.startFromCombo.findData("size:tiny"))
+    panel.stepsSpin.setValue(1000)
+    assert "4.2M parameters" in panel.startFromCombo.currentText()
+    expected = P.human_time(P.PRESETS["text"]["tiny"].seconds_per_step * 1000)
+    assert expected == "36 min"  # 2.13 s a step, measured (benchmarks/bench_train_room.py)
+    assert f"about {expected} for 1,000 steps" in panel.estimateLabel.text()
+    panel.trainKindCombo.setCurrentIndex(panel.trainKindCombo.findData("image"))
+    assert panel.modelNameEdit.text() == "my-image-model"
+    labels = [panel.startFromCombo.itemText(i) for i in range(panel.startFromCombo.count())]
+    assert any("28x28" in t for t in labels) and any("not supported" in t for t in labels)
+
+
+def test_bad_input_is_refused_with_a_clear_message_and_nothing_starts(panel, tmp_path):
+    panel.dataFolderEdit.setText(str(tmp_path / "missing"))
+    assert not panel.start() and "does not exist" in panel.messageLabel.text()
+    (tmp_path / "empty").mkdir()
+    panel.dataFolderEdit.setText(str(tmp_path / "empty"))
+    assert not panel.start() and "is empty" in panel.messageLabel.text()
+    assert "is empty" in panel.dataCheckLabel.text()
+    (tmp_path / "few").mkdir()
+    (tmp_path / "few" / "a.txt").write_text("tiny")
+    panel.dataFolderEdit.setText(str(tmp_path / "few"))
+    assert not panel.start() and "Too little text" in panel.messageLabel.text()
+    panel.modelNameEdit.setText("../escape")
+    assert not panel.start() and "letters, digits" in panel.messageLabel.text()
+    assert panel.state == "idle" and not panel.process.is_running()
+    assert not (paths.user_data_dir() / "training").exists()
+
+
+def test_an_existing_model_name_is_not_overwritten(panel, text_folder):
+    existing = paths.user_models_dir() / "text" / "mine"
+    existing.mkdir(parents=True)
+    (existing / "model.safetensors").write_bytes(b"keep me")
+    panel.modelNameEdit.setText("mine")
+    panel.dataFolderEdit.setText(str(text_folder))
+    assert not panel.start() and "already exists" in panel.messageLabel.text()
+    assert (existing / "model.safetensors").read_bytes() == b"keep me"
+
+
+def test_copy_command_is_the_exact_command_line(panel, text_folder):
+    panel.dataFolderEdit.setText(str(text_folder))
+    panel.check_data()
+    text = panel.copy_command()
+    assert QGuiApplication.clipboard().text() == text
+    assert text.startswith("reverie train text --data ")
+    assert str(text_folder) in text and "--progress json" in text
+    assert str(R.run_dir("text", "my-text-model")) in text
+
+
+FAKE = r"""
+import json, sys
+print(json.dumps({"kind": "start", "step": 0, "total_steps": 4, "message": "123 parameters"}))
+print("a warning that is not JSON")
+print("[1, 2]")
+for s in (1, 2):
+    print(json.dumps({"kind": "step", "step": s, "total_steps": 4, "loss": 3.0 - s,
+                      "lr": 0.001, "tokens_per_s": 100.0, "eta_s": 4 - s}))
+print(json.dumps({"kind": "eval", "step": 2, "total_steps": 4, "val_loss": 2.5}))
+print(json.dumps({"kind": "sample", "step": 2, "total_steps": 4, "sample": "Once upon"}))
+sys.stdout.write('{"kind": "step", "step": 3, "lo')   # cut off by the crash
+sys.stdout.flush()
+sys.stderr.write("reverie: error: cannot write checkpoints/step-3: No space left on device; "
+                 "the previous checkpoint is unchanged\n")
+sys.exit(1)
+"""
+
+
+def test_process_lines_are_parsed_robustly(qtbot):
+    proc = TrainProcess()
+    events, logs = [], []
+    proc.progress.connect(events.append)
+    proc.log_line.connect(logs.append)
+    with qtbot.waitSignal(proc.finished, timeout=60_000) as blocker:
+        proc.start([sys.executable, "-c", FAKE])
+    code, stderr = blocker.args
+    assert code == 1 and "No space left" in stderr
+    assert [e["kind"] for e in events] == ["start", "step", "step", "eval", "sample"]
+    assert "a warning that is not JSON" in logs and "[1, 2]" in logs
+    assert any(line.startswith('{"kind": "step", "step": 3') for line in logs)
+
+
+def test_a_failing_run_shows_the_error_and_installs_nothing(panel, qtbot, text_folder,
+                                                            monkeypatch):
+    monkeypatch.setattr(P, "full_command", lambda kind, args: [sys.executable, "-c", FAKE])
+    panel.dataFolderEdit.setText(str(text_folder))
+    assert panel.start()
+    qtbot.waitUntil(lambda: panel.state == "idle", timeout=60_000)
+    msg = panel.messageLabel.text()
+    assert msg.startswith("Training failed: cannot write checkpoints/step-3: No space left")
+    assert panel.installed is None and not (paths.user_models_dir() / "text").exists()
+    assert [s for s, _ in panel.charts.train] == [1, 2] and panel.charts.val == [(2, 2.5)]
+    assert panel.samples.entries == [(2, "Once upon")]
+    assert "a warning that is not JSON" in panel.logView.toPlainText()
+    assert panel.startButton.isEnabled()
+
+
+def test_an_unfinished_run_is_offered_when_the_room_opens(qtbot, panel, text_folder):
+    folder = R.run_dir("text", "novel")
+    (folder / "checkpoints" / "step-00000040").mkdir(parents=True)
+    (folder / "checkpoints" / "latest.json").write_text(json.dumps(
+        {"step": 40, "dir": "step-00000040"}))
+    R.save_request(folder, R.RunRequest(kind="text", name="novel", size="tiny",
+                                        data=str(text_folder), steps=100))
+    from desktop_app.ui.train.panel import TrainPanel
+    fresh = TrainPanel(panel.engine, panel.randomness)
+    qtbot.addWidget(fresh)
+    assert fresh.resumeBox.isVisibleTo(fresh)
+    assert "“novel” stopped at step 40 of 100" in fresh.resumeLabel.text()
+    fresh.discard_unfinished()
+    assert not folder.exists() and not fresh.resumeBox.isVisibleTo(fresh)
+
+
+def test_install_replaces_only_when_complete(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text("{}")
+    (run / "model.safetensors").write_bytes(b"new")
+    (run / "run.json").write_text("{}")
+    (run / "checkpoints").mkdir()
+    target = R.install_model(run, "text", "m", "# card")
+    assert sorted(p.name for p in target.iterdir()) == ["MODEL_CARD.md", "config.json",
+                                                        "model.safetensors"]
+    (run / "model.safetensors").write_bytes(b"newer")
+    R.install_model(run, "text", "m", "# card 2")
+    assert (target / "model.safetensors").read_bytes() == b"newer"
+    assert [p.name for p in target.parent.iterdir()] == ["m"]
+
+
+def test_chart_points_from_a_resumed_run_replace_later_ones():
+    series = [(1, 5.0), (2, 4.0), (3, 3.5)]
+    _put(series, 2, 3.9)
+    assert series == [(1, 5.0), (2, 3.9)]
+
+
+def test_melody_samples_decode_to_notes():
+    m = melody_from_tokens("+0 d1/2 +4 d1/2 r d1 -5 d2 | +7 d1")
+    assert [(n.pitch, n.start, n.duration) for n in m.notes] == [
+        (60, 0.0, 0.5), (64, 0.5, 0.5), (55, 2.0, 2.0), (67, 4.0, 1.0)]
+    assert melody_from_tokens("<bos> M:4/4") is None
+
+
+def test_command_args_for_each_kind():
+    img = P.command_args("image", "small", data="/d", out="/o", steps=100)
+    assert "--json" in img and "--progress" not in img and img[img.index("--size") + 1] == "28"
+    mus = P.command_args("music", "tiny", data="/d", out="/o", steps=100, resume=True)
+    assert mus[:2] == ["--model", "folk-melodies"] and mus[-1] == "--resume"
+    assert "--sample-every" in mus
+    txt = P.command_args("text", None, data="/d", out="/o", steps=100, init_from="/m")
+    assert "--init-from" in txt and "--size" not in txt
