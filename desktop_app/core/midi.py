@@ -38,7 +38,7 @@ def melody_to_midi(melody: Melody, *, program: int = 0, channel: int = 0) -> mid
     if channel == DRUM_CHANNEL or not 0 <= channel <= 15:
         raise UsageError("the melody channel must be 0-15 and not the drum channel (10)")
     mid = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_BEAT)
-    title = melody.title or "Reverie melody"
+    title = midi_text(melody.title or "Reverie melody")
     conductor = mido.MidiTrack([
         mido.MetaMessage("track_name", name=title, time=0),
         mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(melody.tempo), time=0),
@@ -68,6 +68,17 @@ def melody_to_midi(melody: Melody, *, program: int = 0, channel: int = 0) -> mid
     track.append(mido.MetaMessage("end_of_track", time=0))
     mid.tracks.extend([conductor, track])
     return mid
+
+
+_TYPOGRAPHY = str.maketrans({"\u2013": "-", "\u2014": "-", "\u2018": "'", "\u2019": "'",
+                             "\u201c": '"', "\u201d": '"', "\u2026": "..."})
+
+
+def midi_text(text: str) -> str:
+    """Text as MIDI meta events carry it (Latin-1, which DAWs read): typographic dashes and
+    quotes become ASCII, and anything else outside Latin-1 becomes '?' instead of failing."""
+    text = text.translate(_TYPOGRAPHY)
+    return text.encode("latin-1", "replace").decode("latin-1")
 
 
 def write_midi(melody: Melody, path: str | Path, *, program: int = 0) -> Path:

@@ -32,8 +32,14 @@ _MAX_HEADER = 100 * 1024 * 1024
 
 
 def _atomic_target(path: Path) -> tuple[int, str]:
+    """A temporary file next to ``path`` (readable like a normal file once renamed)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    return tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.chmod(tmp, 0o644)
+    except OSError:  # pragma: no cover - filesystems without permissions
+        pass
+    return fd, tmp
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -96,6 +102,7 @@ def save_tensors(path: str | Path, tensors: dict[str, torch.Tensor],
     os.close(fd)
     try:
         save_file(clean, tmp, metadata=metadata)
+        os.chmod(tmp, 0o644)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)

@@ -5,7 +5,8 @@
 
 Writes ``explore-images.png`` (the fashion model's atlas as a PCA map coloured by class, a
 point selected with its decoded image and neighbours, a hover card), ``explore-tsne.png``
-(the same atlas laid out by t-SNE) and ``explore-words.png``
+(the same atlas laid out by t-SNE), ``explore-axes.png`` (the emoji model on its "smile"
+and "older" directions, coloured by skin tone) and ``explore-words.png``
 (the story model's word map, the neighbours of a word and an analogy). Uses the real main
 window when its Explore room is the explorer, else the panel on its own; the synchronous
 engine runs the real handlers; settings and data go to a temporary folder.
@@ -82,6 +83,23 @@ def main() -> int:
             app.processEvents()
         shot.grab().save(str(out / "explore-tsne.png"))
         view.controls.projectionCombo.setCurrentText("PCA")
+
+    from desktop_app.core.paths import builtin_models_dir
+    if (builtin_models_dir() / "image" / "emoji" / "atlas.json").is_file():
+        panel.open_model("image", "emoji")
+        app.processEvents()
+        c = view.controls
+        c.projectionCombo.setCurrentText("Attribute axes")
+        c.xAxisCombo.setCurrentText("smile")
+        c.yAxisCombo.setCurrentText("older")
+        c.colourByCombo.setCurrentText("skin_tone")
+        faces = [i for i, n in enumerate(view.data.names) if "Grinning Face" in n]
+        if faces:
+            view.select_point(faces[0])
+        for _ in range(5):
+            app.processEvents()
+        shot.grab().save(str(out / "explore-axes.png"))
+        c.projectionCombo.setCurrentText("PCA")
 
     panel.open_model("text", "reverie-stories")
     app.processEvents()

@@ -193,3 +193,15 @@ def test_round_trip_property(tmp_path_factory, rows, key, meter, tempo):
     back = read_midi(write_midi(m, path))
     assert back.notes == m.notes and back.meter == m.meter
     assert back.tempo == pytest.approx(tempo, rel=1e-5)
+
+
+def test_titles_outside_latin1_are_written_not_refused(tmp_path):
+    import mido
+
+    from desktop_app.core.melody import Melody
+    from desktop_app.core.midi import midi_text, write_midi
+    assert midi_text("Reel – “The Lark” 龍") == 'Reel - "The Lark" ?'
+    melody = Melody(notes=(), title="Reel – “The Lark” 龍")
+    path = write_midi(melody, tmp_path / "t.mid")
+    names = [m.name for m in mido.MidiFile(path).tracks[0] if m.type == "track_name"]
+    assert names == ['Reel - "The Lark" ?']

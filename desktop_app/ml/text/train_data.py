@@ -62,7 +62,7 @@ def read_text_file(path: Path) -> tuple[str | None, str]:
         raw = path.read_bytes()
     except OSError as exc:
         return None, f"unreadable ({exc.strerror})"
-    if b"\x00" in raw[:65536] or b"\x00" in raw:
+    if b"\x00" in raw:
         return None, "binary file"
     try:
         text = raw.decode("utf-8")

@@ -1,0 +1,259 @@
+"""``reverie train text``: train a byte-level BPE tokenizer and a Llama model on text files.
+
+Writes a Hugging Face layout folder into ``--out`` (config.json, model.safetensors,
+tokenizer.json, tokenizer_config.json, generation_config.json) plus ``checkpoints/`` for
+``--resume``. Ctrl+C (or SIGTERM) stops after saving a checkpoint. ``--progress json`` prints
+one JSON object per line (the Train room reads these). Works under ``torchrun`` unchanged.
+
+JSON lines (keys absent when not applicable), in order:
+  {"kind": "prepare", "message": "..."}                       data / tokenizer / encoding notes
+  {"kind": "start", "step": 0, "total_steps": N, "message": "4,212,992 parameters on cpu x1; ..."}
+  {"kind": "step", "step": s, "total_steps": N, "loss": l, "lr": r, "tokens_per_s": t,
+   "eta_s": e, "elapsed_s": x}                                   every --log-every steps
+  {"kind": "eval", "step": s, "total_steps": N, "val_loss": v}    held-out loss
+  {"kind": "sample", "step": s, "total_steps": N, "sample": "Once upon a time..."}
+  {"kind": "checkpoint", "step": s, "total_steps": N, "checkpoint": "/path/step-000000s"}
+  {"kind": "done" | "stopped", "step": s, "total_steps": N, "elapsed_s": x, "val_loss": v,
+   "message": "model written to OUT"}
+Failures print one line ``reverie: error: ...`` on stderr (exit 1; 2 for usage errors; 130
+after a Ctrl+C/SIGTERM stop, which saves a checkpoint first).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import signal
+import sys
+from pathlib import Path
+
+from desktop_app.core.errors import UsageError
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", nargs="+", required=True, metavar="DIR_OR_FILE",
+                   help="folders (searched recursively) and/or UTF-8 text files")
+    p.add_argument("--val-list", metavar="FILE",
+                   help="file listing held-out files, one per line (default: every 20th file, "
+                        "or the last 10%% of each file when there are fewer than 10)")
+    p.add_argument("--out", required=True, metavar="DIR", help="run and model folder")
+    p.add_argument("--size", default="tiny", choices=["tiny", "small", "base", "test"],
+                   help="model size: tiny 4.2M, small 13.8M, base 29.9M parameters "
+                        "(default tiny)")
+    p.add_argument("--steps", type=int, default=2000, help="optimizer steps (default 2000)")
+    p.add_argument("--batch-size", type=int, default=16, help="global sequences per step")
+    p.add_argument("--grad-accum", type=int, default=1)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--min-lr", type=float, default=None, help="default lr/10")
+    p.add_argument("--warmup", type=int, default=None, help="warm-up steps (default steps/20)")
+    p.add_argument("--init-from", metavar="MODEL_DIR", default=None,
+                   help="fine-tune: start from this Llama model folder (its tokenizer and size; "
+                        "--size and --vocab-size are then ignored)")
+    p.add_argument("--vocab-size", type=int, default=None, help="BPE vocabulary (size default)")
+    p.add_argument("--context", type=int, default=None, help="tokens per window (size default)")
+    p.add_argument("--eval-every", type=int, default=200)
+    p.add_argument("--eval-batches", type=int, default=20)
+    p.add_argument("--sample-every", type=int, default=500)
+    p.add_argument("--checkpoint-every", type=int, default=200)
+    p.add_argument("--log-every", type=int, default=10)
+    p.add_argument("--seed", type=int, default=1337)
+    p.add_argument("--bf16", action="store_true", help="bf16 autocast")
+    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available)")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the run in --out (starts fresh if it has no checkpoint)")
+    p.add_argument("--progress", choices=["text", "json"], default="text")
+
+
+class _Stop:
+    """Set by SIGINT/SIGTERM; a second signal interrupts at once."""
+
+    def __init__(self) -> None:
+        self.cancelled = False
+
+    def handler(self, signum, frame) -> None:  # noqa: ARG002
+        if self.cancelled:
+            raise KeyboardInterrupt
+        self.cancelled = True
+        print("reverie: stopping after the next step (saving a checkpoint)...", file=sys.stderr,
+              flush=True)
+
+
+def _printer(mode: str):
+    def text(ev) -> None:
+        if ev.kind == "step":
+            eta = _fmt_time(ev.eta_s or 0)
+            print(f"step {ev.step}/{ev.total_steps}  loss {ev.loss:.4f}  lr {ev.lr:.2e}  "
+                  f"{ev.tokens_per_s:,.0f} tok/s  ETA {eta}", flush=True)
+        elif ev.kind == "eval":
+            print(f"step {ev.step}  held-out loss {ev.val_loss:.4f}", flush=True)
+        elif ev.kind == "sample":
+            print(f"step {ev.step}  sample: {ev.sample!r}", flush=True)
+        elif ev.kind == "checkpoint":
+            print(f"step {ev.step}  checkpoint {ev.checkpoint}", flush=True)
+        else:
+            print(f"[{ev.kind}] step {ev.step}/{ev.total_steps}"
+                  + (f"  {ev.message}" if ev.message else ""), flush=True)
+
+    def as_json(ev) -> None:
+        print(json.dumps(ev.to_json(), ensure_ascii=False), flush=True)
+
+    return as_json if mode == "json" else text
+
+
+def _fmt_time(s: float) -> str:
+    s = int(s)
+    return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
+
+
+def _note(mode: str, message: str) -> None:
+    if mode == "json":
+        print(json.dumps({"kind": "prepare", "message": message}), flush=True)
+    else:
+        print(message, flush=True)
+
+
+def _init_source(folder: str):
+    """(LlamaConfig, tokenizer) of a model folder to fine-tune; UsageError when unusable."""
+    from desktop_app.ml import checkpoints as ck
+    from desktop_app.ml.text import bpe
+    from desktop_app.ml.text.llama import LLAMA_MODEL_TYPES, LlamaConfig
+
+    src = Path(folder).expanduser()
+    if not (src / "config.json").is_file() or not (src / "model.safetensors").is_file():
+        raise UsageError(f"--init-from {src}: not a model folder (config.json and "
+                         f"model.safetensors are needed)")
+    cfg = ck.load_json(src / "config.json")
+    if cfg.get("model_type", "llama") not in LLAMA_MODEL_TYPES:
+        raise UsageError(f"--init-from {src}: fine-tuning needs a Llama-family text model, "
+                         f"this one is {cfg.get('model_type')!r}")
+    if not (src / "tokenizer.json").is_file():
+        raise UsageError(f"--init-from {src}: tokenizer.json is missing")
+    config = LlamaConfig.from_hf(cfg)
+    tok = bpe.load_tokenizer(src / "tokenizer.json")
+    if tok.get_vocab_size() > config.vocab_size:
+        raise UsageError(f"--init-from {src}: its tokenizer has {tok.get_vocab_size()} tokens "
+                         f"but the model only {config.vocab_size}; they do not belong together")
+    return config, tok
+
+
+def _fine_tune_builder(build, src: Path):
+    """Wrap ``task.build_model`` so the fresh model starts from the weights in ``src``."""
+    from desktop_app.ml import checkpoints as ck
+
+    def build_from_weights():
+        model = build()
+        tensors = ck.load_tensors(src / "model.safetensors")
+        try:
+            missing, unexpected = model.load_state_dict(
+                {k: v.float() for k, v in tensors.items()}, strict=False)
+        except RuntimeError as exc:
+            raise UsageError(f"--init-from {src}: the weights do not match its config.json "
+                             f"({str(exc).splitlines()[-1].strip()})") from None
+        missing = [k for k in missing if not k.endswith("rotary_emb.inv_freq")
+                   and not (k == "lm_head.weight" and model.config.tie_word_embeddings)]
+        if missing or unexpected:
+            raise UsageError(f"--init-from {src}: the weights do not match the model "
+                             f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
+        return model
+    return build_from_weights
+
+
+def run(args: argparse.Namespace) -> int:
+    import numpy as np
+    import torch
+
+    from desktop_app.ml import checkpoints as ck
+    from desktop_app.ml.text import bpe
+    from desktop_app.ml.text.train_data import TokenWindows, encode_docs, load_corpus
+    from desktop_app.ml.training import ddp, state
+    from desktop_app.ml.training.loop import TrainConfig, train
+    from desktop_app.ml.training.text_task import SIZES, TextTask, llama_config
+
+    if args.steps <= 0 or args.batch_size <= 0:
+        raise UsageError("--steps and --batch-size must be positive")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    out = Path(args.out).expanduser()
+    info = ddp.setup(args.device)
+    if args.batch_size % (info.world * args.grad_accum):
+        raise UsageError(f"--batch-size {args.batch_size} must be a multiple of processes x "
+                         f"--grad-accum ({info.world * args.grad_accum})")
+    step = state.latest_step(out)
+    if step > 0 and not args.resume:
+        raise UsageError(f"{out} already holds a training run (checkpoint at step {step}); add "
+                         f"--resume to continue it, or choose an empty --out")
+    mode = args.progress if info.is_main else "none"
+    say = (lambda m: _note(mode, m)) if info.is_main else (lambda m: None)
+
+    corpus = load_corpus(args.data, args.val_list)
+    ntrain, nval = corpus.byte_counts()
+    say(f"data: {len(corpus.train)} training files ({ntrain:,} bytes), {len(corpus.val)} "
+        f"held-out ({nval:,} bytes)" + (f"; skipped {len(corpus.skipped)} unusable files "
+                                        f"(binary or not UTF-8)" if corpus.skipped else ""))
+    _, _, _, _, _, vocab_default, ctx_default = SIZES[args.size]
+    vocab = args.vocab_size or vocab_default
+    context = args.context or ctx_default
+    tok_file = out / "tokenizer.json"
+    init = _init_source(args.init_from) if args.init_from else None
+    if init is not None:
+        context = min(args.context or ctx_default, init[0].max_position_embeddings)
+        say(f"fine-tuning {args.init_from} ({init[0].num_hidden_layers} layers, "
+            f"{init[0].hidden_size} wide, its own {init[1].get_vocab_size()}-token tokenizer)")
+        if info.is_main and not (step > 0 and tok_file.is_file()):
+            bpe.save_tokenizer(init[1], out, context)
+    elif info.is_main and not (step > 0 and tok_file.is_file()):
+        say(f"training a byte-level BPE tokenizer ({vocab} tokens)...")
+        tok = bpe.train_bpe((t for _, t in corpus.train), vocab)
+        bpe.save_tokenizer(tok, out, context)
+    if info.enabled:
+        torch.distributed.barrier()
+    tok = bpe.load_tokenizer(tok_file)
+    tok_hash = hashlib.sha256(tok.to_str().encode()).hexdigest()[:16]
+    key = {"data": corpus.fingerprint(), "tokenizer": tok_hash}
+    cache = out / "data"
+    if info.is_main:
+        meta = cache / "meta.json"
+        if not (meta.is_file() and ck.load_json(meta) == key):
+            say("encoding the text...")
+            cache.mkdir(parents=True, exist_ok=True)
+            for split, docs in (("train", corpus.train), ("val", corpus.val)):
+                np.save(cache / f".{split}.npy", encode_docs(tok, docs), allow_pickle=False)
+                (cache / f".{split}.npy").replace(cache / f"{split}.npy")
+            ck.save_json(meta, key)
+    if info.enabled:
+        torch.distributed.barrier()
+    train_ids = np.load(cache / "train.npy", allow_pickle=False)
+    val_ids = np.load(cache / "val.npy", allow_pickle=False)
+    say(f"tokens: {len(train_ids):,} training, {len(val_ids):,} held-out "
+        f"({ntrain / max(len(train_ids), 1):.2f} bytes/token)")
+    model_cfg = init[0] if init is not None else llama_config(args.size, tok.get_vocab_size())
+    task = TextTask(model_cfg, tok,
+                    TokenWindows(train_ids, context), TokenWindows(val_ids, context),
+                    eval_batches=args.eval_batches, eval_batch_size=args.batch_size,
+                    data_fingerprint=key["data"])
+    task.config.max_position_embeddings = context
+    if init is not None:
+        task.build_model = _fine_tune_builder(task.build_model, Path(args.init_from))
+    cfg = TrainConfig(
+        steps=args.steps, batch_size=args.batch_size, grad_accum=args.grad_accum, lr=args.lr,
+        min_lr=args.min_lr if args.min_lr is not None else args.lr / 10,
+        warmup_steps=args.warmup if args.warmup is not None else max(1, args.steps // 20),
+        eval_every=args.eval_every, sample_every=args.sample_every,
+        checkpoint_every=args.checkpoint_every, log_every=args.log_every, seed=args.seed,
+        bf16=args.bf16, device=args.device)
+    stop = _Stop()
+    old = {s: signal.signal(s, stop.handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        result = train(task, cfg, out, callbacks=[_printer(args.progress)] if info.is_main
+                       else [], stop=stop, resume=args.resume)
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+    if result.stopped:
+        if info.is_main:
+            print(f"reverie: stopped at step {result.step}; continue with the same command "
+                  f"plus --resume", file=sys.stderr)
+        return 130
+    return 0

@@ -1,0 +1,308 @@
+"""The one training loop shared by text, image and music models, driven by callbacks.
+
+API (read this before writing a new medium):
+
+  A medium implements :class:`TrainTask`:
+    identity() -> dict                 JSON-able description that must match for ``resume``
+    build_model() -> nn.Module         fresh model (same seed -> same weights)
+    train_batch(gen, batch_size, part, nparts) -> batch
+                                       rows ``part/nparts`` of the global batch drawn with the
+                                       torch.Generator ``gen`` (seeded from seed and step, so a
+                                       resumed or distributed run sees the very same data)
+    loss(model, batch) -> Tensor       scalar mean loss of that batch slice
+    batch_units(batch) -> int          tokens / images / notes in the slice (for rates)
+    eval_batches() -> Iterable[batch]  fixed held-out batches (the same every evaluation)
+    sample(model, step) -> str | None  a short human-readable sample, or None
+    export(model, out_dir) -> None     write the finished model folder (rank 0 only)
+
+  Then: ``train(task, TrainConfig(...), out_dir, callbacks=[fn, ...], stop=token,
+  resume=True)``. Every callback receives each :class:`TrainEvent` (kind "start", "step",
+  "eval", "sample", "checkpoint", "stopped", "done"); the CLI prints them (text or one JSON
+  object per line) and the Train room plots the JSON lines it reads from the CLI.
+  ``stop`` is anything with a ``cancelled`` property (``desktop_app.core.jobs.CancelToken``):
+  when set, the loop saves a checkpoint, exports, emits "stopped" and returns.
+
+What the loop does: AdamW (no decay on norms/biases), warm-up + cosine learning rate, gradient
+clipping, optional bf16 autocast, gradient accumulation, evaluation every N steps, atomic
+checkpoints (see :mod:`desktop_app.ml.training.state`), and DistributedDataParallel when run
+under ``torchrun`` (see :mod:`desktop_app.ml.training.ddp`). Runs on the caller's thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Protocol
+
+import torch
+from torch import nn
+
+from desktop_app.ml.training import ddp, state
+from desktop_app.ml.training.schedule import warmup_cosine
+
+
+class TrainTask(Protocol):
+    def identity(self) -> dict: ...
+    def build_model(self) -> nn.Module: ...
+    def train_batch(self, gen: torch.Generator, batch_size: int, part: int, nparts: int) -> Any: ...
+    def loss(self, model: nn.Module, batch: Any) -> torch.Tensor: ...
+    def batch_units(self, batch: Any) -> int: ...
+    def eval_batches(self) -> Iterable[Any]: ...
+    def sample(self, model: nn.Module, step: int) -> str | None: ...
+    def export(self, model: nn.Module, out_dir: Path) -> None: ...
+
+
+@dataclass
+class TrainConfig:
+    steps: int = 1000
+    batch_size: int = 16           # global: sequences (images, ...) per optimizer step
+    grad_accum: int = 1            # micro-batches per optimizer step on each process
+    lr: float = 1e-3
+    min_lr: float = 1e-4
+    warmup_steps: int = 100
+    weight_decay: float = 0.1
+    beta1: float = 0.9
+    beta2: float = 0.95
+    grad_clip: float = 1.0         # 0 disables clipping
+    eval_every: int = 200          # 0 disables periodic evaluation (the final one still runs)
+    sample_every: int = 0
+    checkpoint_every: int = 200
+    log_every: int = 10
+    seed: int = 1337
+    bf16: bool = False
+    keep_checkpoints: int = 2
+    device: str | None = None      # None: cuda when available, else cpu
+
+    def identity(self) -> dict:
+        """Settings that change the run's maths (a resume must use the same ones)."""
+        keys = ("batch_size", "grad_accum", "lr", "min_lr", "warmup_steps", "weight_decay",
+                "beta1", "beta2", "grad_clip", "seed", "bf16")
+        return {k: getattr(self, k) for k in keys}
+
+
+@dataclass(frozen=True)
+class TrainEvent:
+    kind: str                      # start | step | eval | sample | checkpoint | stopped | done
+    step: int                      # optimizer steps completed
+    total_steps: int
+    loss: float | None = None      # mean training loss over the last logging window
+    val_loss: float | None = None
+    lr: float | None = None
+    tokens_per_s: float | None = None   # units (tokens, images, ...) per second
+    eta_s: float | None = None
+    elapsed_s: float | None = None
+    sample: str | None = None
+    checkpoint: str | None = None
+    message: str | None = None
+
+    def to_json(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+Callback = Callable[[TrainEvent], None]
+
+
+@dataclass
+class TrainResult:
+    step: int
+    stopped: bool
+    losses: list[float] = field(default_factory=list)     # per optimizer step, this process
+    val_losses: list[tuple[int, float]] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def step_generator(seed: int, step: int) -> torch.Generator:
+    """The data generator for one optimizer step: a pure function of (seed, step)."""
+    return torch.Generator().manual_seed((seed * 1_000_003 + step * 7919) % (2**63 - 1))
+
+
+def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.AdamW:
+    decay, no_decay = [], []
+    for _, p in model.named_parameters():
+        if p.requires_grad:
+            (decay if p.dim() >= 2 else no_decay).append(p)
+    groups = [{"params": decay, "weight_decay": cfg.weight_decay},
+              {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
+
+
+@torch.no_grad()
+def evaluate(task: TrainTask, model: nn.Module, device: str, bf16: bool = False) -> float:
+    """Mean of ``task.loss`` over the task's fixed held-out batches."""
+    was_training = model.training
+    model.eval()
+    total, n = 0.0, 0
+    for batch in task.eval_batches():
+        with _autocast(device, bf16):
+            total += float(task.loss(model, _to(batch, device)).float())
+        n += 1
+    model.train(was_training)
+    return total / max(n, 1)
+
+
+def _autocast(device: str, bf16: bool):
+    if not bf16:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.split(":")[0], dtype=torch.bfloat16)
+
+
+def _to(batch: Any, device: str) -> Any:
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device, non_blocking=True)
+    if isinstance(batch, (tuple, list)):
+        return type(batch)(_to(b, device) for b in batch)
+    if isinstance(batch, dict):
+        return {k: _to(v, device) for k, v in batch.items()}
+    return batch
+
+
+def train(task: TrainTask, cfg: TrainConfig, out_dir: str | Path, *,
+          callbacks: Iterable[Callback] = (), stop: Any = None, resume: bool = False,
+          export: bool = True) -> TrainResult:
+    """Train ``task`` for ``cfg.steps`` optimizer steps, writing checkpoints into ``out_dir``."""
+    out_dir = Path(out_dir)
+    info = ddp.setup(cfg.device)
+    callbacks = list(callbacks) if info.is_main else []
+
+    def emit(ev: TrainEvent) -> None:
+        for cb in callbacks:
+            cb(ev)
+
+    try:
+        return _run(task, cfg, out_dir, info, emit, stop, resume, export)
+    finally:
+        ddp.teardown(info)
+
+
+def _prepare(task: TrainTask, cfg: TrainConfig, out_dir: Path, info: ddp.DistInfo,
+             resume: bool) -> tuple[nn.Module, nn.Module, torch.optim.Optimizer, int, float]:
+    """Build model + optimizer, check the run folder, load the newest checkpoint if resuming."""
+    torch.manual_seed(cfg.seed)
+    raw = task.build_model().to(info.device)
+    opt = make_optimizer(raw, cfg)
+    identity = {"task": task.identity(), "train": cfg.identity()}
+    start_step = state.prepare_run(out_dir, identity, resume=resume) if info.is_main else 0
+    start_step = ddp.broadcast_int(start_step, info)
+    prior_seconds = 0.0
+    if start_step > 0:
+        state.load_checkpoint(out_dir, raw, opt, info.device)
+        prior_seconds = float(state.read_state(out_dir).get("train_seconds", 0.0))
+    model = raw
+    if info.enabled:
+        from torch.nn.parallel import DistributedDataParallel as DDP
+        model = DDP(raw, device_ids=[info.local_rank] if info.device.startswith("cuda") else None)
+    return model, raw, opt, start_step, prior_seconds
+
+
+def _run(task: TrainTask, cfg: TrainConfig, out_dir: Path, info: ddp.DistInfo,
+         emit: Callback, stop: Any, resume: bool, export: bool) -> TrainResult:
+    model, raw, opt, step, prior_seconds = _prepare(task, cfg, out_dir, info, resume)
+    device = info.device
+    result = TrainResult(step=step, stopped=False)
+    nparams = sum(p.numel() for p in raw.parameters())
+    emit(TrainEvent("start", step, cfg.steps, message=(
+        f"{nparams:,} parameters on {device} x{info.world}; "
+        + (f"resuming at step {step}" if step else "starting from scratch"))))
+    t0 = win_t = time.perf_counter()
+    win_units, win_loss, win_n, rate = 0, 0.0, 0, None
+    model.train()
+    while step < cfg.steps:
+        lr = warmup_cosine(step, max_lr=cfg.lr, min_lr=cfg.min_lr,
+                           warmup=cfg.warmup_steps, total=cfg.steps)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        loss_value, units = _one_step(task, model, opt, cfg, info, step)
+        step += 1
+        result.losses.append(loss_value)
+        win_loss, win_n, win_units = win_loss + loss_value, win_n + 1, win_units + units
+        stopping = ddp.any_across(bool(stop is not None and stop.cancelled), info)
+        if step % max(cfg.log_every, 1) == 0 or step == cfg.steps or stopping:
+            now = time.perf_counter()
+            rate = win_units * info.world / max(now - win_t, 1e-9)
+            emit(TrainEvent("step", step, cfg.steps, loss=win_loss / max(win_n, 1), lr=lr,
+                            tokens_per_s=rate,
+                            eta_s=(now - win_t) / max(win_n, 1) * (cfg.steps - step),
+                            elapsed_s=now - t0))
+            win_t, win_units, win_loss, win_n = now, 0, 0.0, 0
+        if info.is_main:
+            _periodic(task, raw, cfg, step, device, emit, result)
+        due = cfg.checkpoint_every > 0 and step % cfg.checkpoint_every == 0
+        if info.is_main and (stopping or due or step == cfg.steps):
+            spent = prior_seconds + time.perf_counter() - t0
+            path = state.save_checkpoint(out_dir, raw, opt, step, cfg.keep_checkpoints,
+                                         extra={"train_seconds": round(spent, 1)})
+            emit(TrainEvent("checkpoint", step, cfg.steps, checkpoint=str(path)))
+        if stopping:
+            result.stopped = True
+            break
+    result.step, result.seconds = step, time.perf_counter() - t0
+    if info.is_main and not result.stopped and (not result.val_losses
+                                                or result.val_losses[-1][0] != step):
+        val = evaluate(task, raw, device, cfg.bf16)
+        result.val_losses.append((step, val))
+        emit(TrainEvent("eval", step, cfg.steps, val_loss=val))
+    if info.is_main and export:
+        task.export(raw, out_dir)
+    emit(TrainEvent("stopped" if result.stopped else "done", step, cfg.steps,
+                    elapsed_s=result.seconds, tokens_per_s=rate,
+                    val_loss=result.val_losses[-1][1] if result.val_losses else None,
+                    message=f"model written to {out_dir}" if export else None))
+    if info.enabled:
+        torch.distributed.barrier()
+    return result
+
+
+def _one_step(task: TrainTask, model: nn.Module, opt: torch.optim.Optimizer, cfg: TrainConfig,
+              info: ddp.DistInfo, step: int) -> tuple[float, int]:
+    """One optimizer step over this process's micro-batches; returns (global mean loss, units)."""
+    gen = step_generator(cfg.seed, step)
+    nparts = info.world * cfg.grad_accum
+    opt.zero_grad(set_to_none=True)
+    total, units = 0.0, 0
+    for micro in range(cfg.grad_accum):
+        part = info.rank * cfg.grad_accum + micro
+        batch = task.train_batch(_copy_gen(gen), cfg.batch_size, part, nparts)
+        units += task.batch_units(batch)
+        batch = _to(batch, info.device)
+        sync = micro == cfg.grad_accum - 1 or not info.enabled
+        ctx = contextlib.nullcontext() if sync else model.no_sync()
+        with ctx:
+            with _autocast(info.device, cfg.bf16):
+                loss = task.loss(model, batch)
+            (loss / cfg.grad_accum).backward()
+        total += float(loss.detach().float()) / cfg.grad_accum
+    if cfg.grad_clip > 0:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+    opt.step()
+    total = ddp.mean_across(total, info)
+    if not math.isfinite(total):
+        from desktop_app.core.errors import ReverieError
+        raise ReverieError(f"training diverged at step {step + 1} (loss is {total}); "
+                           f"lower the learning rate and start again")
+    return total, units
+
+
+def _copy_gen(gen: torch.Generator) -> torch.Generator:
+    """Each micro-batch redraws the same global batch with a fresh copy of the step's generator."""
+    g = torch.Generator()
+    g.set_state(gen.get_state())
+    return g
+
+
+def _periodic(task: TrainTask, raw: nn.Module, cfg: TrainConfig, step: int, device: str,
+              emit: Callback, result: TrainResult) -> None:
+    if cfg.eval_every > 0 and step % cfg.eval_every == 0:
+        val = evaluate(task, raw, device, cfg.bf16)
+        result.val_losses.append((step, val))
+        emit(TrainEvent("eval", step, cfg.steps, val_loss=val))
+    if cfg.sample_every > 0 and step % cfg.sample_every == 0:
+        was = raw.training
+        raw.eval()
+        with torch.no_grad():
+            text = task.sample(raw, step)
+        raw.train(was)
+        if text:
+            emit(TrainEvent("sample", step, cfg.steps, sample=text))

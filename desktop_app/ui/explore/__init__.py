@@ -1,0 +1,1 @@
+"""The latent-space explorer: the map widget, its controls, the Explore room and side docks."""

@@ -1,0 +1,452 @@
+"""The explorer widget shared by the Explore room and the side docks (GUI thread).
+
+It asks the engine for a model's map data (``BuildMapJob``), lays it out (PCA here at once;
+t-SNE in the engine, cached; or two attribute directions), and turns clicks into requests:
+a point -> decode / open that item; empty space -> decode the latent under the cursor (the
+plane through the mean for PCA and attribute axes, a blend of the nearest points for t-SNE);
+a drawn path -> a morph (``path.PathTool``). ``ExploreBus`` carries the room links.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPushButton, QScrollArea, QSplitter,
+                               QTabWidget, QVBoxLayout, QWidget)
+
+from desktop_app.core import projection as pj
+from desktop_app.core.events import Cancelled, Event, Failed, Finished, ImageReady, Progress
+from desktop_app.core.explore import BuildMapJob, MapData, ProjectJob
+from desktop_app.core.imaging import DecodeLatentJob
+from desktop_app.ui.explore.controls import AXES, PCA, TSNE, Bookmarks, MapControls, NeighboursBox
+from desktop_app.ui.explore.latent_map import PALETTE, LatentMap, class_colour
+from desktop_app.ui.explore.lookup import LookupMixin
+from desktop_app.ui.explore.path import PathTool
+from desktop_app.ui.explore.preview import (HoverCard, piano_roll_pixmap, pixmap_from_pixels)
+from desktop_app.ui.explore.text_words import AnalogyBox
+
+ROOM_OF = {"image": "imagine", "music": "compose", "text": "write"}
+
+
+class ExploreBus(QObject):
+    """Links between the explorer and the rooms (GUI thread).
+
+    ``open_in_room(kind, payload)``: payload is ``{"model", "latent"}`` for images,
+    ``{"model", "melody"}`` for phrases, ``{"model", "word"}`` for words.
+    ``set_current_latent(model, z)``: a room tells the map where its current latent is.
+    """
+
+    open_in_room = Signal(str, object)
+    set_current_latent = Signal(str, object)
+
+
+class ExploreView(LookupMixin, QWidget):
+    """Map + controls + preview for one model at a time. GUI thread only."""
+
+    #: Emitted with the latent (or word) that a click asked to decode, before submitting.
+    decodeRequested = Signal(object)
+    message = Signal(str)
+
+    def __init__(self, engine, bus: ExploreBus | None = None, parent=None,
+                 compact: bool = False) -> None:
+        super().__init__(parent)
+        self.engine = engine
+        self.bus = bus or ExploreBus(self)
+        self.data: MapData | None = None
+        self.xy = np.zeros((0, 2), np.float32)
+        self.linear: pj.LinearMap | None = None
+        self.method = PCA
+        self.selected: int | None = None
+        self.decoded_latent: np.ndarray | None = None
+        self._jobs: dict[int, str] = {}
+        self._map_job = self._project_job = self._decode_job = None
+        self._tsne_xy: np.ndarray | None = None
+        self._live: tuple[str, np.ndarray] | None = None     # the rooms' current latent
+        self._build_ui(compact)
+        engine.event.connect(self._on_engine_event)
+        self.bus.set_current_latent.connect(self.set_current_latent)
+
+    # -- layout ------------------------------------------------------------------------------
+
+    def _build_ui(self, compact: bool) -> None:
+        self.latentMap = LatentMap(self)
+        self.controls = MapControls(self)
+        self.neighbours = NeighboursBox(self)
+        self.bookmarks = Bookmarks(self)
+        self.analogy = AnalogyBox(self)
+        self.path = PathTool(self, self.engine)
+        self.preview = QLabel(self)
+        self.preview.setObjectName("explorePreview")
+        self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.preview.setMinimumSize(160, 160 if not compact else 96)
+        self.info = QLabel("", self)
+        self.info.setObjectName("exploreInfo")
+        self.info.setWordWrap(True)
+        self.openButton = QPushButton("Open in its room", self)
+        self.openButton.setObjectName("openInRoomButton")
+        self.openButton.setToolTip("Open the selected point in Imagine, Compose or Write "
+                                   "(or double-click it on the map)")
+        self.openButton.setEnabled(False)
+        self.openButton.clicked.connect(lambda: self.selected is not None
+                                        and self.open_point(self.selected))
+        self.hover = HoverCard(self.latentMap)
+        tabs = QTabWidget(self)
+        tabs.addTab(self.neighbours, "Neighbours")
+        tabs.addTab(self.path, "Path")
+        tabs.addTab(self.bookmarks, "Bookmarks")
+        self.tabs = tabs
+        side = QWidget(self)
+        s = QVBoxLayout(side)
+        s.setContentsMargins(6, 0, 0, 0)
+        s.addWidget(self.controls)
+        s.addWidget(self.preview)
+        s.addWidget(self.info)
+        s.addWidget(self.openButton)
+        s.addWidget(self.analogy)
+        s.addWidget(tabs, 1)
+        self.status = QLabel("", self)
+        self.status.setObjectName("mapStatus")
+        self.status.setWordWrap(True)
+        left = QWidget(self)
+        ll = QVBoxLayout(left)
+        ll.setContentsMargins(0, 0, 0, 0)
+        ll.addWidget(self.status)
+        ll.addWidget(self.latentMap, 1)
+        if compact:                   # a dock: the map first, the controls below it
+            self.preview.setMinimumSize(72, 72)
+            self.preview.setMaximumHeight(96)
+            scroll = QScrollArea(self)
+            scroll.setWidgetResizable(True)
+            scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+            scroll.setWidget(side)
+            side.setMinimumHeight(520)
+            split = QSplitter(Qt.Orientation.Vertical, self)
+            split.addWidget(left)
+            split.addWidget(scroll)
+            split.setStretchFactor(0, 3)
+            split.setStretchFactor(1, 2)
+            split.setSizes([420, 380])
+            left.setMinimumHeight(260)
+            layout = QVBoxLayout(self)
+            layout.setContentsMargins(4, 4, 4, 4)
+            layout.addWidget(split)
+        else:
+            split = QSplitter(Qt.Orientation.Horizontal, self)
+            split.addWidget(left)
+            split.addWidget(side)
+            split.setStretchFactor(0, 3)
+            split.setStretchFactor(1, 1)
+            split.setSizes([700, 300])
+            layout = QHBoxLayout(self)
+            layout.setContentsMargins(0, 0, 0, 0)
+            layout.addWidget(split)
+        self.analogy.hide()
+        c = self.controls
+        c.projectionCombo.currentTextChanged.connect(self._on_projection_changed)
+        c.xAxisCombo.currentTextChanged.connect(lambda _t: self._on_axes_changed())
+        c.yAxisCombo.currentTextChanged.connect(lambda _t: self._on_axes_changed())
+        c.colourByCombo.currentTextChanged.connect(lambda _t: self._recolour())
+        c.latentSearch.textChanged.connect(self._on_search_changed)
+        c.latentSearch.returnPressed.connect(self._on_search_return)
+        self.neighbours.metricChanged.connect(lambda _m: self._show_neighbours())
+        self.neighbours.neighbourActivated.connect(self.select_point)
+        self.latentMap.pointClicked.connect(self.select_point)
+        self.latentMap.pointDoubleClicked.connect(self.open_point)
+        self.latentMap.emptyClicked.connect(self.decode_at)
+        self.latentMap.pointHovered.connect(self._on_point_hovered)
+        self.latentMap.waypointAdded.connect(self.path.add_waypoint)
+        c.cancelButton.clicked.connect(self.cancel_projection)
+        self.bookmarks.addPointRequested.connect(self._on_bookmark_point)
+        self.bookmarks.addViewRequested.connect(self._on_bookmark_view)
+        self.bookmarks.bookmarkActivated.connect(self._on_bookmark_activated)
+
+    def set_status(self, text: str) -> None:
+        self.status.setText(text)
+        if text:
+            self.message.emit(text)
+
+    # -- loading -----------------------------------------------------------------------------
+
+    def load(self, kind: str, model: str) -> None:
+        """Ask the engine for the map of ``model`` (a name or folder); the old map stays
+        until the new one arrives."""
+        # Never supersede by group: the room and the dock each have a map, and one must not
+        # cancel the other's. Each view cancels only its own previous request.
+        if self._map_job is not None:
+            self.engine.cancel(self._map_job)
+        job = BuildMapJob(kind=kind, model=str(model))
+        self._map_job = job.job_id
+        self.set_status(f"Building the map of {Path(str(model)).name}…")
+        self.engine.submit(job)
+
+    def set_map(self, data: MapData) -> None:
+        """Show ``data`` (called when ``BuildMapJob`` finishes; tests may call it directly)."""
+        self.data = data
+        self.selected = None
+        self.linear = None
+        self.openButton.setEnabled(False)
+        self._tsne_xy = None
+        self.path.reset(data)
+        c = self.controls
+        for combo, items in ((c.colourByCombo, ["(none)", *data.categories]),
+                             (c.xAxisCombo, list(data.directions)),
+                             (c.yAxisCombo, list(data.directions))):
+            combo.blockSignals(True)
+            combo.clear()
+            combo.addItems(items)
+            combo.blockSignals(False)
+        if len(data.directions) > 1:
+            c.yAxisCombo.setCurrentIndex(1)
+        if data.categories:
+            c.colourByCombo.setCurrentIndex(1)
+        self.analogy.setVisible(data.kind == "text")
+        if data.kind == "text":
+            self.analogy.set_words(data.codes, data.names)
+        self.bookmarks.set_model(f"{data.kind}:{data.model}")
+        self.preview.clear()
+        self.info.setText(data.note)
+        self.method = ""
+        wanted = c.projectionCombo.currentText()
+        if wanted == TSNE:      # PCA at once, so the old map's points never stand for new data
+            self._on_projection_changed(PCA)
+            if self.method:
+                self._on_projection_changed(TSNE)
+        else:
+            self._on_projection_changed(wanted)
+
+    # -- projections -------------------------------------------------------------------------
+
+    def _on_projection_changed(self, method: str) -> None:
+        if self.data is None:
+            return
+        self.controls.set_axes_visible(method == AXES)
+        if method == TSNE:
+            self._start_tsne()
+            return
+        try:
+            if method == AXES:
+                names = (self.controls.xAxisCombo.currentText(),
+                         self.controls.yAxisCombo.currentText())
+                if not all(names):
+                    raise pj.DataError(f"{self.data.model} has no attribute directions; the "
+                                       f"axes need two (use PCA or t-SNE)")
+                linear = pj.axes_map(self.data.codes, self.data.directions[names[0]],
+                                     self.data.directions[names[1]], names)
+            else:
+                linear = pj.pca_map(self.data.codes)
+        except pj.DataError as exc:
+            if not self.method and method != PCA:   # a new map: PCA so that something shows
+                self.controls.projectionCombo.blockSignals(True)
+                self.controls.projectionCombo.setCurrentText(PCA)
+                self.controls.projectionCombo.blockSignals(False)
+                self._on_projection_changed(PCA)
+                self.set_status(f"{exc} — showing PCA instead.")
+                return
+            if not self.method:               # nothing can be drawn: clear the old points
+                self.xy = np.zeros((0, 2), np.float32)
+                self.latentMap.set_points(self.xy)
+            self.set_status(str(exc))
+            self._restore_combo()
+            return
+        self.linear = linear
+        self._show_layout(method, linear.transform(self.data.codes))
+        self.set_status(f"{method}: a linear map — clicking empty space decodes the latent on "
+                        f"the plane of {linear.axis_names[0]} and {linear.axis_names[1]} "
+                        f"through the mean. {self.data.note}")
+
+    def _on_axes_changed(self) -> None:
+        if self.controls.projectionCombo.currentText() == AXES:
+            self._on_projection_changed(AXES)
+
+    def _restore_combo(self) -> None:
+        combo = self.controls.projectionCombo
+        combo.blockSignals(True)
+        combo.setCurrentText(self.method or PCA)
+        combo.blockSignals(False)
+        self.controls.set_axes_visible(self.method == AXES)
+
+    def _start_tsne(self) -> None:
+        if self._tsne_xy is not None:
+            self.linear = None
+            self._show_layout(TSNE, self._tsne_xy)
+            return
+        job = ProjectJob(codes=np.array(self.data.codes, np.float32),
+                         cache_key=self.data.fingerprint())
+        if self._project_job is not None:
+            self.engine.cancel(self._project_job)
+        self._project_job = job.job_id
+        self.controls.cancelButton.setEnabled(True)
+        self.set_status("Computing the t-SNE map in the engine… (the current map stays until "
+                        "it is ready; Cancel stops it)")
+        self.engine.submit(job)
+
+    def cancel_projection(self) -> None:
+        if self._project_job is not None:
+            self.engine.cancel(self._project_job)
+
+    def _show_layout(self, method: str, xy: np.ndarray) -> None:
+        self.method = method
+        self.xy = np.asarray(xy, np.float32)
+        self._recolour(keep_view=False)
+        self.latentMap.setLabel("bottom", self.linear.axis_names[0] if self.linear else "t-SNE 1")
+        self.latentMap.setLabel("left", self.linear.axis_names[1] if self.linear else "t-SNE 2")
+        self.path.relayout()
+        if self.selected is not None:
+            self.latentMap.select(self.selected)
+        if self._live is not None:
+            self.set_current_latent(*self._live)
+
+    def _recolour(self, keep_view: bool = True) -> None:
+        if self.data is None or len(self.xy) != len(self.data):
+            return
+        key = self.controls.colourByCombo.currentText()
+        values = self.data.categories.get(key)
+        if not values:
+            self.latentMap.set_points(self.xy, keep_view=keep_view)
+            self.controls.set_legend([], [])
+            return
+        names, inverse, counts = np.unique(np.asarray(values), return_inverse=True,
+                                           return_counts=True)
+        unlabelled = names == "unlabelled"         # grey, drawn beneath the labelled points
+        order = np.argsort(np.where(unlabelled, 1, 0) * 10**9 - counts, kind="stable")
+        rank = np.empty_like(order)
+        rank[order] = np.arange(len(order))
+        grey = len(PALETTE)
+        classes = np.where(unlabelled[inverse], grey, np.minimum(rank[inverse], grey))
+        colours = [class_colour(i) for i in range(grey + 1)]
+        self.latentMap.set_points(self.xy, classes, colours, keep_view=keep_view, under=grey)
+        shown = [i for i in order[:grey] if not unlabelled[i]]
+        rest = len(names) - len(shown)
+        self.controls.set_legend([str(names[i]) for i in shown], [int(counts[i]) for i in shown],
+                                 more=rest, more_label="unlabelled" if unlabelled.any()
+                                 and rest == 1 else "")
+
+    # -- clicks ------------------------------------------------------------------------------
+
+    def select_point(self, index: int) -> None:
+        """Select item ``index``: preview, neighbours, and decode it (images)."""
+        if self.data is None or not 0 <= index < len(self.data):
+            return
+        self.selected = int(index)
+        self.latentMap.select(index)
+        self.openButton.setEnabled(True)
+        self.openButton.setText(f"Open in {ROOM_OF[self.data.kind].capitalize()}")
+        d = self.data
+        name = d.names[index]
+        if d.kind == "image":
+            if d.thumbs is not None:
+                self.preview.setPixmap(pixmap_from_pixels(d.thumbs[index], 128))
+            self._decode(d.codes[index], f"“{name}” — decoding its latent… double-click or "
+                                         f"Open to edit it in Imagine")
+        elif d.kind == "music" and index < len(d.melodies):
+            self.preview.setPixmap(piano_roll_pixmap(d.melodies[index], 200, 96))
+            self.decodeRequested.emit(d.codes[index])
+            self.info.setText(f"Phrase “{name}” — double-click to open it in Compose")
+        else:
+            self.decodeRequested.emit(name)
+            self.preview.setText(f"<span style='font-size:22pt'>{name}</span>")
+            self.info.setText(f"Word “{name}” — its neighbours are the words whose embeddings "
+                              f"the model placed nearest")
+        self._show_neighbours()
+
+    def open_point(self, index: int) -> None:
+        """Open item ``index`` in its room (through the bus)."""
+        if self.data is None or not 0 <= index < len(self.data):
+            return
+        d = self.data
+        payload = {"model": d.model, "name": d.names[index]}
+        if d.kind == "image":
+            payload["latent"] = np.array(d.codes[index], np.float32)
+        elif d.kind == "music" and index < len(d.melodies):
+            payload["melody"] = d.melodies[index]
+        else:
+            payload["word"] = d.names[index]
+        self.bus.open_in_room.emit(d.kind, payload)
+
+    def latent_at(self, x: float, y: float) -> np.ndarray:
+        """The latent under map position (x, y): the plane's inverse for linear maps, else a
+        blend of the three nearest points' codes."""
+        if self.linear is not None:
+            return self.linear.inverse((x, y))
+        return pj.blend_inverse(self.xy, self.data.codes, (x, y), k=3)
+
+    def decode_at(self, x: float, y: float) -> None:
+        if self.data is None or len(self.xy) != len(self.data):
+            return
+        z = self.latent_at(x, y)
+        how = ("on the plane through the mean" if self.linear is not None else
+               "blended from the 3 nearest points (t-SNE has no inverse)")
+        self.latentMap.select(None)
+        self.selected = None
+        self.openButton.setEnabled(False)
+        if self.data.kind == "image":
+            self._decode(z, f"Empty space at ({x:.2f}, {y:.2f}): the latent {how}")
+        else:
+            idx, dist = pj.nearest_neighbours(self.data.codes, z, 1, self.neighbours.metric())
+            word = self.data.names[int(idx[0])]
+            self.decodeRequested.emit(z)
+            self.info.setText(f"Empty space at ({x:.2f}, {y:.2f}): nearest item to the latent "
+                              f"{how} is “{word}”")
+            self._show_neighbours(z, f"({x:.1f}, {y:.1f})")
+
+    def _decode(self, z: np.ndarray, text: str) -> None:
+        z = np.array(z, np.float32)
+        self.decodeRequested.emit(z)
+        self.info.setText(text)
+        job = DecodeLatentJob(model=self.data.model, latent=z)
+        if self._decode_job is not None:      # our own previous decode only: a group
+            self.engine.cancel(self._decode_job)   # supersede would cancel Imagine's decodes
+        self._decode_job = job.job_id
+        self.engine.submit(job)
+
+    # -- engine events -----------------------------------------------------------------------
+
+    def _on_engine_event(self, event: Event) -> None:
+        jid = event.job_id
+        if jid == self._map_job:
+            self._on_map_event(event)
+        elif jid == self._project_job:
+            self._on_project_event(event)
+        elif jid == self._decode_job:
+            if isinstance(event, ImageReady):
+                self.decoded_latent = np.array(event.latent, np.float32)
+                self.preview.setPixmap(pixmap_from_pixels(event.pixels, 160))
+                self.info.setText(self.info.text().replace("decoding its latent…",
+                                                           "decoded from its latent;"))
+            elif isinstance(event, Failed):
+                self.set_status(f"The point could not be decoded: {event.message}")
+        else:
+            self.path.on_engine_event(event)
+
+    def _on_map_event(self, event: Event) -> None:
+        if isinstance(event, Finished):
+            self._map_job = None
+            self.set_map(event.result)
+        elif isinstance(event, Failed):
+            self._map_job = None
+            self.set_status(f"No map: {event.message}")
+        elif isinstance(event, Cancelled):
+            self._map_job = None
+            self.set_status("Building the map was cancelled." if self.data is None else
+                            "Building the new map was cancelled; this map stays.")
+
+    def _on_project_event(self, event: Event) -> None:
+        if isinstance(event, Progress):
+            pct = "" if event.fraction is None else f" {event.fraction:.0%}"
+            self.set_status(f"t-SNE{pct}: {event.message}")
+        elif isinstance(event, Finished):
+            self._project_job = None
+            self.controls.cancelButton.setEnabled(False)
+            self._tsne_xy = np.asarray(event.result, np.float32)
+            self.linear = None
+            self._show_layout(TSNE, self._tsne_xy)
+            self.set_status("t-SNE: neighbours stay together, distances between clusters mean "
+                            "little; clicking empty space blends the 3 nearest points.")
+        elif isinstance(event, (Failed, Cancelled)):
+            self._project_job = None
+            self.controls.cancelButton.setEnabled(False)
+            why = "was cancelled" if isinstance(event, Cancelled) else f"failed: {event.message}"
+            self._restore_combo()
+            self.set_status(f"The t-SNE map {why}; the previous map stays.")

@@ -1,0 +1,110 @@
+"""Bits-per-byte scoring, safetensors helpers and the text data loader's edge cases."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from desktop_app.core.errors import DataError, ModelLoadError
+from desktop_app.ml import checkpoints as ck
+from desktop_app.ml.text.llama import LlamaConfig, LlamaForCausalLM
+from desktop_app.ml.training.text_eval import _windows, score_documents
+
+
+@pytest.mark.parametrize("n,context,stride", [(2, 8, 4), (9, 8, 4), (50, 8, 4), (50, 8, 1),
+                                              (50, 8, 7), (17, 16, 8)])
+def test_sliding_windows_score_every_target_once(n, context, stride):
+    scored = []
+    for start, end, first in _windows(n, context, stride):
+        assert end - start <= context and start < first <= end
+        scored.extend(range(first, end))
+    assert scored == list(range(1, n))
+
+
+def _tiny_model(vocab=40, seed=0):
+    torch.manual_seed(seed)
+    cfg = LlamaConfig(vocab_size=vocab, hidden_size=16, intermediate_size=32,
+                      num_hidden_layers=1, num_attention_heads=2, max_position_embeddings=64)
+    return LlamaForCausalLM(cfg).eval()
+
+
+def test_score_documents_equals_direct_nll_when_the_context_fits():
+    model = _tiny_model()
+    docs = [[0, 5, 7, 9, 3, 2, 8], [0, 1, 1, 2], [0, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4]]
+    res = score_documents(model, docs, [10, 3, 12], context=64, batch=2)
+    direct = 0.0
+    with torch.no_grad():
+        for ids in docs:
+            x = torch.tensor([ids])
+            direct += float(F.cross_entropy(model(x[:, :-1])[0], x[0, 1:], reduction="sum"))
+    assert res.nll_nats == pytest.approx(direct, rel=1e-5)
+    assert res.tokens == sum(len(d) - 1 for d in docs) and res.bytes == 25
+    assert res.bits_per_byte == pytest.approx(direct / math.log(2) / 25, rel=1e-5)
+
+
+def test_short_context_scores_more_nats_than_long_context_on_a_pattern():
+    # a random model sees nothing; this only checks the sliding path runs and counts tokens
+    model = _tiny_model()
+    ids = [0] + [1, 2, 3] * 30
+    res = score_documents(model, [ids], [90], context=8, stride=3)
+    assert res.tokens == 90 and math.isfinite(res.nll_nats)
+
+
+def test_safetensors_round_trip_header_and_damage(tmp_path):
+    t = {"a": torch.arange(6, dtype=torch.float32).view(2, 3), "b": torch.ones(4)}
+    t["c"] = t["b"]  # shared storage is written as two tensors
+    path = tmp_path / "w.safetensors"
+    ck.save_tensors(path, t, metadata={"format": "pt"})
+    header, meta = ck.read_header(path)
+    assert header["a"] == ("F32", [2, 3]) and meta == {"format": "pt"}
+    back = ck.load_tensors(path)
+    assert torch.equal(back["a"], t["a"]) and torch.equal(back["c"], t["b"])
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) - 8])
+    with pytest.raises(ModelLoadError, match="truncated"):
+        ck.load_tensors(path)
+    path.write_bytes(b"\x80" + b"\x00" * 20)
+    with pytest.raises(ModelLoadError, match="not a valid safetensors"):
+        ck.read_header(path)
+    with pytest.raises(ModelLoadError, match="missing"):
+        ck.load_tensors(tmp_path / "nope.safetensors")
+
+
+def test_validate_state_dict_names_the_tensor():
+    exp = {"w": torch.zeros(2, 2), "b": torch.zeros(2)}
+    with pytest.raises(ModelLoadError, match="'b' is missing"):
+        ck.validate_state_dict(exp, {"w": torch.zeros(2, 2)}, "f")
+    with pytest.raises(ModelLoadError, match="'w' has shape"):
+        ck.validate_state_dict(exp, {"w": torch.zeros(3, 2), "b": torch.zeros(2)}, "f")
+    with pytest.raises(ModelLoadError, match="unexpected tensor 'x'"):
+        ck.validate_state_dict(exp, {**exp, "x": torch.zeros(1)}, "f")
+
+
+def test_atomic_json_write_keeps_old_file_on_failure(tmp_path, monkeypatch):
+    path = tmp_path / "s.json"
+    ck.save_json(path, {"v": 1})
+
+    def boom(*a, **k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(ck.os, "replace", boom)
+    with pytest.raises(OSError):
+        ck.save_json(path, {"v": 2})
+    assert ck.load_json(path) == {"v": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["s.json"]
+
+
+def test_single_small_file_is_split_at_its_tail(tmp_path):
+    from desktop_app.ml.text.train_data import load_corpus
+
+    f = tmp_path / "one.txt"
+    f.write_text("\n".join(f"line {i} of a small story." for i in range(100)), encoding="utf-8")
+    c = load_corpus([f])
+    (name, train), = c.train
+    (_, val), = c.val
+    assert train + val == f.read_text() and len(val) < len(train) / 5
+    with pytest.raises(DataError, match="does not exist"):
+        load_corpus([tmp_path / "missing"])
