@@ -15,13 +15,12 @@ meter and key when the file has them. Unusable files raise :class:`DataError` wi
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import mido
 
+from desktop_app.core.atomic import atomic_write_bytes
 from desktop_app.core.errors import DataError, UsageError
 from desktop_app.core.melody import TEMPO_RANGE, Key, Melody, Meter, Note
 from desktop_app.core.melody_stats import estimate_key
@@ -86,17 +85,7 @@ def write_midi(melody: Melody, path: str | Path, *, program: int = 0) -> Path:
     path = Path(path)
     buf = io.BytesIO()
     melody_to_midi(melody, program=program).save(file=buf)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(buf.getvalue())
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_bytes(path, buf.getvalue())
     return path
 
 
