@@ -97,7 +97,9 @@ def measure_transformers(folder: Path, prompt_tokens: int, new_tokens: int,
     if precision != "fp32":
         raise ValueError("transformers is timed at fp32 only")
     t = time.perf_counter()
-    model = transformers.AutoModelForCausalLM.from_pretrained(folder).eval()  # float32
+    # use_safetensors: never let transformers fall back to unpickling a .bin file.
+    model = transformers.AutoModelForCausalLM.from_pretrained(
+        folder, use_safetensors=True).eval()  # float32
     load_s = time.perf_counter() - t
     ids = torch.tensor([_prompt(model.config.vocab_size, prompt_tokens)])
     eos = model.config.eos_token_id or 0
