@@ -59,7 +59,7 @@ def test_loss_decreases_over_a_few_steps():
         opt.zero_grad()
         loss.backward()
         opt.step()
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
     assert int(model.train_step) == 30            # the warm-up counter advanced
     assert np.mean(losses[-5:]) < 0.7 * np.mean(losses[:5])
     assert held_out_mse(model, task.held_x) < 0.2
