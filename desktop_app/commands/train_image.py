@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
 import time
 from pathlib import Path
 
+from desktop_app.commands.stop_signal import StopOnSignal
 from desktop_app.core.errors import UsageError
 
 PRESETS = {
@@ -105,14 +105,9 @@ def run(args: argparse.Namespace) -> int:
                        log_every=max(1, min(50, args.steps // 20)), seed=args.seed,
                        beta2=0.99, device="cpu")
     out = Path(args.out)
-    stop = _Stop()  # Ctrl+C / SIGTERM (the Train room's Pause): save a checkpoint, then stop
-    old = {s: signal.signal(s, stop.handler) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
+    with StopOnSignal() as stop:  # Ctrl+C / SIGTERM (the Train room's Pause): checkpoint, stop
         result = train(task, tcfg, out, callbacks=[lambda ev: say(ev.to_json())],
                        resume=args.resume, stop=stop)
-    finally:
-        for s, h in old.items():
-            signal.signal(s, h)
     if result.stopped:
         return 1
     from desktop_app.ml.image.finalize import finalize
@@ -155,18 +150,6 @@ def _grid_sampler(task, folder: Path):
     return sample
 
 
-class _Stop:
-    """Set by SIGINT/SIGTERM; the loop then checkpoints and stops. A second signal interrupts."""
-
-    def __init__(self) -> None:
-        self.cancelled = False
-
-    def handler(self, signum, frame) -> None:  # noqa: ARG002
-        if self.cancelled:
-            raise KeyboardInterrupt
-        self.cancelled = True
-        print("reverie: stopping after this step (saving a checkpoint)...", file=sys.stderr,
-              flush=True)
 
 
 def _printer(as_json: bool):

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
 from pathlib import Path
 
+from desktop_app.commands.stop_signal import StopOnSignal
 from desktop_app.core.errors import UsageError
 
 #: name -> (layers, heads, embedding, context) of the transformer; (embed, enc, dec, latent) VAE.
@@ -46,15 +46,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--progress", choices=["text", "json"], default="text")
 
 
-class _Stop:
-    def __init__(self) -> None:
-        self.cancelled = False
-
-    def handler(self, signum, frame) -> None:  # noqa: ARG002
-        if self.cancelled:
-            raise KeyboardInterrupt
-        self.cancelled = True
-        print("reverie: stopping after this step (saving a checkpoint)...", file=sys.stderr)
 
 
 def _printer(mode: str):
@@ -119,14 +110,9 @@ def run(args: argparse.Namespace) -> int:
                        eval_every=args.eval_every, checkpoint_every=args.checkpoint_every,
                        log_every=args.log_every, sample_every=args.sample_every,
                        seed=args.seed, device="cpu")
-    stop = _Stop()
-    old = {s: signal.signal(s, stop.handler) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
+    with StopOnSignal() as stop:
         result = train(task, tcfg, out, callbacks=[_printer(args.progress)], stop=stop,
                        resume=args.resume)
-    finally:
-        for s, h in old.items():
-            signal.signal(s, h)
     if result.stopped:
         print(f"reverie: stopped at step {result.step}; continue with --resume", file=sys.stderr)
         return 130

@@ -24,10 +24,10 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import signal
 import sys
 from pathlib import Path
 
+from desktop_app.commands.stop_signal import StopOnSignal
 from desktop_app.core.errors import UsageError
 
 
@@ -66,18 +66,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--progress", choices=["text", "json"], default="text")
 
 
-class _Stop:
-    """Set by SIGINT/SIGTERM; a second signal interrupts at once."""
-
-    def __init__(self) -> None:
-        self.cancelled = False
-
-    def handler(self, signum, frame) -> None:  # noqa: ARG002
-        if self.cancelled:
-            raise KeyboardInterrupt
-        self.cancelled = True
-        print("reverie: stopping after the next step (saving a checkpoint)...", file=sys.stderr,
-              flush=True)
 
 
 def _printer(mode: str):
@@ -243,14 +231,9 @@ def run(args: argparse.Namespace) -> int:
         eval_every=args.eval_every, sample_every=args.sample_every,
         checkpoint_every=args.checkpoint_every, log_every=args.log_every, seed=args.seed,
         bf16=args.bf16, device=args.device)
-    stop = _Stop()
-    old = {s: signal.signal(s, stop.handler) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
+    with StopOnSignal() as stop:
         result = train(task, cfg, out, callbacks=[_printer(args.progress)] if info.is_main
                        else [], stop=stop, resume=args.resume)
-    finally:
-        for s, h in old.items():
-            signal.signal(s, h)
     if result.stopped:
         if info.is_main:
             print(f"reverie: stopped at step {result.step}; continue with the same command "
