@@ -21,48 +21,39 @@ import time
 from collections import deque
 from typing import Callable
 
-from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, QTimer, Slot
 
 from desktop_app.backends import registry
 from desktop_app.backends.base import Handler
-from desktop_app.core.events import TERMINAL_EVENTS, Event
+from desktop_app.core.events import Event
 from desktop_app.core.jobs import Job, JobId, WarmUpJob
+from desktop_app.engine.base import EngineBase
 from desktop_app.engine.coalescing import EventOutbox
-from desktop_app.engine.model_cache import ModelCache
-from desktop_app.engine.runner import TimedCancelToken
 from desktop_app.engine.worker import STOP, Worker
 
 log = logging.getLogger(__name__)
 
 
-class InferenceEngine(QObject):
+class InferenceEngine(EngineBase):
     """Submits jobs to the worker thread and re-emits their events. Lives on the GUI thread.
 
     Every public method must be called on the GUI thread. ``event`` carries every
     ``core.events.Event``; ``busy_changed`` is True while any job is queued or running.
     """
 
-    event = Signal(object)
-    busy_changed = Signal(bool)
-
     def __init__(self, parent: QObject | None = None, *,
                  handler_for: Callable[[Job], Handler] = registry.handler_for,
                  memory_budget_bytes: int | None = None, num_threads: int | None = None,
                  coalesce_ms: int = 30) -> None:
-        super().__init__(parent)
-        self._handler_for = handler_for
-        self._models = ModelCache(memory_budget_bytes)  # used only on the worker thread
-        self._num_threads = num_threads
+        # The model cache (in the base) is used only on the worker thread.
+        super().__init__(parent, handler_for=handler_for,
+                         memory_budget_bytes=memory_budget_bytes, num_threads=num_threads)
         self._outbox = EventOutbox(coalesce_ms / 1000.0)
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
         self._thread: QThread | None = None
         self._worker: Worker | None = None
-        self._tokens: dict[JobId, TimedCancelToken] = {}  # unfinished jobs
-        self._groups: dict[JobId, str] = {}
         self._ready: deque[Event] = deque()
         self._delivering = False
-        self._busy = False
-        self._closed = False
         self._flush_timer = QTimer(self)
         self._flush_timer.setSingleShot(True)
         self._flush_timer.timeout.connect(self._on_wake)
@@ -74,57 +65,17 @@ class InferenceEngine(QObject):
 
     def submit(self, job: Job, *, supersede: bool = False) -> JobId:
         """Queue ``job``; with ``supersede``, first cancel unfinished jobs of its group."""
-        if self._closed:
-            raise RuntimeError("the inference engine has been shut down")
-        if job.job_id in self._tokens:
-            raise ValueError(f"job {job.job_id} is already submitted")
-        if supersede and job.supersede_group:
-            for jid, group in list(self._groups.items()):
-                if group == job.supersede_group:
-                    self.cancel(jid)
-        token = TimedCancelToken()
-        self._tokens[job.job_id] = token
-        self._groups[job.job_id] = job.supersede_group
+        token = self._admit(job, supersede)
         self._ensure_thread()
         self._jobs.put((job, token))
         self._update_busy()
         return job.job_id
-
-    def cancel(self, job_id: JobId) -> None:
-        """Set ``job_id``'s cancel token (queued or running); unknown or finished ids are ignored."""
-        token = self._tokens.get(job_id)
-        if token is not None:
-            token.cancel()
-
-    def cancel_all(self) -> None:
-        for token in list(self._tokens.values()):
-            token.cancel()
-
-    def warm_up(self) -> JobId:
-        """Import torch on the worker thread and set its thread count (``WarmUpJob``)."""
-        return self.submit(WarmUpJob(num_threads=self._num_threads))
-
-    def is_busy(self) -> bool:
-        return bool(self._tokens)
-
-    @property
-    def num_threads(self) -> int | None:
-        """Torch threads the next ``warm_up`` sets (None: all cores but one)."""
-        return self._num_threads
 
     def set_num_threads(self, n: int | None) -> None:
         """Remember ``n`` for ``warm_up``; if the engine runs already, apply it now."""
         self._num_threads = n
         if self._thread is not None and not self._closed:
             self.submit(WarmUpJob(num_threads=n))
-
-    @property
-    def memory_budget_bytes(self) -> int:
-        return self._models.budget_bytes
-
-    def set_memory_budget(self, n_bytes: int) -> None:
-        """Change the model cache's budget; it applies at the next model load."""
-        self._models.budget_bytes = int(n_bytes)
 
     @Slot()
     def shutdown(self, timeout_s: float = 5.0) -> None:
@@ -183,18 +134,3 @@ class InferenceEngine(QObject):
                 self._deliver(self._ready.popleft())
         finally:
             self._delivering = False
-
-    def _deliver(self, event: Event) -> None:
-        terminal = isinstance(event, TERMINAL_EVENTS)
-        if terminal:
-            self._tokens.pop(event.job_id, None)
-            self._groups.pop(event.job_id, None)
-        self.event.emit(event)
-        if terminal:
-            self._update_busy()
-
-    def _update_busy(self) -> None:
-        busy = bool(self._tokens)
-        if busy != self._busy:
-            self._busy = busy
-            self.busy_changed.emit(busy)
