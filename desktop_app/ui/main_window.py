@@ -227,7 +227,15 @@ class MainWindow(QMainWindow):
     def _restore_settings(self) -> None:
         geometry = self.settings.geometry()
         if geometry is None or not self.restoreGeometry(geometry):
-            self.resize(1200, 760)
+            # First start: roomy enough for the Write room's editor, inspector and footer,
+            # but never larger than most of the screen.
+            width, height = 1360, 860
+            screen = self.screen()
+            if screen is not None:
+                area = screen.availableGeometry()
+                width = min(width, int(area.width() * 0.92))
+                height = min(height, int(area.height() * 0.92))
+            self.resize(width, height)
         self.randomness.load_dict(self.settings.randomness())
         self.menu_actions.themes[self.settings.theme()].setChecked(True)
         self.show_room(self.settings.room())
