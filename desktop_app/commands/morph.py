@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--output must be a .gif or .webp file or a folder ending in /, "
                          f"not {args.output!r}")
     from desktop_app.core.latent import path
-    from desktop_app.ml.image import files
+    from desktop_app.core.animation import save_animation, save_frames
     from desktop_app.ml.image.runtime import ImageModel
 
     model = ImageModel.from_name(args.model)
@@ -50,9 +50,9 @@ def run(args: argparse.Namespace) -> int:
                                         temperature=args.temperature))
     frames = model.decode(path(start, end, args.frames, args.method))
     if to_dir:
-        written = files.save_frames(out, frames, args.scale)
+        written = save_frames(out, frames, scale=args.scale)
         print(f"{out} ({len(written)} frames)")
     else:
-        files.save_animation(out, frames, duration_ms=args.duration, scale=args.scale)
+        save_animation(out, frames, duration_ms=args.duration, scale=args.scale)
         print(out)
     return 0

@@ -1,4 +1,4 @@
-"""Writing decoded images: PNG files, a square grid, an animated GIF / WebP or a frame folder.
+"""Writing decoded images: PNG files and a square grid (animations: :mod:`core.animation`).
 
 All writes are atomic (temporary file in the target folder + ``os.replace``), so an existing
 file is never left half-written. Images are uint8 numpy arrays ``(H, W, 3)`` or ``(H, W)``.
@@ -57,36 +57,3 @@ def grid(images: np.ndarray, cols: int | None = None, pad: int = 2) -> np.ndarra
         y, x = pad + r * (h + pad), pad + c * (w + pad)
         out[y:y + h, x:x + w] = img
     return out
-
-
-def save_animation(path: str | Path, frames: np.ndarray, *, duration_ms: int = 80,
-                   scale: int = 1) -> None:
-    """An animated GIF or WebP with every frame (looping)."""
-    path = Path(path)
-    pils = [to_pil(f, scale) for f in frames]
-    if path.suffix.lower() == ".gif":
-        pils = [p.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT,
-                                          dither=Image.Dither.NONE) for p in pils]
-        _write(path, pils[0], save_all=True, append_images=pils[1:], duration=duration_ms,
-               loop=0, optimize=False, disposal=1)
-    elif path.suffix.lower() == ".webp":
-        _write(path, pils[0], save_all=True, append_images=pils[1:], duration=duration_ms,
-               loop=0, lossless=True)
-    else:
-        raise UsageError(f"an animation must be a .gif or .webp file, not {path.name}")
-
-
-def save_frames(folder: str | Path, frames: np.ndarray, scale: int = 1) -> list[Path]:
-    """Numbered PNGs ``frame-001.png`` ... in ``folder`` (created); the first is the start."""
-    folder = Path(folder)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ReverieError(f"cannot create the folder {folder}: {exc.strerror or exc}") from None
-    width = max(3, len(str(len(frames))))
-    paths = []
-    for i, f in enumerate(frames, 1):
-        p = folder / f"frame-{i:0{width}d}.png"
-        save_image(p, f, scale)
-        paths.append(p)
-    return paths

@@ -168,18 +168,11 @@ class PathTool(QWidget):
 
     def export_gif(self, path: str | Path, ms_per_frame: int = 80) -> int:
         """Write the morph frames as an animated GIF; return the number of frames written."""
-        from PIL import Image
-
-        from desktop_app.core.atomic import atomic_write_bytes
-        import io
+        from desktop_app.core.animation import save_animation
         if not self.frames:
             raise ReverieError("there is no morph to export yet; draw a path and press Morph")
-        images = [Image.fromarray(np.squeeze(f)).convert("RGB") for f in self.frames]
-        buf = io.BytesIO()
-        images[0].save(buf, format="GIF", save_all=True, append_images=images[1:],
-                       duration=ms_per_frame, loop=0, optimize=False, disposal=1)
-        atomic_write_bytes(path, buf.getvalue())
-        return len(images)
+        save_animation(path, [np.squeeze(f) for f in self.frames], duration_ms=ms_per_frame)
+        return len(self.frames)
 
     def export_midi(self, path: str | Path) -> int:
         """Write the waypoint phrases one after another as a MIDI file; return the count."""

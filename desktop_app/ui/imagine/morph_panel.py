@@ -20,7 +20,8 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, Q
 
 from desktop_app.core.errors import ReverieError
 from desktop_app.ui.imagine.image_view import ImageView
-from desktop_app.ui.imagine.png_meta import ping_pong, save_animation, save_frames
+from desktop_app.core.animation import save_animation, save_frames
+from desktop_app.ui.imagine.png_meta import ping_pong
 
 METHODS = (("Spherical (slerp)", "slerp"), ("Linear (lerp)", "lerp"))
 

@@ -21,8 +21,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, PngImagePlugin
 
+from desktop_app.core.animation import scaled
 from desktop_app.core.atomic import atomic_write_bytes
-from desktop_app.core.errors import DataError, UsageError
+from desktop_app.core.errors import UsageError
 
 META_KEY = "reverie-latent"
 FORMAT_VERSION = 1
@@ -91,11 +92,7 @@ def upscale(pixels: np.ndarray, scale: int = 1, smooth: bool = False) -> Image.I
     """A PIL image of ``pixels`` (H, W[, 3]) uint8, ``scale`` times larger."""
     if scale not in SCALES:
         raise UsageError(f"scale must be one of {SCALES}, not {scale}")
-    pil = Image.fromarray(np.ascontiguousarray(pixels, np.uint8))
-    if scale > 1:
-        method = Image.Resampling.BICUBIC if smooth else Image.Resampling.NEAREST
-        pil = pil.resize((pil.width * scale, pil.height * scale), method)
-    return pil
+    return scaled(pixels, scale, smooth)
 
 
 def save_png(path: str | Path, pixels: np.ndarray, meta: LatentMeta | None = None, *,
@@ -144,45 +141,6 @@ def meta_problem(meta: LatentMeta, model: str, fingerprint: str, latent_dim: int
     if meta.fingerprint != fingerprint:
         return f"its latent belongs to the model {meta.model!r}, not to {model!r}"
     return ""
-
-
-def save_animation(path: str | Path, frames: list[np.ndarray], *, duration_ms: int = 80,
-                   scale: int = 1, smooth: bool = False) -> None:
-    """An endlessly looping animated GIF or (lossless) WebP with every frame, atomically."""
-    path = Path(path)
-    pils = [upscale(f, scale, smooth).convert("RGB") for f in frames]
-    if not pils:
-        raise UsageError("there are no frames to export; make a morph first")
-    buf = io.BytesIO()
-    suffix = path.suffix.lower()
-    if suffix == ".gif":
-        pals = [p.quantize(colors=256, method=Image.Quantize.MEDIANCUT,
-                           dither=Image.Dither.NONE) for p in pils]
-        pals[0].save(buf, format="GIF", save_all=True, append_images=pals[1:],
-                     duration=duration_ms, loop=0, optimize=False, disposal=1)
-    elif suffix == ".webp":
-        pils[0].save(buf, format="WEBP", save_all=True, append_images=pils[1:],
-                     duration=duration_ms, loop=0, lossless=True)
-    else:
-        raise UsageError(f"an animation must be a .gif or .webp file, not {path.name}")
-    atomic_write_bytes(path, buf.getvalue())
-
-
-def save_frames(folder: str | Path, frames: list[np.ndarray], *, scale: int = 1,
-                smooth: bool = False) -> list[Path]:
-    """Numbered PNGs ``frame-001.png`` … in ``folder`` (created); the first is the start."""
-    folder = Path(folder)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise DataError(f"cannot create the folder {folder}: {exc.strerror or exc}") from None
-    width = max(3, len(str(len(frames))))
-    out = []
-    for i, f in enumerate(frames, 1):
-        p = folder / f"frame-{i:0{width}d}.png"
-        save_png(p, f, scale=scale, smooth=smooth)
-        out.append(p)
-    return out
 
 
 def ping_pong(frames: list) -> list:

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 from PIL import Image, PngImagePlugin
 
+from desktop_app.core.animation import save_animation
 from desktop_app.core.errors import UsageError
 from desktop_app.ui.imagine.png_meta import (META_KEY, LatentMeta, meta_problem, ping_pong,
-                                             read_meta, save_animation, save_png)
+                                             read_meta, save_png)
 
 
 def _meta(dim=16, seed=0):
