@@ -8,9 +8,10 @@ directions of the other attributes (InterFaceGAN: Shen et al. 2020, "Interpretin
 space of GANs for semantic face editing"), so "older" does not also change skin tone.
 Unsupervised directions are the principal components of ``mu``, by variance.
 
-Every direction is a unit vector with a ``scale``: one standard deviation of all encodings
-projected on it. Stored as ``directions.safetensors`` (one (D,) tensor each) and
-``directions.json`` (name, scale, kind, description, counts).
+Every direction is a unit vector with a ``scale``: one standard deviation of the encodings
+projected on it (for supervised directions, of the images that carry the attribute's label;
+for PCA and class directions, of all images). Stored as ``directions.safetensors`` (one
+(D,) tensor each) and ``directions.json`` (name, scale, kind, description, counts).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from desktop_app.ml import checkpoints as ck
 ATTRIBUTES: dict[str, tuple[str, callable, callable, str]] = {
     "smile": ("smile", lambda v: v <= -0.5, lambda v: v >= 0.5, "frowning -> smiling face"),
     "skin_tone": ("skin_tone", lambda v: v <= 2, lambda v: v >= 4, "lighter -> darker skin"),
-    "older": ("older", lambda v: v == 0, lambda v: v == 1, "younger -> older person"),
+    "older": ("older", lambda v: v == 0, lambda v: v == 1, "adult -> older adult"),
     "woman": ("woman", lambda v: v == 0, lambda v: v == 1, "man -> woman"),
     "child": ("age", lambda v: v >= 2, lambda v: v <= 1, "adult -> child or baby"),
     "red_hair": ("hair_red", lambda v: v == 0, lambda v: v == 1, "other hair -> red hair"),
@@ -66,20 +67,28 @@ def binary_classes(labels: dict[str, np.ndarray], name: str) -> tuple[np.ndarray
     return np.flatnonzero(ok & neg(np.nan_to_num(v))), np.flatnonzero(ok & pos(np.nan_to_num(v)))
 
 
-def logistic_probe(x: np.ndarray, y: np.ndarray, l2: float = 1.0, iters: int = 50
-                   ) -> tuple[np.ndarray, float]:
-    """L2-regularised logistic regression by Newton's method; returns (w, b) in x's space."""
+def logistic_probe(x: np.ndarray, y: np.ndarray, l2: float = 1.0, iters: int = 50,
+                   balanced: bool = False) -> tuple[np.ndarray, float]:
+    """L2-regularised logistic regression by Newton's method; returns (w, b) in x's space.
+
+    ``balanced`` weighs each class by n / (2 n_class) (scikit-learn's ``class_weight=
+    "balanced"``), so 36 "older" people among 2,500 do not pull the boundary onto the
+    rare class just because it is rare."""
     x = np.asarray(x, np.float64)
     y = np.asarray(y, np.float64)
     n, d = x.shape
+    sw = np.ones(n)
+    if balanced:
+        n_pos = max(float(y.sum()), 1.0)
+        sw = np.where(y > 0.5, n / (2 * n_pos), n / (2 * max(n - n_pos, 1.0)))
     xa = np.hstack([x, np.ones((n, 1))])
     w = np.zeros(d + 1)
     reg = np.full(d + 1, l2)
     reg[-1] = 0.0
     for _ in range(iters):
         p = 1.0 / (1.0 + np.exp(-np.clip(xa @ w, -30, 30)))
-        grad = xa.T @ (p - y) + reg * w
-        hess = (xa * (p * (1 - p))[:, None]).T @ xa + np.diag(reg + 1e-9)
+        grad = xa.T @ (sw * (p - y)) + reg * w
+        hess = (xa * (sw * p * (1 - p))[:, None]).T @ xa + np.diag(reg + 1e-9)
         step = np.linalg.solve(hess, grad)
         w -= step
         if np.abs(step).max() < 1e-8:
@@ -98,12 +107,23 @@ def raw_direction(mu: np.ndarray, neg: np.ndarray, pos: np.ndarray, method: str)
     raise ValueError(f"unknown direction method {method!r}")
 
 
+def probe_normal(mu: np.ndarray, neg: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """Unit normal, in latent space, of a class-balanced logistic boundary fitted on
+    standardised encodings (how the quality check's probes see an attribute)."""
+    x = np.concatenate([mu[neg], mu[pos]]).astype(np.float64)
+    mean, std = x.mean(0), x.std(0) + 1e-6
+    y = np.concatenate([np.zeros(len(neg)), np.ones(len(pos))])
+    w, _ = logistic_probe((x - mean) / std, y, l2=1.0, balanced=True)
+    return unit(w / std)
+
+
 def compute_directions(mu: np.ndarray, labels: dict[str, np.ndarray], *, method: str = "mean",
                        n_pca: int = 8, all_mu: np.ndarray | None = None
                        ) -> tuple[list[Direction], dict[str, dict]]:
     """Supervised (orthogonalised) + PCA directions from encodings ``mu`` and their labels.
 
-    ``all_mu`` (default ``mu``) sets each direction's scale (std dev of projections).
+    ``all_mu`` (default ``mu``) sets the scale (std dev of projections) of PCA and class
+    directions; supervised ones use the labelled rows of ``mu``.
     """
     all_mu = mu if all_mu is None else all_mu
     raws, info = {}, {}
@@ -116,13 +136,26 @@ def compute_directions(mu: np.ndarray, labels: dict[str, np.ndarray], *, method:
         raws[name] = raw_direction(mu, neg, pos, method)
         info[name] = {"label": key, "n_negative": int(len(neg)), "n_positive": int(len(pos)),
                       "method": method, "description": desc}
+    # Condition on the normals of boundaries fitted to the other attributes, as InterFaceGAN
+    # does, not on their mean differences: a probe for "smile" reads directions the mean
+    # difference misses, and conditioned on mean differences an "older" edit still moved half
+    # the people across the smile boundary (48 %; 19 % conditioned on the normals).
+    normals = {n: probe_normal(mu, *binary_classes(labels, n)) for n in CONDITION_ON
+               if n in raws}
     out: list[Direction] = []
     for name, v in raws.items():
-        others = [raws[o] for o in CONDITION_ON
-                  if o in raws and o != name and o not in RELATED.get(name, ())]
+        conditioned = [o for o in CONDITION_ON
+                       if o in raws and o != name and o not in RELATED.get(name, ())]
+        others = [normals[o] for o in conditioned]
         d = orthogonalize(v, others)
         info[name]["cosine_before_orthogonalising"] = float(d @ v)
-        scale = float(np.std(all_mu @ d))
+        # One unit of the slider is one standard deviation among the images that carry the
+        # label (faces for smile, portraits for older): flags and food have no smile, and
+        # letting them set the unit would make "+2 smile" a barely visible change.
+        key = info[name]["label"]
+        scale = float(np.std(mu[np.isfinite(labels[key])] @ d))
+        info[name]["scale_over"] = f"{int(np.isfinite(labels[key]).sum())} labelled images"
+        info[name]["scale_over_all_images"] = float(np.std(all_mu @ d))
         out.append(Direction(name, d.astype(np.float32), scale, "supervised",
                              info[name]["description"]))
     out += _class_directions(mu, labels, all_mu, method, info,

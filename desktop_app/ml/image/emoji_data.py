@@ -14,7 +14,7 @@ Sources (training only; the app never needs them):
 
 Labels (``NaN`` where an image does not carry the attribute): ``skin_tone`` 1..5 (Fitzpatrick
 1-2 to 6), ``woman`` (1 woman/girl, 0 man/boy), ``age`` (0 baby, 1 child, 2 adult, 3 older),
-``older`` (1 older, 0 other people), ``hair_red/curly/white/bald`` (among the hair-style people),
+``older`` (1 older, 0 plain adult portraits), ``hair_red/curly/white/bald`` (among the hair-style people),
 ``smile`` (face emoji scored -1 frowning ... +1 smiling, see ``smile_score``), ``style``
 (0 Twemoji, 1 Noto); categories ``group``, ``subgroup``, ``style``.
 """
@@ -117,20 +117,34 @@ SMILE_SUBGROUPS = {"face-smiling": 1.0, "face-affection": 0.7, "face-tongue": 0.
                    "face-concerned": -0.8, "face-negative": -1.0, "cat-face": 0.0}
 
 
+#: Faces whose smile cannot be told from the mouth alone, or whose colour, props or species
+#: differ from the plain yellow face (skulls, devils, hats, masks, green or blue faces, cats):
+#: left unscored so the "smile" direction learns the mouth, not the props.
+SMILE_UNSCORED = ("SKULL", "IMP", "HORNS", "NAUSEATED", "VOMIT", "FREEZING", "OVERHEATED",
+                  "MASK", "THERMOMETER", "BANDAGE", "SYMBOLS", "EXPLODING", "COWBOY", "PARTY",
+                  "SUNGLASSES", "MONOCLE", "DISGUISED", "MONEY", "MELTING", "UPSIDE", "HALO",
+                  "TEAR", "SNEEZ", "YAWN", "SPIRAL", "DIZZY", "CAT", "TONGUE", "KISS", "HAND",
+                  "HEART", "STAR", "NERD", "ASTONISHED", "HUSHED", "OPEN MOUTH AND COLD",
+                  "FLUSHED", "SCREAM", "COLD SWEAT", "WAVY", "DIAGONAL", "PLEADING")
+
+
 def smile_score(name: str, subgroup: str) -> float:
-    """How much a face emoji smiles, -1 .. +1 (NaN for non-faces). Subgroup default, refined
-    by words in the Unicode name (smiling/grinning/laughing/joy up; frowning/crying/angry down)."""
+    """How much a face emoji smiles, -1 .. +1 (NaN for non-faces and for faces in
+    :data:`SMILE_UNSCORED`): +1 when its Unicode name says the mouth smiles, grins or laughs,
+    -1 when it frowns, cries or sulks, otherwise its subgroup's default."""
     if subgroup not in SMILE_SUBGROUPS:
         return float("nan")
     n = name.upper()
-    if any(w in n for w in ("FROWN", "CRY", "ANGRY", "POUT", "WEARY", "TEAR", "SAD",
-                            "DISAPPOINT", "ANGUISH", "FEAR", "SCREAM", "PERSEVER")):
-        return -1.0 if "JOY" not in n else 1.0
-    if any(w in n for w in ("SMIL", "GRIN", "LAUGH", "JOY", "HEART-SHAPED", "HUGGING",
-                            "STAR-STRUCK", "PARTYING", "COWBOY")):
+    if "JOY" in n or "LAUGH" in n:
         return 1.0
-    if subgroup == "cat-face":
-        return 0.0
+    if any(w in n for w in SMILE_UNSCORED):
+        return float("nan")
+    if any(w in n for w in ("FROWN", "CRY", "ANGRY", "POUT", "WEARY", "SAD", "DISAPPOINT",
+                            "ANGUISH", "FEAR", "PERSEVER", "WORRIED", "TIRED", "CONFOUND",
+                            "PENSIVE", "TRIUMPH")):
+        return -1.0
+    if any(w in n for w in ("SMIL", "GRIN")):
+        return 1.0
     return SMILE_SUBGROUPS[subgroup]
 
 
@@ -154,13 +168,19 @@ def person_labels(name: str, tone: int) -> dict[str, float]:
         out["age"] = 3.0
     elif any(w in n for w in (" MAN ", " WOMAN ", " PERSON ", " ADULT ")):
         out["age"] = 2.0
-    if not np.isnan(out["age"]):
-        out["older"] = 1.0 if out["age"] == 3.0 else 0.0
     hair = {"RED HAIR": "hair_red", "CURLY HAIR": "hair_curly", "WHITE HAIR": "hair_white",
             " BALD ": "hair_bald"}
-    if any(k in n for k in hair) or n.strip() in ("MAN", "WOMAN", "PERSON", "ADULT"):
+    plain_adult = any(k in n for k in hair) or n.strip() in ("MAN", "WOMAN", "PERSON", "ADULT")
+    if plain_adult:
         for key, label in hair.items():
             out[label] = 1.0 if key in n else 0.0
+    # "older" contrasts the older man / woman / person with the same plain portraits of adults
+    # (hair styles included), not with every adult: professions and gestures carry props
+    # that would make the direction learn "no props" instead of "older".
+    if out["age"] == 3.0:
+        out["older"] = 1.0
+    elif out["age"] == 2.0 and plain_adult:
+        out["older"] = 0.0
     return out
 
 

@@ -19,7 +19,7 @@ from desktop_app.ml.image.datasets import ImageSet
 from desktop_app.ml.image.directions import ATTRIBUTES, binary_classes, logistic_probe
 
 
-def _fit_probe(mu, labels, name, held_idx, min_per_class=4):
+def _fit_probe(mu, labels, name, held_idx, min_per_class=4, balanced=True):
     held_labels = {k: v[held_idx] for k, v in labels.items()}
     neg, pos = binary_classes(held_labels, name)
     source = "held-out"
@@ -29,7 +29,7 @@ def _fit_probe(mu, labels, name, held_idx, min_per_class=4):
     x = np.concatenate([mu[held_idx][neg], mu[held_idx][pos]])
     y = np.concatenate([np.zeros(len(neg)), np.ones(len(pos))])
     mean, std = x.mean(0), x.std(0) + 1e-6
-    w, b = logistic_probe((x - mean) / std, y, l2=1.0)
+    w, b = logistic_probe((x - mean) / std, y, l2=1.0, balanced=balanced)
     acc = float(np.mean((((x - mean) / std) @ w + b > 0) == y))
     return (lambda m: ((np.asarray(m, np.float64) - mean) / std) @ w + b > 0), {
         "probe_data": source, "probe_n": int(len(y)), "probe_accuracy": acc}

@@ -105,3 +105,31 @@ def test_split_is_seeded_and_disjoint():
     assert np.array_equal(ho, split(100, 0.1, seed=5)[1])
     tr2, ho2 = split(2, 0.1, seed=0)
     assert len(tr2) == 1 and len(ho2) == 1
+
+
+@pytest.mark.parametrize("name, subgroup, score", [
+    ("grinning face", "face-smiling", 1.0),
+    ("slightly frowning face", "face-concerned", -1.0),
+    ("loudly crying face", "face-concerned", -1.0),
+    ("face with tears of joy", "face-smiling", 1.0),
+    ("neutral face", "face-neutral-skeptical", 0.0),
+    ("skull", "face-negative", None),                  # not a mouth that smiles or frowns
+    ("smiling face with horns", "face-negative", None),  # purple devil: colour, not smile
+    ("face with medical mask", "face-unwell", None),
+    ("grinning cat", "cat-face", None),
+    ("red apple", "food-fruit", None),
+])
+def test_smile_scores_read_the_mouth_from_the_unicode_name(name, subgroup, score):
+    from desktop_app.ml.image.emoji_data import smile_score
+    got = smile_score(name, subgroup)
+    assert (np.isnan(got) if score is None else got == score)
+
+
+@pytest.mark.parametrize("name, older", [
+    ("older man", 1.0), ("older woman", 1.0), ("man", 0.0), ("woman: red hair", 0.0),
+    ("person: white hair", 0.0), ("man firefighter", None), ("baby", None), ("boy", None),
+])
+def test_older_contrasts_older_people_with_plain_adult_portraits(name, older):
+    from desktop_app.ml.image.emoji_data import person_labels
+    got = person_labels(name, 0)["older"]
+    assert (np.isnan(got) if older is None else got == older)
