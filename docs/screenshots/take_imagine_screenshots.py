@@ -112,7 +112,7 @@ def main() -> int:
         pause(app, panel=panel)
         shell.grab().save(str(out / "imagine-picture.png"))
         panel.encode_morph_end("B", str(other))       # morph B from a file
-    for name, value in (("skin_tone", 200), ("older", 150)):
+    for name, value in (("skin_tone", 100), ("older", 100)):
         if name in panel.sliders.sliders:
             panel.sliders.slider(name).setValue(value)
     settle()

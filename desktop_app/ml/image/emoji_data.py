@@ -14,8 +14,9 @@ Sources (training only; the app never needs them):
 
 Labels (``NaN`` where an image does not carry the attribute): ``skin_tone`` 1..5 (Fitzpatrick
 1-2 to 6), ``woman`` (1 woman/girl, 0 man/boy), ``age`` (0 baby, 1 child, 2 adult, 3 older),
-``older`` (1 older, 0 plain adult portraits), ``hair_red/curly/white/bald`` (among the hair-style people),
-``smile`` (face emoji scored -1 frowning ... +1 smiling, see ``smile_score``), ``style``
+``older`` (1 older, 0 plain adult portraits), ``hair_red/curly/white/bald`` (among the
+hair-style people), ``smile`` (face emoji scored -1 frowning ... +1 smiling, see
+``smile_score``), ``style``
 (0 Twemoji, 1 Noto); categories ``group``, ``subgroup``, ``style``.
 """
 
