@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 from desktop_app.core import melody_stats as S  # noqa: E402
 from desktop_app.core.midi import write_midi  # noqa: E402
 from desktop_app.ml.music import data as D  # noqa: E402
+from desktop_app.ml.music.tokens import BAR  # noqa: E402
 from desktop_app.ml.music.generate import MUSIC_DEFAULTS, MelodyRequest, generate_melody  # noqa: E402
 from desktop_app.ml.music.loader import load_melody_model, load_phrase_vae  # noqa: E402
 
@@ -51,7 +52,8 @@ def heldout_nll(model, seqs) -> float:
                     w, first = s[:3] + s[p: p + block - 2], 2   # score w[3:] = s[p:]
                     p += len(w) - 3
                 x, y = torch.tensor([w[:-1]]), torch.tensor(w[1:])
-                logp = torch.log_softmax(model(x)[0], -1)
+                before = s[3: p - (len(w) - 3)].count(BAR) if first else 0
+                logp = torch.log_softmax(model(x, torch.tensor([before]))[0], -1)
                 idx = torch.arange(first, len(y))
                 total -= float(logp[idx, y[idx]].sum())
                 count += len(idx)

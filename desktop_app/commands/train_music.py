@@ -18,7 +18,7 @@ from desktop_app.core.errors import UsageError
 
 #: name -> (layers, heads, embedding, context) of the transformer; (embed, enc, dec, latent) VAE.
 LM_SIZES = {"test": (2, 2, 32, 64), "small": (4, 4, 128, 256)}
-VAE_SIZES = {"test": (16, 32, 32, 8), "small": (64, 128, 192, 32)}
+VAE_SIZES = {"test": (16, 32, 32, 8), "small": (64, 128, 192, 64)}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -34,6 +34,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--dropout", type=float, default=0.0, help="transformer dropout")
+    p.add_argument("--beta", type=float, default=0.2, help="phrase VAE: KL weight (default 0.2)")
+    p.add_argument("--free-bits", type=float, default=48.0,
+                   help="phrase VAE: nats of KL per phrase left unpenalised (default 48, "
+                        "MusicVAE's 2-bar melody setting)")
     p.add_argument("--warmup", type=int, default=None, help="default steps/20")
     p.add_argument("--eval-every", type=int, default=200)
     p.add_argument("--checkpoint-every", type=int, default=200)
@@ -76,6 +80,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.steps <= 0 or args.batch_size <= 0:
         raise UsageError("--steps and --batch-size must be positive")
+    if args.beta < 0 or args.free_bits < 0:
+        raise UsageError("--beta and --free-bits must be zero or more")
     if args.threads:
         torch.set_num_threads(args.threads)
     out = Path(args.out).expanduser()
@@ -100,7 +106,8 @@ def run(args: argparse.Namespace) -> int:
         task = TT.MelodyLMTask(cfg, train_seqs, held_seqs, meta=meta)
     else:
         e, enc, dec, z = VAE_SIZES[args.size]
-        cfg = PhraseVAEConfig(embed=e, enc_hidden=enc, dec_hidden=dec, latent=z)
+        cfg = PhraseVAEConfig(embed=e, enc_hidden=enc, dec_hidden=dec, latent=z,
+                              beta=args.beta, free_bits=args.free_bits)
         tr = TT.phrase_tensor(train_seqs, cfg.max_steps, hop_bars=1)
         he = TT.phrase_tensor(held_seqs, cfg.max_steps, hop_bars=2)
         meta.update(n_train_phrases=len(tr), n_heldout_phrases=len(he))

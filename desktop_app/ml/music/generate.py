@@ -68,7 +68,20 @@ def _state(tokens: list[int], bar: Fraction) -> tuple[int, Fraction, bool]:
             want_dur = True
         elif T.is_dur(t):
             pos, want_dur = pos + T.token_dur(t), False
+        elif T.is_copy(t):
+            pos, want_dur = bar, False
     return bars, pos, want_dur
+
+
+@lru_cache(maxsize=64)
+def _copy_mask(pitch_allowed_bytes: bytes, bars_before: int) -> np.ndarray:
+    """At the start of a bar: the allowed pitches plus ``COPY_k`` for every bar that exists
+    ``k`` bars back."""
+    allowed = np.frombuffer(pitch_allowed_bytes, dtype=bool).copy()
+    for k in range(1, min(bars_before, T.MAX_COPY_BACK) + 1):
+        allowed[T.copy_token(k)] = True
+    allowed.flags.writeable = False
+    return allowed
 
 
 def _pitch_mask(key: Key, low: int | None, high: int | None, hard: bool) -> np.ndarray:
@@ -98,13 +111,15 @@ def _dur_mask(remaining: Fraction) -> np.ndarray:
     return allowed
 
 
-def _window(seq: list[int], block: int) -> list[int]:
-    """The conditioning prefix plus the most recent whole bars that fit in ``block`` tokens."""
+def _window(seq: list[int], block: int) -> tuple[list[int], int]:
+    """(the conditioning prefix plus the most recent whole bars that fit in ``block`` tokens,
+    the number of bars before them)."""
     if len(seq) <= block:
-        return seq
-    tail = seq[len(seq) - (block - 3):]
+        return seq, 0
+    start = len(seq) - (block - 3)
+    tail = seq[start:]
     cut = tail.index(T.BAR) if T.BAR in tail else 0
-    return seq[:3] + tail[cut:]
+    return seq[:3] + tail[cut:], seq[3:start + cut].count(T.BAR)
 
 
 def sample_tokens(model, *, meter: str, mode: str, bars: int, key: Key | None = None,
@@ -140,19 +155,30 @@ def sample_tokens(model, *, meter: str, mode: str, bars: int, key: Key | None = 
                 cancel.raise_if_cancelled()
             new = seq[fed:]
             if cache is None or cache[0][0].shape[2] + len(new) > block:
-                logits, cache = model.forward_cached(torch.tensor([_window(seq, block)]), None)
+                window, bars_before = _window(seq, block)
+                logits, cache = model.forward_cached(torch.tensor([window]), None,
+                                                     torch.tensor([bars_before]))
             else:
                 for t in new:
                     logits, cache = model.forward_cached(torch.tensor([[t]]), cache)
             fed = len(seq)
-            allowed = _dur_mask(bar - pos) if want_dur else pitch_allowed
+            if want_dur:
+                allowed = _dur_mask(bar - pos)
+            elif pos == 0:
+                allowed = _copy_mask(pitch_allowed.tobytes(), seq.count(T.BAR) - 1)
+            else:
+                allowed = pitch_allowed
             z = logits[0, -1].double().numpy().copy()
-            z[~allowed] = -np.inf
+            z[~allowed[: len(z)]] = -np.inf      # models trained before COPY have fewer ids
             tok, _ = sampler.sample(z, seq)
             seq.append(tok)
-            if want_dur:
+            if T.is_copy(tok):
+                pos = bar
+            elif want_dur:
                 pos += T.token_dur(tok)
-            want_dur = not want_dur
+                want_dur = False
+            else:
+                want_dur = True
     return seq
 
 
@@ -199,13 +225,15 @@ def primer_tokens(primer: Melody, req: MelodyRequest, block: int) -> tuple[list[
             pos = (pos + piece) % bar
     limit = block // 2
     if len(toks) <= limit:
-        return toks, ""
+        return T.compress_repeats(toks), ""
     bars_total = toks.count(T.BAR)
     tail = toks[len(toks) - limit:]
     tail = tail[tail.index(T.BAR):] if T.BAR in tail else []
     kept = tail.count(T.BAR)
-    return tail, (f"the primer has {bars_total} bars, more than the model's context holds; "
-                  f"it continues from the last {kept} bars")
+    # Compressed after the cut, so no COPY points at a bar the model no longer sees.
+    return T.compress_repeats(tail), (f"the primer has {bars_total} bars, more than the "
+                                      f"model's context holds; it continues from the last "
+                                      f"{kept} bars")
 
 
 def _restore_primer_front(melody: Melody, primer: Melody, toks: list[int],

@@ -51,32 +51,33 @@ class MelodyLMTask:
     def build_model(self) -> nn.Module:
         return MelodyTransformer(self.config)
 
-    def _row(self, i: int, gen: torch.Generator) -> torch.Tensor:
+    def _row(self, i: int, gen: torch.Generator) -> tuple[torch.Tensor, int]:
+        """(prefix + window of tune ``i`` starting on a bar line, bars before the window)."""
         seq, need = self.train_seqs[i], self.config.block_size + 1
         if len(seq) <= need:
-            return seq
+            return seq, 0
         bars = self.bar_starts[i]
-        bars = bars[bars <= len(seq) - need + 3]
-        j = int(bars[int(torch.randint(len(bars), (1,), generator=gen))])
-        return torch.cat([seq[:3], seq[j: j + need - 3]])
+        k = int(torch.randint(int((bars <= len(seq) - need + 3).sum()), (1,), generator=gen))
+        j = int(bars[k])
+        return torch.cat([seq[:3], seq[j: j + need - 3]]), k
 
-    def _pad(self, rows: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    def _pad(self, rows: list[torch.Tensor], offsets: list[int] | None = None):
         n = max(len(r) for r in rows)
         buf = torch.full((len(rows), n), T.PAD, dtype=torch.long)
         for k, r in enumerate(rows):
             buf[k, : len(r)] = r
         x, y = buf[:, :-1].clone(), buf[:, 1:].clone()
         y[y == T.PAD] = -1
-        return x, y
+        return x, y, torch.tensor(offsets or [0] * len(rows), dtype=torch.long)
 
     def train_batch(self, gen, batch_size, part, nparts):
         idx = torch.randint(len(self.train_seqs), (batch_size,), generator=gen).tolist()
-        rows = [self._row(i, gen) for i in idx]
-        return self._pad(rows[part::nparts])
+        rows, offsets = zip(*(self._row(i, gen) for i in idx))
+        return self._pad(list(rows[part::nparts]), list(offsets[part::nparts]))
 
     def loss(self, model, batch):
-        x, y = batch
-        logits = model(x)
+        x, y, bar_offset = batch
+        logits = model(x, bar_offset)
         return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1),
                                ignore_index=-1)
 
@@ -94,7 +95,9 @@ class MelodyLMTask:
 
     def export(self, model, out_dir: Path) -> None:
         out_dir = Path(out_dir)
-        cfg = {**self.config.to_dict(), "kind": "music", "tokens": "pitch-duration-bar-v1",
+        scheme = ("pitch-duration-bar-copy-v2" if self.config.vocab_size > T.COPY_BASE
+                  else "pitch-duration-bar-v1")
+        cfg = {**self.config.to_dict(), "kind": "music", "tokens": scheme,
                "meters": list(T.METERS), "modes": list(T.MODES), **self.meta}
         ck.save_json(out_dir / "config.json", cfg)
         ck.save_tensors(out_dir / "model.safetensors", model.state_for_saving(),

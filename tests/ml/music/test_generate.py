@@ -26,8 +26,10 @@ def test_exact_bars_ending_on_a_bar_line(model, meter):
     bar = Meter.parse(meter).bar_quarters
     toks = sample_tokens(model, meter=meter, mode="major", bars=5, seed=7)
     assert toks.count(T.BAR) == 5
-    total = sum(T.token_dur(t) for t in toks if T.is_dur(t))
-    assert total == Fraction(5) * Fraction(bar).limit_denominator(8)   # ends on a bar line
+    bar_len = Fraction(bar).limit_denominator(8)
+    total = sum(T.token_dur(t) if T.is_dur(t) else bar_len for t in toks
+                if T.is_dur(t) or T.is_copy(t))
+    assert total == 5 * bar_len                                        # ends on a bar line
     assert mel.n_bars <= 5 and mel.end <= 5 * bar + 1e-9
 
 
@@ -99,3 +101,35 @@ def test_cancel(model):
     token.cancel()
     with pytest.raises(JobCancelled):
         generate_melody(model, MelodyRequest(key=Key(), bars=4), seed=1, cancel=token)
+
+
+class _CopyLover:
+    """A stand-in model whose logits favour COPY_1 (where allowed), else pitch 0, quarter
+    notes: what the grammar masks let through is then easy to see."""
+
+    class cfg:
+        block_size = 256
+
+    def eval(self):
+        return self
+
+    def forward_cached(self, idx, cache, bar_offset=None):
+        import torch
+        z = torch.full((1, 1, T.VOCAB_SIZE), -5.0)
+        z[0, 0, T.copy_token(1)] = 5.0
+        z[0, 0, T.copy_token(3)] = 4.0
+        z[0, 0, T.pitch_token(0)] = 3.0
+        z[0, 0, T.dur_token(Fraction(1))] = 3.0
+        return z, [(torch.zeros(1, 1, (cache[0][0].shape[2] if cache else 0) + idx.shape[1]),)]
+
+
+def test_copies_are_offered_only_at_a_bar_start_and_only_back_to_existing_bars():
+    greedy = SamplerSettings(temperature=0.0)
+    toks = sample_tokens(_CopyLover(), meter="3/4", mode="major", bars=4, settings=greedy)
+    body = toks[3:]
+    # bar 1 has nothing to copy, so it is written out; bars 2-4 repeat it with one token
+    assert body == [T.BAR] + [T.pitch_token(0), T.dur_token(Fraction(1))] * 3 + \
+        [T.BAR, T.copy_token(1)] * 3
+    mel = generate_melody(_CopyLover(), MelodyRequest(key=Key.parse("A minor"), meter="3/4",
+                                                      bars=4), greedy)[0]
+    assert [n.pitch for n in mel.notes] == [69] * 12 and mel.end == 12.0   # A4 = 60 + 9
