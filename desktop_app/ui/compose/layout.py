@@ -16,6 +16,7 @@ from desktop_app.ui.compose.controls import ComposeControls
 from desktop_app.ui.compose.drag_out import DragOutHandle
 from desktop_app.ui.compose.piano_roll import PianoRoll
 from desktop_app.ui.compose.variations import VariationsList
+from desktop_app.ui.widgets.elided_label import ElidedLabel
 
 
 def _button(panel, cls, text: str, name: str, tip: str, accessible: str = ""):
@@ -179,7 +180,7 @@ def build_layout(p) -> None:
     p.pianoRoll = PianoRoll(roll_box)
     p.pianoRoll.setFrameShape(QFrame.Shape.StyledPanel)
     rv.addWidget(p.pianoRoll, 1)
-    p.melodyLabel = QLabel(roll_box)
+    p.melodyLabel = ElidedLabel(roll_box)
     p.melodyLabel.setObjectName("melodyLabel")
     p.melodyLabel.setMinimumWidth(60)  # long descriptions are cut, not widening the room
     legend = QLabel("<span style='color:#4f8fe6'>■</span> in key &nbsp; "
