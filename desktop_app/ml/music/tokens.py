@@ -10,10 +10,11 @@ A tune is ``BOS METER_<m> MODE_<mode> (BAR ((PITCH_<rel>|REST) DUR_<d> ...|COPY_
   mask durations that would overflow the bar and so always end on a bar line;
 - the meter and mode tokens condition the whole tune (folk-rnn's ``M:`` and ``K:`` tokens);
 - a bar that is note for note the bar ``k`` bars earlier (k = 1..16) is written ``| COPY_k``
-  (``repeat-bar-v2``): folk tunes repeat about a quarter of their bars, and one token for "as
-  four bars ago" lets the model learn *when* tunes repeat as an ordinary next-token choice,
-  where copying a dozen tokens exactly by attention is what a small model learns last (the
-  first model without these tokens repeated 0.2-4 % of its bars against the corpus's 24 %).
+  (scheme ``pitch-duration-bar-copy-v2``): folk tunes repeat about a quarter of their bars,
+  and one token for "as four bars ago" lets the model learn *when* tunes repeat as an
+  ordinary next-token choice, where copying a dozen tokens exactly by attention is what a
+  small model learns last (the first model without these tokens repeated 0.2-4 % of its
+  bars against the corpus's 24 %).
   Decoding expands the copies, so every other part of the app sees plain notes.
 
 Why pairs and not a 16th-note grid: a grid spends most tokens on "hold", triplets do not fit,

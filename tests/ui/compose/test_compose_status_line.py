@@ -1,5 +1,6 @@
 """The melody status line under the piano roll elides instead of cutting mid-word."""
 
+from conftest import scale_melody
 from PySide6.QtCore import Qt
 
 from desktop_app.ui.widgets.elided_label import ElidedLabel
@@ -23,7 +24,6 @@ def test_elided_label_keeps_the_full_text_and_shows_it_as_a_tooltip(qtbot):
 
 
 def test_the_compose_status_line_is_elided(panel):
-    from conftest import scale_melody
     panel.pianoRoll.set_melody(scale_melody("D dorian", "6/8"))
     assert isinstance(panel.melodyLabel, ElidedLabel)
     assert "D dorian" in panel.melodyLabel.toolTip()
