@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -65,3 +66,25 @@ def test_pyinstaller_spec_is_python_and_bundles_models_and_resources():
     ast.parse(text)
     assert '"resources"' in text and '"models"' in text
     assert (PKG / "reverie_launcher.py").is_file()
+
+
+def _launcher():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("reverie_launcher", PKG / "reverie_launcher.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)          # not __main__: defines run_module_argv only
+    return mod
+
+
+def test_bundle_launcher_answers_dash_m_for_reverie_modules(capsys, monkeypatch):
+    """The Train room and `bench text` start `sys.executable -m desktop_app ...`; in the bundle
+    sys.executable is the launcher, so it must run that module like Python would."""
+    launcher = _launcher()
+    monkeypatch.setattr(sys, "argv", list(sys.argv))
+    assert launcher.run_module_argv(["reverie", "models"]) is False
+    with pytest.raises(SystemExit) as done:
+        launcher.run_module_argv(["reverie", "-m", "desktop_app", "models"])
+    assert done.value.code in (0, None)
+    assert "folk-melodies" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="Reverie's own modules only"):
+        launcher.run_module_argv(["reverie", "-m", "http.server"])

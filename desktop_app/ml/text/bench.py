@@ -91,7 +91,11 @@ def measure_reverie(folder: Path, prompt_tokens: int, new_tokens: int, precision
 def measure_transformers(folder: Path, prompt_tokens: int, new_tokens: int,
                          precision: str) -> dict:
     import torch
-    import transformers
+    try:
+        import transformers
+    except ImportError:
+        raise RuntimeError("transformers is not installed here (pip install transformers); "
+                           "it is only the yardstick of --compare") from None
 
     transformers.logging.set_verbosity_error()
     if precision != "fp32":
@@ -125,7 +129,11 @@ def _worker(args: argparse.Namespace) -> None:
 
     torch.set_num_threads(args.threads)
     fn = measure_reverie if args.worker == "reverie" else measure_transformers
-    out = fn(Path(args.model), args.prompt_tokens, args.new_tokens, args.precision)
+    try:
+        out = fn(Path(args.model), args.prompt_tokens, args.new_tokens, args.precision)
+    except Exception as exc:  # noqa: BLE001 - one line for the parent instead of a traceback
+        print(f"ERROR {exc}", flush=True)
+        raise SystemExit(1) from None
     out["peak_rss"] = _peak_rss()
     print("RESULT " + json.dumps(out), flush=True)
 
@@ -140,6 +148,8 @@ def run_worker(tool: str, folder: Path, *, prompt_tokens: int, new_tokens: int, 
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT "):
             return json.loads(line[7:])
+        if line.startswith("ERROR "):
+            return {"error": line[6:]}
     tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
     return {"error": tail[0]}
 
