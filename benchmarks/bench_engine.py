@@ -27,13 +27,13 @@ import time
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QEventLoop, Qt, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from desktop_app.backends.fake import BusyJob, TorchBusyJob  # noqa: E402
 from desktop_app.backends.warmup import available_cores  # noqa: E402
 from desktop_app.core.events import TERMINAL_EVENTS, Cancelled, Progress  # noqa: E402
 from desktop_app.engine.engine import InferenceEngine  # noqa: E402
+from gui_timing import TickGaps, wait_for  # noqa: E402  (benchmarks/ is on sys.path)
 
 
 class Watch:
@@ -46,44 +46,6 @@ class Watch:
     def find(self, job_id: int, kinds) -> tuple[float, object] | None:
         return next(((t, e) for t, e in self.events
                      if e.job_id == job_id and isinstance(e, kinds)), None)
-
-
-def wait_for(predicate, timeout_s: float = 120.0) -> None:
-    """Run the GUI event loop until ``predicate()`` holds (polled every 5 ms; no sleeping).
-
-    A local QEventLoop rather than a processEvents() loop: PySide6 6.12.0 on Python 3.11
-    drops a reference to None on every call of a void static such as processEvents().
-    """
-    deadline = time.perf_counter() + timeout_s
-    loop = QEventLoop()
-    poll = QTimer()
-    poll.setInterval(5)
-    poll.timeout.connect(lambda: (predicate() or time.perf_counter() > deadline) and loop.quit())
-    if not predicate():
-        poll.start()
-        loop.exec()
-        poll.stop()
-    if not predicate():
-        raise TimeoutError("the engine did not answer in time")
-
-
-class TickGaps:
-    """A 10 ms QTimer on the GUI thread; ``gaps_ms()`` are the intervals between its ticks."""
-
-    def __init__(self) -> None:
-        self.ticks: list[float] = []
-        self.timer = QTimer()
-        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
-        self.timer.setInterval(10)
-        self.timer.timeout.connect(lambda: self.ticks.append(time.perf_counter()))
-
-    def start(self) -> None:
-        self.ticks.clear()
-        self.timer.start()
-
-    def stop(self) -> list[float]:
-        self.timer.stop()
-        return [(b - a) * 1000 for a, b in zip(self.ticks, self.ticks[1:])]
 
 
 def measure_cancel(runs: int) -> tuple[list[float], list[float]]:

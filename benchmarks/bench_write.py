@@ -27,42 +27,16 @@ import time
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QEventLoop, Qt, QTimer  # noqa: E402
 from PySide6.QtGui import QTextCursor  # noqa: E402
 from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 
-
-def wait_for(predicate, timeout_s: float = 300.0) -> None:
-    """Run the GUI event loop until ``predicate()`` holds (polled every 5 ms)."""
-    deadline = time.perf_counter() + timeout_s
-    loop = QEventLoop()
-    poll = QTimer(interval=5)
-    poll.timeout.connect(lambda: (predicate() or time.perf_counter() > deadline) and loop.quit())
-    if not predicate():
-        poll.start()
-        loop.exec()
-        poll.stop()
-    if not predicate():
-        raise TimeoutError("timed out waiting for the engine")
+import gui_timing  # noqa: E402  (benchmarks/ is on sys.path)
+from gui_timing import TickGaps  # noqa: E402
 
 
-class TickGaps:
-    """A 10 ms precise QTimer on the GUI thread; the gaps between its ticks, in ms."""
-
-    def __init__(self) -> None:
-        self.ticks: list[float] = []
-        self.timer = QTimer()
-        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
-        self.timer.setInterval(10)
-        self.timer.timeout.connect(lambda: self.ticks.append(time.perf_counter()))
-
-    def start(self) -> None:
-        self.ticks.clear()
-        self.timer.start()
-
-    def stop(self) -> list[float]:
-        self.timer.stop()
-        return [(b - a) * 1000 for a, b in zip(self.ticks, self.ticks[1:])]
+def wait_for(predicate) -> None:
+    """Generation on a slow machine can take minutes: a longer wait than the engine bench's."""
+    gui_timing.wait_for(predicate, 300.0, "timed out waiting for the engine")
 
 
 def build_window(threads: int | None):
