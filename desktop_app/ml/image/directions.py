@@ -3,9 +3,10 @@
 Supervised directions come from labels: for each attribute, the images carrying it are split
 into a negative and a positive class (``ATTRIBUTES``), and the direction is either the
 difference of the class means of the encoded ``mu`` or the normal of an L2-regularised
-logistic probe. Each is then made *conditional* by orthogonalising it against the raw
-directions of the other attributes (InterFaceGAN: Shen et al. 2020, "Interpreting the latent
-space of GANs for semantic face editing"), so "older" does not also change skin tone.
+logistic probe. Each is then made *conditional* by orthogonalising it against the normals of
+class-balanced logistic boundaries fitted to the other attributes (InterFaceGAN: Shen et al.
+2020, "Interpreting the latent space of GANs for semantic face editing"), so "older" does not
+also change skin tone or smile.
 Unsupervised directions are the principal components of ``mu``, by variance.
 
 Every direction is a unit vector with a ``scale``: one standard deviation of the encodings

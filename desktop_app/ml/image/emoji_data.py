@@ -136,7 +136,9 @@ def smile_score(name: str, subgroup: str) -> float:
     if subgroup not in SMILE_SUBGROUPS:
         return float("nan")
     n = name.upper()
-    if "JOY" in n or "LAUGH" in n:
+    if "CAT" in n:                    # cats are unscored even when they laugh
+        return float("nan")
+    if "JOY" in n or "LAUGH" in n:    # before the list: "tears of joy" laughs
         return 1.0
     if any(w in n for w in SMILE_UNSCORED):
         return float("nan")

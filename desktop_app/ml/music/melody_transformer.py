@@ -173,25 +173,19 @@ class MelodyTransformer(nn.Module):
                              f"{self.cfg.block_size}")
         pos = torch.arange(past_len, past_len + t, device=idx.device)
         x = self.tok(idx) + self.pos(pos)
-        if cache is not None:
-            bars0 = cache.bars
-        elif bar_offset is not None:
-            bars0 = bar_offset.to(idx.device) - 1
-        else:
-            bars0 = torch.full((idx.shape[0],), -1, device=idx.device)
+        if cache is not None:                    # where the previous call left off
+            bars0, start, bar_len = cache.bars, cache.end_time, cache.bar_len
+        else:                                    # a window that starts BOS METER MODE ...
+            b = idx.shape[0]
+            bars0 = (torch.full((b,), 0, device=idx.device) if bar_offset is None
+                     else bar_offset.to(idx.device)) - 1
+            start = torch.zeros(b, device=idx.device)
+            bar_len = (self.meter_bar_len[idx[:, 1]] if idx.shape[1] > 1
+                       else torch.zeros(b, device=idx.device))
         bars = bars0[:, None] + torch.cumsum((idx == T.BAR).long(), 1)   # (B, T) bar number
         if self.bar is not None:                 # the conditioning prefix counts as bar 0
             x = x + self.bar(bars.clamp(min=0) % self.cfg.phrase_bars)
         x = self.drop(x)
-        start = getattr(cache, "end_time", None)
-        if start is None:
-            start = torch.zeros(idx.shape[0], device=idx.device)
-        if cache is not None:
-            bar_len = cache.bar_len
-        elif idx.shape[1] > 1:
-            bar_len = self.meter_bar_len[idx[:, 1]]               # BOS METER MODE ...
-        else:
-            bar_len = torch.zeros(idx.shape[0], device=idx.device)
         dur = self.dur_quarters[idx] + self.is_copy[idx] * bar_len[:, None]   # (B, T)
         onset = start[:, None] + torch.cumsum(dur, 1) - dur       # (B, T) quarter notes
         rope = None

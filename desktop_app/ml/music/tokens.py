@@ -183,8 +183,10 @@ def compress_repeats(tokens: list[int]) -> list[int]:
                          if bars[-k] == body), 0) if body else 0
             out += [BAR, copy_token(back)] if back else [BAR, *body]
         bars.append(body)
-        out += tokens[j:j + 1] if j < n and tokens[j] == EOS else []
-        i = j + 1 if j < n and tokens[j] == EOS else j
+        if j < n and tokens[j] == EOS:           # the tune ends: keep EOS and what follows
+            out += tokens[j:]
+            break
+        i = j
     return out
 
 

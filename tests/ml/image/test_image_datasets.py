@@ -117,6 +117,7 @@ def test_split_is_seeded_and_disjoint():
     ("smiling face with horns", "face-negative", None),  # purple devil: colour, not smile
     ("face with medical mask", "face-unwell", None),
     ("grinning cat", "cat-face", None),
+    ("cat face with tears of joy", "cat-face", None),
     ("red apple", "food-fruit", None),
 ])
 def test_smile_scores_read_the_mouth_from_the_unicode_name(name, subgroup, score):
