@@ -2,6 +2,7 @@
 
     python benchmarks/bench_image.py [--model emoji|fashion|DIR] [--threads 1]
                                      [--mse] [--artifacts] [--json FILE]
+                                     [--quality [--compare DIR] [--temperature T] [--guidance G]]
 
 Prints: decode time for one image and for a 3x3 grid (median, torch threads as given), the
 held-out per-pixel MSE (recomputed from the data with --mse, needs the data set's packages;
@@ -9,6 +10,15 @@ otherwise read from metrics.json), the attribute check (+2 std devs along smile 
 older, probes fitted on held-out encodings) and morph smoothness (30-frame slerps between
 held-out encodings). --artifacts writes sample_grid.png and morph_strip.png into the model
 folder (for the model card).
+
+--quality (issue 21; needs the data set's packages) also prints: a classifier two-sample test
+(a small CNN trained to tell 600 real images from 600 samples, held-out accuracy; target
+<= 0.80), the sharpness ratio (mean Laplacian energy of samples / of real images; target
+>= 0.8), the same two figures for reconstructions of held-out images, the category accuracy
+(a CNN trained on the real training images' Unicode groups labels category-conditioned samples;
+target >= 70 %) and the time of a 3x3 grid from the prior (target < 100 ms). --compare DIR
+measures another model folder (e.g. the previous one) against the same real images and
+classifiers in the same process.
 """
 
 from __future__ import annotations
@@ -100,6 +110,82 @@ def artifacts(m: ImageModel, model_dir: Path, mu_held: np.ndarray) -> None:
     files.save_image(model_dir / "morph_strip.png", strip, scale)
 
 
+def quality(m: ImageModel, data, held_idx: np.ndarray, clf, groups: list[str], *,
+            n: int = 600, temperature: float = 1.0, guidance: float = 2.0,
+            per_category: int = 40) -> dict:
+    """Two-sample accuracy, sharpness, category accuracy and grid time of ``m``'s samples."""
+    from desktop_app.core.imaging import CATEGORIES
+    from desktop_app.ml.image import quality as q
+
+    rng = np.random.default_rng(0)
+    real = data.pixels[rng.choice(len(data), n, replace=False)]
+    fake = np.concatenate([m.decode(m.sample_seeds(range(i, min(i + 100, n)), temperature,
+                                                   guidance=guidance))
+                           for i in range(0, n, 100)])
+    held = data.pixels[held_idx[:n]]
+    recon = m.decode(m.encode_pixels(held))
+    base = q.sharpness(real)
+    out = {"n": n, "temperature": temperature, "guidance": guidance,
+           "two_sample_samples": q.two_sample_accuracy(real, fake, seed=1),
+           "two_sample_reconstructions": q.two_sample_accuracy(held, recon, seed=1),
+           "sharpness_samples": q.sharpness(fake) / base,
+           "sharpness_reconstructions": q.sharpness(recon) / q.sharpness(held)}
+    if m.categories:
+        hits = []
+        for key, _, group in CATEGORIES:
+            z = m.sample_seeds(range(1000, 1000 + per_category), temperature,
+                               category=key, guidance=guidance)
+            pred = q.predict(clf, q._tensor(m.decode(z)))
+            hits.append(float((pred == groups.index(group)).mean()))
+            out[f"category_{key}"] = hits[-1]
+        out["category_accuracy"] = float(np.mean(hits))
+    grid_ms, grid_best = _times_ms(lambda: files.grid(m.decode(m.sample_seeds(range(9),
+                                                                             temperature))), 30)
+    out["grid9_from_prior_ms"], out["grid9_from_prior_best_ms"] = grid_ms, grid_best
+    return out
+
+
+def print_quality(name: str, r: dict) -> None:
+    print(f"{name}: two-sample test, held-out accuracy of a CNN telling {r['n']} real images "
+          f"from {r['n']} samples: {r['two_sample_samples']:.3f} (target <= 0.80; "
+          f"reconstructions {r['two_sample_reconstructions']:.3f}); sharpness samples/real "
+          f"{r['sharpness_samples']:.2f} (target >= 0.8; reconstructions "
+          f"{r['sharpness_reconstructions']:.2f}); temperature {r['temperature']}, "
+          f"guidance {r['guidance']}")
+    if "category_accuracy" in r:
+        per = ", ".join(f"{k[9:]} {v * 100:.0f}%" for k, v in r.items()
+                        if k.startswith("category_") and k != "category_accuracy")
+        print(f"{name}: category accuracy of conditioned samples {r['category_accuracy'] * 100:.0f}% "
+              f"(target >= 70%): {per}")
+    print(f"{name}: 3x3 grid from the prior (sample + decode): {r['grid9_from_prior_ms']:.1f} ms "
+          f"median (target < 100 ms; best {r['grid9_from_prior_best_ms']:.1f} ms)")
+
+
+def run_quality(args, m: ImageModel, out: dict) -> None:
+    from desktop_app.core.imaging import CATEGORIES
+    from desktop_app.ml.image import quality as q
+    from desktop_app.ml.image.datasets import load_dataset
+
+    arrays, meta = load_atlas(m.model_dir)
+    data = load_dataset(m.config["data"], size=m.cfg.image_size, channels=m.cfg.channels)
+    held_idx = arrays["index"][arrays["held_out"] == 1]
+    train = np.setdiff1d(np.arange(len(data)), held_idx)
+    groups = [g for _, _, g in CATEGORIES]
+    labels = np.array([groups.index(g) for g in data.categories["group"]])
+    clf = q.train_category_classifier(data.pixels[train], labels[train], len(groups))
+    acc = q.category_accuracy(clf, data.pixels[held_idx], labels[held_idx])
+    print(f"category classifier trained on {len(train)} real images: held-out accuracy "
+          f"{acc * 100:.0f}% on {len(held_idx)} real images (chance {100 / len(groups):.0f}%)")
+    out["category_classifier_real_accuracy"] = acc
+    models = [(m.model_dir.name, m)] + ([(f"{args.compare} (compare)", ImageModel(args.compare))]
+                                        if args.compare else [])
+    for name, model in models:
+        r = quality(model, data, held_idx, clf, groups, temperature=args.temperature,
+                    guidance=args.guidance)
+        out["quality" if model is m else "quality_compare"] = r
+        print_quality(name, r)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", default="emoji")
@@ -107,6 +193,11 @@ def main(argv=None) -> int:
     p.add_argument("--mse", action="store_true", help="recompute the held-out MSE from data")
     p.add_argument("--artifacts", action="store_true")
     p.add_argument("--json", help="also write the figures to this file")
+    p.add_argument("--quality", action="store_true",
+                   help="two-sample test, sharpness, category accuracy, grid time (issue 21)")
+    p.add_argument("--compare", help="with --quality: also measure this model folder")
+    p.add_argument("--temperature", type=float, default=1.0, help="noise for --quality")
+    p.add_argument("--guidance", type=float, default=2.0, help="guidance for --quality")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     m = ImageModel.from_name(args.model)
@@ -152,6 +243,8 @@ def main(argv=None) -> int:
     if args.artifacts:
         artifacts(m, m.model_dir, mu[held])
         print(f"wrote {m.model_dir / 'sample_grid.png'} and {m.model_dir / 'morph_strip.png'}")
+    if args.quality:
+        run_quality(args, m, out)
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=2) + "\n")
     return 0

@@ -46,14 +46,15 @@ def model_info(job: imaging.ImageModelInfoJob, ctx: JobContext) -> imaging.Image
         model_dir=str(m.model_dir), image_size=m.cfg.image_size, channels=m.cfg.channels,
         latent_dim=m.latent_dim,
         directions=tuple((d.name, d.kind, d.description) for d in m.directions.values()),
-        has_atlas=(m.model_dir / "atlas.json").is_file())
+        has_atlas=(m.model_dir / "atlas.json").is_file(), categories=m.categories)
 
 
 def sample_images(job: imaging.SampleImagesJob, ctx: JobContext) -> np.ndarray:
     if not 1 <= job.count <= 256:
         raise UsageError(f"count must be between 1 and 256, not {job.count}")
     m = _model(ctx, job.model)
-    z = m.sample_latents(job.seed, job.count, job.temperature)
+    z = m.sample_latents(job.seed, job.count, job.temperature, category=job.category,
+                         style=job.style, guidance=job.guidance)
     t0 = time.perf_counter()
     for i, zi in enumerate(z):
         ctx.token.raise_if_cancelled()

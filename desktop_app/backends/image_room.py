@@ -28,7 +28,9 @@ def seed_grid(job: room.SeedGridJob, ctx: JobContext) -> np.ndarray:
     if not 1 <= len(job.seeds) <= MAX_GRID:
         raise UsageError(f"a grid holds 1 to {MAX_GRID} seeds, not {len(job.seeds)}")
     m = _model(ctx, job.model)
-    z = np.stack([m.sample_latents(int(s), 1, job.temperature)[0] for s in job.seeds])
+    # one batched prior solve: cell i is exactly `reverie generate image --seed seeds[i]`
+    z = m.sample_seeds([int(s) for s in job.seeds], job.temperature, category=job.category,
+                       style=job.style, guidance=job.guidance)
     ctx.token.raise_if_cancelled()
     t0 = time.perf_counter()
     pixels = m.decode(z)                      # one batched decode: (N, H, W[, 3])
@@ -54,7 +56,8 @@ def model_info(job: room.RoomModelJob, ctx: JobContext) -> room.RoomModelInfo:
                  for d in m.directions.values())
     return room.RoomModelInfo(model_dir=str(m.model_dir), name=m.model_dir.name,
                               image_size=m.cfg.image_size, channels=m.cfg.channels,
-                              latent_dim=m.latent_dim, directions=dirs, fingerprint=fp)
+                              latent_dim=m.latent_dim, directions=dirs, fingerprint=fp,
+                              categories=m.categories)
 
 
 def picture_notes(path: Path, size: int) -> tuple[str, ...]:

@@ -1,5 +1,9 @@
 """``reverie train image``: train the image VAE on a folder, ``builtin:emoji`` or ``builtin:fashion``.
 
+``--stage decoder|prior --init-from MODEL`` trains the later stages of an existing model
+instead (:mod:`desktop_app.ml.image.train_stages`): a sharper decoder (L1 + a patch
+discriminator, encoder frozen), or the category-conditioned flow prior over its latents.
+
 Runs the shared training loop (checkpoints + resume in ``--out``), then writes the finished
 model folder there: ``config.json``, ``model.safetensors``, ``directions.safetensors/.json``
 and ``atlas.safetensors/.json``. Progress goes to stdout as text, or one JSON object per line
@@ -47,6 +51,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument("--json", action="store_true", help="one JSON object per line on stdout")
+    p.add_argument("--stage", default="vae", metavar="NAME",
+                   help="vae (default); decoder: sharpen MODEL's decoder; prior: train a "
+                        "category-conditioned prior over MODEL's latents (both need --init-from)")
+    p.add_argument("--init-from", default=None, metavar="MODEL",
+                   help="with --stage decoder/prior: the model (name or folder) to start from")
 
 
 def _check(args: argparse.Namespace) -> None:
@@ -60,6 +69,10 @@ def _check(args: argparse.Namespace) -> None:
         raise UsageError("--held-out must be between 0 and 0.9")
     if args.beta < 0:
         raise UsageError("--beta must not be negative")
+    if args.stage not in ("vae", "decoder", "prior"):
+        raise UsageError(f"unknown --stage {args.stage!r}; choose vae, decoder or prior")
+    if args.stage != "vae" and not args.init_from:
+        raise UsageError(f"--stage {args.stage} needs --init-from MODEL")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -90,6 +103,8 @@ def run(args: argparse.Namespace) -> int:
     skipped = sum(data.skipped.values())
     say({"kind": "data", "message": f"{len(data)} images ({len(train_idx)} train, "
          f"{len(held_idx)} held out)" + (f"; skipped {skipped} unreadable" if skipped else "")})
+    if args.stage != "vae":
+        return _run_stage(args, data, train_idx, held_idx, say)
     cfg = VAEConfig(image_size=size, channels=channels, latent_dim=args.latent or latent,
                     widths=widths, beta=args.beta, extra_conv_max_side=extra,
                     kl_warmup_steps=args.kl_warmup if args.kl_warmup is not None
@@ -114,6 +129,25 @@ def run(args: argparse.Namespace) -> int:
     finalize(out, data, train_idx, held_idx, progress=lambda m: say({"kind": "data",
                                                                       "message": m}))
     say({"kind": "data", "message": f"model folder ready: {out}"})
+    return 0
+
+
+def _run_stage(args, data, train_idx, held_idx, say) -> int:
+    from desktop_app.core.paths import resolve_model_dir
+    from desktop_app.ml.image import train_stages
+    from desktop_app.ml.training.loop import train
+
+    init = resolve_model_dir(args.init_from, "image")
+    task, tcfg = train_stages.build(args.stage, init, data, train_idx, held_idx,
+                                    steps=args.steps, seed=args.seed, data_id=args.data)
+    with StopOnSignal() as stop:
+        result = train(task, tcfg, Path(args.out), callbacks=[lambda ev: say(ev.to_json())],
+                       resume=args.resume, stop=stop)
+    if result.stopped:
+        return 1
+    what = "flow_prior.safetensors" if args.stage == "prior" else "config.json + model.safetensors"
+    say({"kind": "data", "message": f"{what} written to {args.out}; copy it into {init} "
+                                    f"(then re-run finalize for a new decoder's atlas)"})
     return 0
 
 

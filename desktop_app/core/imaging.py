@@ -17,6 +17,42 @@ from desktop_app.core.jobs import Job
 
 DEFAULT_IMAGE_MODEL = "emoji"
 
+#: Categories a learned prior can be asked for: (key used by the CLI and files, label shown in
+#: the Imagine room, the Unicode emoji group the model was conditioned on).
+CATEGORIES: tuple[tuple[str, str, str], ...] = (
+    ("smileys", "Smileys", "Smileys & Emotion"),
+    ("people", "People", "People & Body"),
+    ("animals", "Animals", "Animals & Nature"),
+    ("food", "Food", "Food & Drink"),
+    ("travel", "Travel", "Travel & Places"),
+    ("activities", "Activities", "Activities"),
+    ("objects", "Objects", "Objects"),
+    ("symbols", "Symbols", "Symbols"),
+    ("flags", "Flags", "Flags"),
+)
+STYLES: tuple[tuple[str, str], ...] = (("twemoji", "Twemoji"), ("noto", "Noto"))
+#: Classifier-free guidance strength used when none is given (1 = plain conditional).
+DEFAULT_GUIDANCE = 2.0
+GUIDANCE_RANGE = (0.0, 8.0)
+
+
+def category_label(key: str | None) -> str:
+    """``"animals"`` -> "Animals"; None -> "Any"."""
+    for k, label, _ in CATEGORIES:
+        if k == key:
+            return label
+    return "Any"
+
+
+def check_category(key: str | None, style: str | None = None) -> None:
+    """ValueError naming the choices when ``key`` / ``style`` is not one of them."""
+    if key is not None and key not in {k for k, _, _ in CATEGORIES}:
+        raise ValueError(f"unknown category {key!r}; choose one of: "
+                         + ", ".join(k for k, _, _ in CATEGORIES))
+    if style is not None and style not in {k for k, _ in STYLES}:
+        raise ValueError(f"unknown style {style!r}; choose one of: "
+                         + ", ".join(k for k, _ in STYLES))
+
 
 @dataclass(frozen=True)
 class LatentSource:
@@ -26,6 +62,9 @@ class LatentSource:
     seed: int | None = None
     latent: Any = None        # an explicit (D,) latent wins over the others
     temperature: float = 1.0
+    category: str | None = None   # a key of CATEGORIES (seeded sources of a learned prior)
+    style: str | None = None
+    guidance: float = DEFAULT_GUIDANCE
 
     def __post_init__(self) -> None:
         if self.image_path is None and self.seed is None and self.latent is None:
@@ -48,6 +87,7 @@ class ImageModelInfo:
     latent_dim: int
     directions: tuple[tuple[str, str, str], ...]   # (name, kind, description)
     has_atlas: bool
+    categories: tuple[str, ...] = ()               # CATEGORIES keys its prior can be asked for
 
 
 @dataclass(frozen=True)
@@ -58,6 +98,9 @@ class SampleImagesJob(Job):
     seed: int = 0
     count: int = 1
     temperature: float = 1.0
+    category: str | None = None
+    style: str | None = None
+    guidance: float = DEFAULT_GUIDANCE
     label: ClassVar[str] = "Sampling images"
 
 

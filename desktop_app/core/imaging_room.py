@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from desktop_app.core.imaging import DEFAULT_IMAGE_MODEL
+from desktop_app.core.imaging import DEFAULT_GUIDANCE, DEFAULT_IMAGE_MODEL
 from desktop_app.core.jobs import Job
 
 
@@ -29,6 +29,9 @@ class SeedGridJob(Job):
     model: str = DEFAULT_IMAGE_MODEL
     seeds: tuple[int, ...] = (0,)
     temperature: float = 1.0
+    category: str | None = None      # a key of imaging.CATEGORIES, None = any
+    style: str | None = None
+    guidance: float = DEFAULT_GUIDANCE
     supersede_group: ClassVar[str] = "imagine-grid"
     label: ClassVar[str] = "Sampling a grid of images"
 
@@ -58,6 +61,7 @@ class RoomModelInfo:
     latent_dim: int
     directions: tuple[RoomDirection, ...]
     fingerprint: str   # sha256 of model.safetensors (hex, first 16 chars)
+    categories: tuple[str, ...] = ()   # imaging.CATEGORIES keys its learned prior knows
 
 
 @dataclass(frozen=True)

@@ -115,6 +115,7 @@ class MainWindow(QMainWindow):
         self.stack.setCurrentIndex(row)
         panel = self.current_panel()
         self.randomness.setVisible(panel.uses_randomness)
+        self.randomness.show_fields(panel.randomness_fields)
         for action in self.menu_actions.document_actions():
             action.setEnabled(panel.supports_documents())
         self.menu_actions.recent_menu.setEnabled(panel.supports_documents())

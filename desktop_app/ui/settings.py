@@ -148,7 +148,8 @@ class Settings:
         """Saved randomness values (only those that parse); the widget clamps them to range."""
         out = {}
         for key, kind in (("seed", int), ("temperature", float), ("top_k", int),
-                          ("top_p", float), ("min_p", float), ("lock", bool)):
+                          ("top_p", float), ("min_p", float), ("lock", bool),
+                          ("noise", float), ("guidance", float)):
             value = self._get(f"randomness/{key}", None, kind)
             if value is not None:
                 out[key] = value

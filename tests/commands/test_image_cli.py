@@ -17,7 +17,7 @@ from PIL import Image
 from desktop_app.cli import main
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "ml" / "image"))
-from image_helpers import make_tiny_model_dir  # noqa: E402
+from image_helpers import add_tiny_flow_prior, make_tiny_model_dir  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -42,15 +42,31 @@ def _png(path, mode="RGB", size=(40, 40)):
 
 
 def test_generate_one_and_many_and_grid(model, tmp_path, capsys):
+    # default: 256 px, smooth, as the Imagine room's export
     assert main(["generate", "image", "--model", model, "--seed", "3",
                  "--output", str(tmp_path / "one.png")]) == 0
     with Image.open(tmp_path / "one.png") as im:
+        assert im.size == (256, 256)
+        assert len(set(np.asarray(im).ravel().tolist())) > 2
+    assert main(["generate", "image", "--model", model, "--seed", "3", "--size", "28",
+                 "--output", str(tmp_path / "native.png")]) == 0
+    with Image.open(tmp_path / "native.png") as im:
         assert im.size == (28, 28)
-    assert main(["generate", "image", "--model", model, "--count", "3",
+    assert main(["generate", "image", "--model", model, "--seed", "3", "--scale", "2",
+                 "--output", str(tmp_path / "px.png")]) == 0
+    with Image.open(tmp_path / "px.png") as im:   # pixel-exact: each pixel a 2x2 square
+        a = np.asarray(im)
+        assert im.size == (56, 56) and np.array_equal(a[::2, ::2], a[1::2, 1::2])
+    assert main(["generate", "image", "--model", model, "--count", "3", "--size", "28",
                  "--output", str(tmp_path / "s.png")]) == 0
     assert sorted(p.name for p in tmp_path.glob("s-*.png")) == ["s-1.png", "s-2.png", "s-3.png"]
+    # image i of --count is what --seed S+i-1 draws (the room's grid cells)
+    assert main(["generate", "image", "--model", model, "--seed", "1", "--size", "28",
+                 "--output", str(tmp_path / "seed1.png")]) == 0
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "s-2.png")),
+                          np.asarray(Image.open(tmp_path / "seed1.png")))
     assert main(["generate", "image", "--model", model, "--count", "4", "--grid",
-                 "--output", str(tmp_path / "g.png")]) == 0
+                 "--size", "28", "--output", str(tmp_path / "g.png")]) == 0
     with Image.open(tmp_path / "g.png") as im:
         assert im.size == (2 * 28 + 3 * 2, 2 * 28 + 3 * 2)
     assert not (tmp_path / "g-1.png").exists()
@@ -59,9 +75,31 @@ def test_generate_one_and_many_and_grid(model, tmp_path, capsys):
 def test_generate_is_reproducible(model, tmp_path):
     for name in ("a.png", "b.png"):
         assert main(["generate", "image", "--model", model, "--seed", "9", "--temperature",
-                     "0.7", "--output", str(tmp_path / name)]) == 0
+                     "0.7", "--size", "28", "--output", str(tmp_path / name)]) == 0
     a, b = (np.asarray(Image.open(tmp_path / n)) for n in ("a.png", "b.png"))
     assert np.array_equal(a, b)
+
+
+def test_generate_category_and_guidance(tmp_path, capsys):
+    folder = str(add_tiny_flow_prior(make_tiny_model_dir(tmp_path / "withprior")))
+    out = {}
+    for name, extra in (("a", ["--category", "animals"]), ("a2", ["--category", "animals"]),
+                        ("f", ["--category", "flags"]),
+                        ("g", ["--category", "animals", "--guidance", "5"]),
+                        ("n", ["--category", "animals", "--style", "noto"])):
+        assert main(["generate", "image", "--model", folder, "--seed", "4", "--size", "28",
+                     *extra, "--output", str(tmp_path / f"{name}.png")]) == 0
+        out[name] = np.asarray(Image.open(tmp_path / f"{name}.png"))
+    assert np.array_equal(out["a"], out["a2"])
+    for other in ("f", "g", "n"):
+        assert not np.array_equal(out["a"], out[other])
+    # a model without a learned prior cannot be asked for a category: one line, exit 2
+    plain = str(make_tiny_model_dir(tmp_path / "plain"))
+    capsys.readouterr()
+    assert main(["generate", "image", "--model", plain, "--category", "food",
+                 "--output", str(tmp_path / "x.png")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no learned prior" in err[0]
 
 
 def test_morph_gif_webp_and_folder(model, tmp_path):
@@ -79,7 +117,7 @@ def test_morph_gif_webp_and_folder(model, tmp_path):
     names = sorted(p.name for p in (tmp_path / "frames").iterdir())
     assert names == ["frame-001.png", "frame-002.png", "frame-003.png", "frame-004.png"]
     # the first frame is the start: seed 1 decoded, as generate image draws it
-    assert main(["generate", "image", "--model", model, "--seed", "1",
+    assert main(["generate", "image", "--model", model, "--seed", "1", "--size", "28",
                  "--output", str(tmp_path / "s1.png")]) == 0
     assert np.array_equal(np.asarray(Image.open(tmp_path / "frames" / "frame-001.png")),
                           np.asarray(Image.open(tmp_path / "s1.png")))
@@ -102,6 +140,12 @@ def test_edit_moves_along_directions(model, tmp_path, capsys):
     (["generate", "image", "--count", "0", "--output", "x.png"], 2, "--count"),
     (["generate", "image", "--output", "x.bmp"], 2, ".png"),
     (["generate", "image", "--temperature", "-1", "--output", "x.png"], 2, "temperature"),
+    (["generate", "image", "--temperature", "nan", "--output", "x.png"], 2, "temperature"),
+    (["generate", "image", "--category", "dragons", "--output", "x.png"], 2, "animals"),
+    (["generate", "image", "--style", "crayon", "--output", "x.png"], 2, "twemoji"),
+    (["generate", "image", "--guidance", "99", "--output", "x.png"], 2, "--guidance"),
+    (["generate", "image", "--size", "100000", "--output", "x.png"], 2, "--size"),
+    (["generate", "image", "--size", "64", "--scale", "2", "--output", "x.png"], 2, "--scale"),
     (["morph", "--from-seed", "1", "--to-seed", "2", "--frames", "1", "--output", "x.gif"],
      2, "--frames"),
     (["morph", "--from-seed", "1", "--to-seed", "2", "--output", "x.png"], 2, ".gif"),
@@ -174,3 +218,18 @@ def test_train_image_bad_data(tmp_path, capsys):
     assert main(["train", "image", "--data", "builtin:nope", "--out", str(tmp_path / "o")]) == 1
     assert main(["train", "image", "--data", str(tmp_path), "--out", str(tmp_path / "o"),
                  "--steps", "0"]) == 2
+
+
+def test_train_stage_options(model, tmp_path, capsys):
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    for i in range(6):
+        Image.new("L", (28, 28), 40 * i).save(folder / f"{i}.png")
+    base = ["train", "image", "--data", str(folder), "--size", "28", "--out",
+            str(tmp_path / "run"), "--steps", "2"]
+    assert main(base + ["--stage", "prior"]) == 2
+    assert "--init-from" in capsys.readouterr().err
+    assert main(base + ["--stage", "paint", "--init-from", model]) == 2
+    assert "vae, decoder or prior" in capsys.readouterr().err
+    assert main(base + ["--stage", "prior", "--init-from", model]) == 2   # no emoji groups
+    assert "Unicode emoji group" in capsys.readouterr().err

@@ -1,5 +1,10 @@
 """A loaded image model ready for inference: sample, encode a file, decode, move, morph.
 
+Sampling uses the model's learned prior when it has one (``flow_prior.safetensors``: a
+category- and style-conditioned flow over the latents, see :mod:`.flow_prior`), else the fitted
+Gaussian mixture (``prior.safetensors``), else ``N(0, tau^2 I)``. The seed always picks the
+starting noise ``tau * eps``, so the same seed and settings give the same picture.
+
 Used by the engine's image handlers (on its worker thread) and by the CLI. Decoding runs under
 ``torch.inference_mode``; outputs are uint8 numpy arrays ``(H, W, 3)`` or ``(H, W)``.
 """
@@ -11,12 +16,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from desktop_app.core import imaging
 from desktop_app.core import latent as lat
 from desktop_app.core.errors import ModelLoadError, UsageError
 from desktop_app.core.paths import resolve_model_dir
 from desktop_app.ml import checkpoints as ck
 from desktop_app.ml.image.datasets import open_image
 from desktop_app.ml.image.directions import load_directions
+from desktop_app.ml.image.flow_prior import load_flow_prior
 from desktop_app.ml.image.model_dir import load_vae
 
 
@@ -29,6 +36,12 @@ class ImageModel:
         self.cfg = self.vae.cfg
         self.directions = load_directions(self.model_dir)
         self.prior = self._load_prior()
+        flow = load_flow_prior(self.model_dir)
+        self.flow, self.flow_meta = flow if flow is not None else (None, {})
+        if self.flow is not None and self.flow.cfg.latent_dim != self.latent_dim:
+            raise ModelLoadError(f"{self.model_dir}: the flow prior's latent size "
+                                 f"{self.flow.cfg.latent_dim} is not the model's {self.latent_dim}")
+        self.sample_steps = 10
 
     def _load_prior(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         path = self.model_dir / "prior.safetensors"
@@ -54,18 +67,73 @@ class ImageModel:
         return self.cfg.latent_dim
 
     def size_bytes(self) -> int:
-        return sum(p.numel() * p.element_size() for p in self.vae.parameters())
+        nets = [self.vae] + ([self.flow] if self.flow is not None else [])
+        return sum(p.numel() * p.element_size() for n in nets for p in n.parameters())
 
-    def sample_latents(self, seed: int, count: int, temperature: float = 1.0) -> np.ndarray:
-        """Seeded eps ~ N(0, tau^2 I), mapped through the model's fitted mixture prior if it
-        has one (``prior.safetensors``: component k drawn by weight, z = mean_k + L_k eps),
-        else used as z directly. The same seed gives the same latents."""
-        eps = lat.sample_latents(seed, count, self.latent_dim, temperature).astype(np.float64)
+    @property
+    def categories(self) -> tuple[str, ...]:
+        """Keys of :data:`imaging.CATEGORIES` the learned prior was conditioned on."""
+        groups = list(self.flow_meta.get("groups", [])) if self.flow is not None else []
+        return tuple(k for k, _, g in imaging.CATEGORIES if g in groups)
+
+    def _condition(self, category: str | None, style: str | None) -> tuple[int | None, int | None]:
+        try:
+            imaging.check_category(category, style)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        if (category is not None or style is not None) and self.flow is None:
+            raise UsageError(f"model {self.model_dir.name!r} has no learned prior, so it cannot "
+                             f"draw a chosen category or style")
+        g = s = None
+        if category is not None:
+            group = {k: grp for k, _, grp in imaging.CATEGORIES}[category]
+            groups = list(self.flow_meta.get("groups", []))
+            if group not in groups:
+                raise UsageError(f"model {self.model_dir.name!r} was not trained on {group!r}")
+            g = groups.index(group)
+        if style is not None:
+            styles = list(self.flow_meta.get("styles", []))
+            if style not in styles:
+                raise UsageError(f"model {self.model_dir.name!r} has no style {style!r}")
+            s = styles.index(style)
+        return g, s
+
+    def sample_latents(self, seed: int, count: int, temperature: float = 1.0, *,
+                       category: str | None = None, style: str | None = None,
+                       guidance: float = imaging.DEFAULT_GUIDANCE) -> np.ndarray:
+        """``count`` latents from one seed: eps ~ N(0, tau^2 I) drawn from the seed, carried by
+        the learned prior (or mapped through the mixture prior, or used as z). The same seed and
+        settings give the same latents."""
+        eps = lat.sample_latents(seed, count, self.latent_dim, temperature)
+        return self._from_noise(eps, [seed], category, style, guidance)
+
+    def sample_seeds(self, seeds, temperature: float = 1.0, *, category: str | None = None,
+                     style: str | None = None,
+                     guidance: float = imaging.DEFAULT_GUIDANCE) -> np.ndarray:
+        """One latent per seed, in one batch: row i is ``sample_latents(seeds[i], 1, ...)``."""
+        eps = np.concatenate([lat.sample_latents(int(s), 1, self.latent_dim, temperature)
+                              for s in seeds])
+        return self._from_noise(eps, list(seeds), category, style, guidance)
+
+    def _from_noise(self, eps: np.ndarray, seeds: list[int], category: str | None,
+                    style: str | None, guidance: float) -> np.ndarray:
+        g, s = self._condition(category, style)
+        lo, hi = imaging.GUIDANCE_RANGE
+        if not lo <= float(guidance) <= hi:
+            raise UsageError(f"guidance must be between {lo:g} and {hi:g}, not {guidance}")
+        if self.flow is not None:
+            return self.flow.sample(eps, group=g, style=s, guidance=float(guidance),
+                                    steps=self.sample_steps)
         if self.prior is None:
             return eps.astype(np.float32)
         means, chols, w = self.prior
-        comp = np.random.default_rng([int(seed) & 0xFFFFFFFF, 7]).choice(len(w), count, p=w)
-        z = means[comp] + np.einsum("nij,nj->ni", chols[comp], eps)
+        count = len(eps)
+        if len(seeds) == 1:
+            comp = np.random.default_rng([int(seeds[0]) & 0xFFFFFFFF, 7]).choice(len(w), count, p=w)
+        else:
+            comp = np.array([np.random.default_rng([int(sd) & 0xFFFFFFFF, 7]).choice(len(w), 1, p=w)[0]
+                             for sd in seeds])
+        z = means[comp] + np.einsum("nij,nj->ni", chols[comp], eps.astype(np.float64))
         return z.astype(np.float32)
 
     @torch.inference_mode()
@@ -106,7 +174,9 @@ class ImageModel:
             return np.asarray(source.latent, np.float32).reshape(self.latent_dim)
         if source.image_path is not None:
             return self.encode_file(source.image_path)
-        return self.sample_latents(int(source.seed), 1, source.temperature)[0]
+        return self.sample_latents(int(source.seed), 1, source.temperature,
+                                   category=source.category, style=source.style,
+                                   guidance=source.guidance)[0]
 
     def check_directions(self, names) -> None:
         unknown = [n for n in names if n not in self.directions]

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QSignalBlocker, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QFileDialog
 
@@ -77,6 +77,8 @@ class ImagineDocumentsMixin:
                           base=state.base, amounts=state.amounts_dict(),
                           latent=self.current_latent,
                           settings={"source": self.source, "temperature": self.temperature(),
+                                    "category": self._grid_category,
+                                    "guidance": self.guidance(),
                                     "seeds": list(self._grid_seeds)})
 
     def save(self) -> bool:
@@ -140,6 +142,7 @@ class ImagineDocumentsMixin:
         ends = {w: {"latent": pack_latent(e.latent), "source": e.source}
                 for w, e in self.morph.ends.items() if e.latent is not None}
         return {"model_dir": self.model_dir, "temperature": self.temperature(),
+                "guidance": self.guidance(), "category": self._grid_category,
                 "seeds": list(self._grid_seeds), "source": self.source,
                 "history": self.history.to_json(), "ends": ends,
                 "frames": self.morph.framesSpin.value(), "method": self.morph.method(),
@@ -189,7 +192,13 @@ class ImagineDocumentsMixin:
 
     def _apply_restored(self, state: dict) -> bool:
         try:
-            self.temperatureSlider.setValue(int(round(float(state.get("temperature", 1)) * 100)))
+            with QSignalBlocker(self.randomness.noiseSpin), \
+                    QSignalBlocker(self.randomness.guidanceSpin):
+                self.randomness.noiseSpin.setValue(float(state.get("temperature", 1)))
+                self.randomness.guidanceSpin.setValue(float(state.get("guidance", 2)))
+            category = state.get("category")
+            self.set_category(category if isinstance(category, str) else None)
+            self._grid_category = self.category()
             self._grid_seeds = [int(s) for s in state.get("seeds") or []]
             self.source = str(state.get("source") or "")
             self.smoothCheck.setChecked(bool(state.get("smooth")))
@@ -215,6 +224,7 @@ class ImagineDocumentsMixin:
             self._side_jobs[job.job_id] = ("ends", order)
             self._submit(job)
         if self._grid_seeds:
+            self._update_grid_caption()
             self._on_temperature_chosen_silently()
         self.notice.emit("Restored the Imagine room from the last session.")
         return True

@@ -1,6 +1,7 @@
 """Builds the Imagine room's widgets onto the panel (GUI thread only; no behaviour here).
 
-Left: model picker, noise temperature, the 3×3 variation grid, Generate / Stop. Centre: the
+Left: model picker, the 3×3 variation grid with its caption (category, seeds), the category
+picker beside Generate / Stop (noise and guidance are in the window's Randomness panel). Centre: the
 large image view with its tool row (scaling, undo / redo, save, copy, export upscaled).
 Right: tabs for the latent sliders, the morph and "your picture".
 """
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFrame, QHBoxLayout, QLabel, QPushButton,
-                               QScrollArea, QSlider, QSplitter, QTabWidget, QToolButton,
+                               QScrollArea, QSplitter, QTabWidget, QToolButton,
                                QVBoxLayout, QWidget)
 
 from desktop_app.ui.imagine.image_view import ImageView
@@ -17,6 +18,8 @@ from desktop_app.ui.imagine.latent_sliders import LatentSliders
 from desktop_app.ui.imagine.morph_panel import MorphPanel
 from desktop_app.ui.imagine.own_picture import OwnPicture
 from desktop_app.ui.imagine.variation_grid import VariationGrid
+from desktop_app.ui.widgets.elided_label import ElidedLabel
+from desktop_app.core.imaging import CATEGORIES
 
 
 def _tool(panel, name: str, text: str, tip: str) -> QToolButton:
@@ -43,19 +46,8 @@ def _left_column(p) -> QWidget:
     p.modelDetails = QLabel("", left)
     p.modelDetails.setObjectName("modelDetails")
     p.modelDetails.setWordWrap(True)
-    p.temperatureSlider = QSlider(Qt.Orientation.Horizontal, left)
-    p.temperatureSlider.setObjectName("noiseTemperatureSlider")
-    p.temperatureSlider.setAccessibleName("Noise temperature")
-    p.temperatureSlider.setRange(0, 200)
-    p.temperatureSlider.setValue(100)
-    p.temperatureSlider.setToolTip("How far from the average the sampled latents go: below 1 "
-                                   "gives typical, cleaner images; above 1 stranger ones")
-    p.temperatureLabel = QLabel("1.00", left)
-    p.temperatureLabel.setMinimumWidth(32)
-    temp_row = QHBoxLayout()
-    temp_row.addWidget(QLabel("Noise", left))
-    temp_row.addWidget(p.temperatureSlider, 1)
-    temp_row.addWidget(p.temperatureLabel)
+    p.gridCaption = ElidedLabel("", left)
+    p.gridCaption.setObjectName("gridCaption")
     p.grid = VariationGrid(left)
     hint = QLabel("Nine variations: seeds s … s+8. Click one to edit it; right-click to morph.",
                   left)
@@ -64,11 +56,24 @@ def _left_column(p) -> QWidget:
     col.addWidget(title)
     col.addWidget(p.modelPicker)
     col.addWidget(p.modelDetails)
-    col.addLayout(temp_row)
+    col.addWidget(p.gridCaption)
     col.addWidget(p.grid)
     col.addWidget(hint)
     col.addStretch(1)
-    col.addLayout(p.make_generate_buttons())
+    # the category picker sits beside Generate: what to draw, then draw it
+    p.categoryCombo = QComboBox(left)
+    p.categoryCombo.setObjectName("categoryCombo")
+    p.categoryCombo.setAccessibleName("Category")
+    p.categoryCombo.setToolTip("What to draw (models with a learned prior): Any, or one "
+                               "Unicode emoji group")
+    p.categoryCombo.addItem("Any", None)
+    for key, label, group in CATEGORIES:
+        p.categoryCombo.addItem(label, key)
+        p.categoryCombo.setItemData(p.categoryCombo.count() - 1, group,
+                                    Qt.ItemDataRole.ToolTipRole)
+    buttons = p.make_generate_buttons()
+    buttons.insertWidget(0, p.categoryCombo)
+    col.addLayout(buttons)
     return left
 
 

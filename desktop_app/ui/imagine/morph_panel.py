@@ -15,13 +15,14 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGridLayout,
-                               QHBoxLayout, QLabel, QMenu, QProgressBar, QPushButton, QSlider,
+                               QHBoxLayout, QLabel, QMenu, QProgressBar, QPushButton, QSizePolicy, QSlider,
                                QSpinBox, QToolButton, QVBoxLayout, QWidget)
 
 from desktop_app.core.errors import ReverieError
 from desktop_app.ui.imagine.image_view import ImageView
 from desktop_app.core.animation import save_animation, save_frames
 from desktop_app.ui.imagine.png_meta import ping_pong
+from desktop_app.ui.widgets.elided_label import ElidedLabel
 
 METHODS = (("Spherical (slerp)", "slerp"), ("Linear (lerp)", "lerp"))
 
@@ -66,9 +67,14 @@ class MorphPanel(QWidget):
         view.setMinimumSize(96, 96)
         view.setAccessibleName(f"Morph {'start' if which == 'A' else 'end'} ({which})")
         view.file_dropped.connect(lambda p, w=which: self.end_file_dropped.emit(w, p))
-        caption = QLabel(f"{which}: not set", box)
-        caption.setWordWrap(True)
+        # one elided line (the whole text in its tooltip): a caption that wrapped to two lines
+        # once A was set pushed A's buttons down, so a click meant for the row missed
+        caption = ElidedLabel(f"{which}: not set", box)
+        caption.setObjectName(f"morph{which}Caption")
         caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        caption.setFixedHeight(caption.fontMetrics().lineSpacing() + 4)
+        # and its text never widens its column (which pushed B's buttons sideways)
+        caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         current = QPushButton(f"{which} ← current image", box)
         current.setObjectName(f"morph{which}FromCurrentButton")
         current.setToolTip(f"Use the image in the large view as {which}")
@@ -91,6 +97,8 @@ class MorphPanel(QWidget):
         ends = QGridLayout()
         ends.addWidget(self._end_box("A"), 0, 0)
         ends.addWidget(self._end_box("B"), 0, 1)
+        ends.setColumnStretch(0, 1)
+        ends.setColumnStretch(1, 1)
         self.framesSpin = QSpinBox(self, objectName="morphFramesSpin", minimum=2, maximum=120,
                                    value=24)
         self.framesSpin.setToolTip("Frames in the morph, A and B included (2–120)")

@@ -22,7 +22,7 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QFileDialog
 
 from desktop_app.core.events import Cancelled, Event, Failed, Finished, ImageReady, Progress
-from desktop_app.core.imaging import DecodeLatentJob
+from desktop_app.core.imaging import DecodeLatentJob, category_label
 from desktop_app.core.imaging_room import RoomModelJob, SeedGridJob, direction_label
 from desktop_app.ui.imagine.documents import ImagineDocumentsMixin
 from desktop_app.ui.imagine.pictures import ImaginePicturesMixin
@@ -45,6 +45,7 @@ class ImaginePanel(ImaginePicturesMixin, ImagineDocumentsMixin, RoomPanel):
     model_kind = "image"
     generates = True
     available = True
+    randomness_fields = ("noise", "guidance")   # the seed, plus what steers the image prior
 
     def __init__(self, engine, randomness, parent=None, *, model: str | None = None,
                  autoload: bool = True, debounce_ms: int = 15,
@@ -65,6 +66,7 @@ class ImaginePanel(ImaginePicturesMixin, ImagineDocumentsMixin, RoomPanel):
         self._decode_pending = False
         self._side_jobs: dict[int, tuple] = {}  # job id -> (purpose, extra)
         self._grid_seeds: list[int] = []
+        self._grid_category: str | None = None
         self._after_model: list = []           # callbacks once a model is loaded
         self._drag_before: LatentState | None = None
         build_layout(self)
@@ -80,9 +82,8 @@ class ImaginePanel(ImaginePicturesMixin, ImagineDocumentsMixin, RoomPanel):
     def _connect(self) -> None:
         self.engine.event.connect(self._on_side_event)
         self.modelPicker.activated.connect(self._on_model_picker_activated)
-        self.temperatureSlider.valueChanged.connect(
-            lambda v: self.temperatureLabel.setText(f"{v / 100:.2f}"))
-        self.temperatureSlider.sliderReleased.connect(self._on_temperature_chosen)
+        self.randomness.image_sampling_changed.connect(self._on_sampling_changed)
+        self.categoryCombo.activated.connect(lambda _i: self._on_sampling_changed())
         self.grid.picked.connect(self.pick_cell)
         self.grid.use_as.connect(self._on_grid_use_as)
         self.sliders.amounts_changed.connect(self._on_amounts_changed)
@@ -200,6 +201,7 @@ class ImaginePanel(ImaginePicturesMixin, ImagineDocumentsMixin, RoomPanel):
             f"{'colour' if info.channels == 3 else 'grey'} · {info.latent_dim}-D latent · "
             f"{len(info.directions)} directions" + (f" ({', '.join(names)})" if names else ""))
         self._select_model_in_picker()
+        self._enable_categories(info)
         if changed:
             self.sliders.set_directions(info.directions)
             if old_dim is not None:     # another model: the old latents mean nothing here
@@ -214,7 +216,47 @@ class ImaginePanel(ImaginePicturesMixin, ImagineDocumentsMixin, RoomPanel):
 
     # -- generate: the grid ------------------------------------------------------------------
     def temperature(self) -> float:
-        return self.temperatureSlider.value() / 100.0
+        """The noise temperature (the Randomness panel's Noise)."""
+        return self.randomness.noise()
+
+    def guidance(self) -> float:
+        return self.randomness.guidance()
+
+    def category(self) -> str | None:
+        """The chosen category key (``imaging.CATEGORIES``), None for Any."""
+        return self.categoryCombo.currentData()
+
+    def set_category(self, key: str | None) -> None:
+        index = self.categoryCombo.findData(key)
+        if index < 0 or not self.categoryCombo.model().item(index).isEnabled():
+            index = 0
+        self.categoryCombo.setCurrentIndex(index)
+
+    def _enable_categories(self, info) -> None:
+        """Only the categories the model's learned prior knows can be picked."""
+        known = set(getattr(info, "categories", ()) or ())
+        model = self.categoryCombo.model()
+        for i in range(1, self.categoryCombo.count()):
+            model.item(i).setEnabled(self.categoryCombo.itemData(i) in known)
+        self.categoryCombo.setEnabled(bool(known))
+        self.categoryCombo.setToolTip(
+            "What to draw: Any, or one Unicode emoji group" if known else
+            "This model has no learned prior, so it cannot be asked for a category")
+        if self.category() not in known:
+            self.categoryCombo.setCurrentIndex(0)
+
+    def _grid_job(self, seeds) -> SeedGridJob:
+        category = self.category()
+        return SeedGridJob(model=self.model_dir, seeds=tuple(seeds),
+                           temperature=self.temperature(), category=category,
+                           guidance=self.guidance())
+
+    def _update_grid_caption(self) -> None:
+        if not self._grid_seeds:
+            self.gridCaption.setText("")
+            return
+        first, last = self._grid_seeds[0], self._grid_seeds[-1]
+        self.gridCaption.setText(f"{category_label(self._grid_category)} · seeds {first}–{last}")
 
     def build_job(self, sampler, seed: int):
         if self.model_info is None:
@@ -222,10 +264,11 @@ class ImaginePanel(ImaginePicturesMixin, ImagineDocumentsMixin, RoomPanel):
             return None
         seeds = [seed + i for i in range(GRID_SIZE)]
         self._grid_seeds = seeds
+        self._grid_category = self.category()
+        self._update_grid_caption()
         self._state_at_grid = self.history.state   # pick cell 0 only if nothing else came
         self.grid.clear(seeds)
-        return SeedGridJob(model=self.model_dir, seeds=tuple(seeds),
-                           temperature=self.temperature())
+        return self._grid_job(seeds)
 
     def on_job_event(self, event: Event) -> None:
         if isinstance(event, ImageReady):
@@ -240,11 +283,13 @@ class ImaginePanel(ImaginePicturesMixin, ImagineDocumentsMixin, RoomPanel):
         z = self.grid.latent(index)
         if z is not None:
             self.grid.select(index)
-            self.set_base(z, f"seed {self.grid.seed(index)}",
-                          f"Pick seed {self.grid.seed(index)}")
+            label = f"seed {self.grid.seed(index)}"
+            if self._grid_category is not None:
+                label += f" ({category_label(self._grid_category)})"
+            self.set_base(z, label, f"Pick {label}")
 
-    def _on_temperature_chosen(self) -> None:
-        """Re-sample the same seeds at the new noise temperature and re-pick the cell."""
+    def _on_sampling_changed(self) -> None:
+        """Noise, guidance or category changed: re-sample the same seeds, re-pick the cell."""
         selected = next((c.index for c in self.grid.cells if c.selected), 0)
         self._resample_grid(selected)
 
@@ -253,8 +298,9 @@ class ImaginePanel(ImaginePicturesMixin, ImagineDocumentsMixin, RoomPanel):
 
     def _resample_grid(self, pick: int | None) -> None:
         if self._grid_seeds and self.model_info is not None and not self.is_running():
-            job = SeedGridJob(model=self.model_dir, seeds=tuple(self._grid_seeds),
-                              temperature=self.temperature())
+            self._grid_category = self.category()
+            self._update_grid_caption()
+            job = self._grid_job(self._grid_seeds)
             self._side_jobs[job.job_id] = ("regrid", pick)
             self._submit(job, supersede=True)
 

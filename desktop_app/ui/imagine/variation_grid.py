@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QRect, QSize, Qt, Signal
-from PySide6.QtGui import QPainter, QPalette, QPen
+from PySide6.QtGui import QFont, QFontMetrics, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QGridLayout, QMenu, QSizePolicy, QWidget
 
 from desktop_app.ui.imagine.image_view import fit_rect, to_qimage
@@ -59,13 +59,31 @@ class GridCell(QWidget):
             p.drawImage(fit_rect(self.image.size(), area, False), self.image)
         if self.seed is not None:
             p.setPen(pal.color(QPalette.ColorRole.Text))
+            text, font = self.label_fit(self.width() - 4)
+            p.setFont(font)
             p.drawText(QRect(0, self.height() - label_h - 2, self.width(), label_h),
-                       Qt.AlignmentFlag.AlignCenter, f"seed {self.seed}")
+                       Qt.AlignmentFlag.AlignCenter, text)
         if self.selected or self.hasFocus():
             pen = QPen(pal.color(QPalette.ColorRole.Highlight), 3 if self.selected else 1)
             p.setPen(pen)
             p.drawRect(self.rect().adjusted(1, 1, -2, -2))
         p.end()
+
+    def label_fit(self, width: int) -> tuple[str, QFont]:
+        """The seed label that fits ``width`` pixels whole: "seed N", else "N", in the cell's
+        font or down to 7 pt (a 9-digit seed in a narrow cell was cut at both ends)."""
+        font = QFont(self.font())
+        size = font.pointSizeF() if font.pointSizeF() > 0 else 9.0
+        for text in (f"seed {self.seed}", f"{self.seed}"):
+            f = QFont(font)
+            while True:
+                if QFontMetrics(f).horizontalAdvance(text) <= width:
+                    return text, f
+                if size <= 7.0 or f.pointSizeF() <= 7.0:
+                    break
+                f.setPointSizeF(max(7.0, f.pointSizeF() - 0.5))
+        text = f"{self.seed}"
+        return QFontMetrics(f).elidedText(text, Qt.TextElideMode.ElideMiddle, width), f
 
     def mouseReleaseEvent(self, event) -> None:  # noqa: N802 - Qt API
         if event.button() == Qt.MouseButton.LeftButton and self.latent is not None:

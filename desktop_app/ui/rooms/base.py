@@ -51,6 +51,9 @@ class RoomPanel(QWidget):
     model_kind: str | None = None
     generates: bool = False
     uses_randomness: bool = True
+    #: Which Randomness controls apply to this room besides the seed
+    #: (see ``ui.widgets.randomness``: TEXT_FIELDS, IMAGE_FIELDS); None = the text ones.
+    randomness_fields: tuple[str, ...] | None = None
     #: Set by rooms that are finished; placeholders leave it False.
     available: bool = False
 

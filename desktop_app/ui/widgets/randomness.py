@@ -1,6 +1,12 @@
-"""The shared Randomness controls: seed (dice + lock), temperature, top-k, top-p, min-p, presets.
+"""The shared Randomness controls: seed (dice + lock), temperature, top-k, top-p, min-p, presets,
+and for image rooms the noise (the temperature of the image prior's starting noise) and the
+guidance strength.
 
 One instance serves the whole window (lives on the GUI thread); every generating room reads it.
+Each room shows only the controls that apply to it (:meth:`RandomnessControls.show_fields`,
+called by the window with the room's ``randomness_fields``): the text and music rooms show
+the presets, temperature, top-k, top-p and min-p (:data:`TEXT_FIELDS`); Imagine shows the seed,
+noise and guidance (:data:`IMAGE_FIELDS`). Values of hidden controls are kept.
 
 Seed rules (issue 2): the seed box holds the seed the *next* generation uses. After a
 generation finishes, :meth:`generation_finished` shows "last seed: N"; with the lock off it
@@ -22,6 +28,11 @@ from desktop_app.core.sampling import PRESET_DESCRIPTIONS, SamplerSettings, pres
 
 SEED_MAX = 2_147_483_647
 PRESET_NAMES = ("Precise", "Balanced", "Creative", "Wild")
+#: Controls a room can show (the seed row is always shown).
+TEXT_FIELDS = ("presets", "temperature", "top_k", "top_p", "min_p")
+IMAGE_FIELDS = ("noise", "guidance")
+ALL_FIELDS = TEXT_FIELDS + IMAGE_FIELDS
+NOISE_DEFAULT, GUIDANCE_DEFAULT = 1.0, 2.0
 
 
 def _icon(name: str) -> QIcon:
@@ -33,6 +44,8 @@ class RandomnessControls(QFrame):
 
     #: Emitted whenever a value changes (the user edits, a preset, a new seed).
     changed = Signal()
+    #: Emitted when the image noise or guidance changes (image rooms re-sample their grid).
+    image_sampling_changed = Signal()
 
     def __init__(self, parent: QWidget | None = None, *, rng: random.Random | None = None) -> None:
         super().__init__(parent)
@@ -119,11 +132,50 @@ class RandomnessControls(QFrame):
                                    "probabilities add up to p (1 = off).", 0.0, 1.0, 0.01, 2)
         self.minPSpin = self._spin("minPSpin", "Min-p", "Drop choices less likely than min-p × "
                                    "the best one (0 = off).", 0.0, 1.0, 0.01, 2)
-        for label, spin in (("Temperature", self.temperatureSpin), ("Top-k", self.topKSpin),
-                            ("Top-p", self.topPSpin), ("Min-p", self.minPSpin)):
-            form.addRow(label, spin)
+        self.noiseSpin = self._spin(
+            "noiseSpin", "Noise", "How far from the typical picture the starting noise goes "
+            "(the temperature of the image prior): below 1 is cleaner and more typical, above "
+            "1 stranger.", 0.0, 2.0, 0.05, decimals=2)
+        self.guidanceSpin = self._spin(
+            "guidanceSpin", "Guidance", "How strongly the chosen category steers the picture: "
+            "1 plain, higher more typical of the category, 0 ignores it.", 0.0, 8.0, 0.25,
+            decimals=2)
+        self.noiseSpin.setValue(NOISE_DEFAULT)
+        self.guidanceSpin.setValue(GUIDANCE_DEFAULT)
+        for spin in (self.noiseSpin, self.guidanceSpin):
+            spin.valueChanged.connect(lambda _v: self.image_sampling_changed.emit())
+        self._form = form
+        self._rows = {"temperature": self.temperatureSpin, "top_k": self.topKSpin,
+                      "top_p": self.topPSpin, "min_p": self.minPSpin,
+                      "noise": self.noiseSpin, "guidance": self.guidanceSpin}
+        labels = {"temperature": "Temperature", "top_k": "Top-k", "top_p": "Top-p",
+                  "min_p": "Min-p", "noise": "Noise", "guidance": "Guidance"}
+        for key, spin in self._rows.items():
+            form.addRow(labels[key], spin)
         outer.addLayout(form)
         outer.addStretch(1)
+        self._fields: tuple[str, ...] = ()
+        self.show_fields(TEXT_FIELDS)
+
+    def show_fields(self, fields) -> None:
+        """Show the seed plus ``fields`` (names from :data:`ALL_FIELDS`); hide the rest."""
+        wanted = tuple(f for f in ALL_FIELDS if f in set(fields or TEXT_FIELDS))
+        self._fields = wanted
+        for button in self.preset_buttons.values():
+            button.setVisible("presets" in wanted)
+        for key, spin in self._rows.items():
+            self._form.setRowVisible(spin, key in wanted)
+
+    def shown_fields(self) -> tuple[str, ...]:
+        return self._fields
+
+    def noise(self) -> float:
+        """The image prior's noise temperature (image rooms)."""
+        return round(float(self.noiseSpin.value()), 4)
+
+    def guidance(self) -> float:
+        """Classifier-free guidance strength (image rooms)."""
+        return round(float(self.guidanceSpin.value()), 4)
 
     # -- values ----------------------------------------------------------------------------
 
@@ -182,7 +234,7 @@ class RandomnessControls(QFrame):
         s = self.settings()
         return {"seed": s.seed, "temperature": s.temperature, "top_k": s.top_k,
                 "top_p": s.top_p, "min_p": s.min_p, "lock": self.is_locked(),
-                "preset": self._preset_name}
+                "preset": self._preset_name, "noise": self.noise(), "guidance": self.guidance()}
 
     def load_dict(self, values: dict) -> None:
         """Restore values saved by :meth:`to_dict`; out-of-range values are clamped by the boxes."""
@@ -190,7 +242,8 @@ class RandomnessControls(QFrame):
             self._preset_name = values["preset"]
             self._base = preset(self._preset_name)
         spins = {"seed": self.seedSpin, "temperature": self.temperatureSpin,
-                 "top_k": self.topKSpin, "top_p": self.topPSpin, "min_p": self.minPSpin}
+                 "top_k": self.topKSpin, "top_p": self.topPSpin, "min_p": self.minPSpin,
+                 "noise": self.noiseSpin, "guidance": self.guidanceSpin}
         for key, spin in spins.items():
             if key in values:
                 with QSignalBlocker(spin):

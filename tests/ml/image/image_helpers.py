@@ -50,3 +50,21 @@ def make_tiny_model_dir(folder):
     data = toy_images()
     finalize(folder, data, np.arange(30), np.arange(30, 40))
     return folder
+
+
+def add_tiny_flow_prior(folder, seed: int = 0, steps: int = 0):
+    """Give a model folder a tiny learned prior (random weights unless ``steps`` trains it)."""
+    from desktop_app.ml.image.flow_prior import FlowPrior, FlowPriorConfig, save_flow_prior
+    from desktop_app.ml.image.model_dir import load_vae
+
+    _, cfg = load_vae(folder)
+    torch.manual_seed(seed)
+    prior = FlowPrior(FlowPriorConfig(latent_dim=cfg["latent_dim"], width=32, hidden=64,
+                                      blocks=2))
+    # the zero-initialised layers get random weights, so the field and its conditioning are
+    # not trivially zero
+    for layer in [prior.out] + [b.mod for b in prior.blocks]:
+        for p in layer.parameters():
+            torch.nn.init.normal_(p, std=0.2)
+    save_flow_prior(prior.eval(), folder, fp16=False)
+    return folder

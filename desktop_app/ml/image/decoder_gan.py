@@ -1,0 +1,153 @@
+"""Sharpen a trained VAE's decoder: L1 + an adversarial patch discriminator, encoder frozen.
+
+A VAE decoder trained with a Gaussian likelihood predicts the average of what it cannot tell
+apart, which is blur. Fine-tuning only the decoder with an L1 reconstruction term plus a
+PatchGAN discriminator (Isola et al. 2017) trained from scratch here, with the adaptive weight
+of VQGAN (Esser et al. 2021: the adversarial gradient at the last decoder layer is scaled to the
+size of the reconstruction gradient), puts the missing detail back. The encoder does not
+change, so latents, directions, atlases and the latent prior keep their meaning.
+
+One optimiser serves both networks in the shared training loop: the generator's adversarial
+term calls the discriminator with *detached* parameters (``torch.func.functional_call``), so
+that term moves only the decoder, and the discriminator's hinge loss sees detached fakes, so it
+moves only the discriminator.
+
+Batches: the frozen encoder's posterior ``(mu, logvar)`` of each training image (and of its
+mirror image, where flipping is allowed) is precomputed; the decoder sees
+``z = mu + noise * sigma * eps`` so it also learns the neighbourhood a prior sample lands in.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.func import functional_call
+
+from desktop_app.ml.image.model_dir import save_vae
+from desktop_app.ml.image.vae import ConvVAE
+
+
+class PatchDiscriminator(nn.Module):
+    """64x64 image -> 8x8 real/fake logits (each sees a 34x34 patch)."""
+
+    def __init__(self, channels: int = 3, widths: tuple[int, ...] = (32, 64, 128)) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        c = channels
+        for i, w in enumerate(widths):   # each: stride-2 4x4 conv, halves the side
+            layers.append(nn.Conv2d(c, w, 4, stride=2, padding=1))
+            if i > 0:
+                layers.append(nn.GroupNorm(8, w))
+            layers.append(nn.LeakyReLU(0.2))
+            c = w
+        layers.append(nn.Conv2d(c, 1, 3, padding=1))
+        self.body = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x * 2.0 - 1.0)              # (B, 1, H/8, W/8)
+
+
+class DecoderGAN(nn.Module):
+    """The VAE (encoder kept for export, frozen) + a discriminator, as one trainable module."""
+
+    def __init__(self, vae: ConvVAE, disc_start: int, disc_weight: float) -> None:
+        super().__init__()
+        self.vae = vae
+        for p in self.vae.encoder.parameters():
+            p.requires_grad_(False)
+        self.disc = PatchDiscriminator(vae.cfg.channels)
+        self.disc_start = disc_start
+        self.disc_weight = disc_weight
+        self.register_buffer("gan_step", torch.zeros((), dtype=torch.long))
+
+    def losses(self, z: torch.Tensor, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        fake = self.vae.decode(z)                                  # (B, C, H, W)
+        rec = (fake - x).abs().mean()
+        step = int(self.gan_step)
+        if self.training:
+            self.gan_step += 1
+        if not self.training or not torch.is_grad_enabled():
+            return {"loss": rec, "rec": rec}
+        frozen = {k: v.detach() for k, v in self.disc.named_parameters()}
+        g_adv = -functional_call(self.disc, frozen, (fake,)).mean()
+        d_loss = (F.relu(1.0 - self.disc(x)).mean()
+                  + F.relu(1.0 + self.disc(fake.detach())).mean())
+        if step < self.disc_start:        # warm the discriminator up before it steers the decoder
+            return {"loss": rec + d_loss, "rec": rec, "d": d_loss}
+        last = self.vae.decoder.out.weight
+        g_rec = torch.autograd.grad(rec, last, retain_graph=True)[0]
+        g_gan = torch.autograd.grad(g_adv, last, retain_graph=True)[0]
+        lam = (g_rec.norm() / (g_gan.norm() + 1e-4)).clamp(0.0, 1e4).detach()
+        return {"loss": rec + self.disc_weight * lam * g_adv + d_loss, "rec": rec, "d": d_loss,
+                "lam": lam}
+
+
+class DecoderGANTask:
+    """``TrainTask`` for the shared loop (see :mod:`desktop_app.ml.training.loop`)."""
+
+    def __init__(self, vae: ConvVAE, pixels: np.ndarray, mu: np.ndarray, logvar: np.ndarray,
+                 mu_flip: np.ndarray, logvar_flip: np.ndarray, flip_ok: np.ndarray,
+                 held_pixels: np.ndarray, held_mu: np.ndarray, *, data_id: str,
+                 noise: float = 1.0, disc_start: int = 100, disc_weight: float = 0.5,
+                 extra_config: dict | None = None) -> None:
+        self.vae = vae
+        self.data_id = data_id
+        self.noise, self.disc_start, self.disc_weight = noise, disc_start, disc_weight
+        self.x = torch.from_numpy(np.ascontiguousarray(pixels)).permute(0, 3, 1, 2).contiguous()
+        self.mu, self.std = torch.from_numpy(mu), torch.from_numpy(np.exp(0.5 * logvar))
+        self.mu_f, self.std_f = torch.from_numpy(mu_flip), torch.from_numpy(np.exp(0.5 * logvar_flip))
+        self.flip_ok = torch.from_numpy(np.asarray(flip_ok, bool))
+        self.held_x = torch.from_numpy(np.ascontiguousarray(held_pixels)).permute(0, 3, 1, 2).float() / 255
+        self.held_mu = torch.from_numpy(held_mu)
+        self.extra_config = extra_config or {}
+
+    def identity(self) -> dict:
+        return {"kind": "image-decoder-gan", "config": self.vae.cfg.to_dict(),
+                "data": self.data_id, "n": int(len(self.x)), "noise": self.noise,
+                "disc_start": self.disc_start, "disc_weight": self.disc_weight}
+
+    def build_model(self) -> nn.Module:
+        import copy
+        return DecoderGAN(copy.deepcopy(self.vae), self.disc_start, self.disc_weight)
+
+    def train_batch(self, gen: torch.Generator, batch_size: int, part: int, nparts: int):
+        idx = torch.randint(len(self.x), (batch_size,), generator=gen)
+        flips = (torch.rand(batch_size, generator=gen) < 0.5) & self.flip_ok[idx]
+        eps = torch.randn(batch_size, self.mu.shape[1], generator=gen)
+        per = batch_size // nparts
+        sl = slice(part * per, (part + 1) * per if part < nparts - 1 else batch_size)
+        i, f, e = idx[sl], flips[sl], eps[sl]
+        x = self.x[i].float() / 255.0
+        x[f] = x[f].flip(-1)
+        mu = torch.where(f[:, None], self.mu_f[i], self.mu[i])
+        sd = torch.where(f[:, None], self.std_f[i], self.std[i])
+        return mu + self.noise * sd * e, x
+
+    def loss(self, model: nn.Module, batch) -> torch.Tensor:
+        z, x = batch
+        return getattr(model, "module", model).losses(z, x)["loss"]
+
+    def batch_units(self, batch) -> int:
+        return int(batch[0].shape[0])
+
+    def eval_batches(self) -> Iterable:
+        return [(self.held_mu[i:i + 250], self.held_x[i:i + 250])
+                for i in range(0, len(self.held_x), 250)]
+
+    @torch.no_grad()
+    def sample(self, model: nn.Module, step: int) -> str | None:
+        raw = getattr(model, "module", model)
+        was = raw.training
+        raw.eval()
+        mse = float((raw.vae.decode(self.held_mu) - self.held_x).pow(2).mean())
+        raw.train(was)
+        return f"held-out per-pixel MSE {mse:.5f}"
+
+    def export(self, model: nn.Module, out_dir: Path) -> None:
+        raw = getattr(model, "module", model)
+        save_vae(raw.vae, out_dir, fp16=True, extra_config=self.extra_config)
