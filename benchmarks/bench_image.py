@@ -197,7 +197,7 @@ def main(argv=None) -> int:
                    help="two-sample test, sharpness, category accuracy, grid time (issue 21)")
     p.add_argument("--compare", help="with --quality: also measure this model folder")
     p.add_argument("--temperature", type=float, default=1.0, help="noise for --quality")
-    p.add_argument("--guidance", type=float, default=2.0, help="guidance for --quality")
+    p.add_argument("--guidance", type=float, default=4.0, help="guidance for --quality")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     m = ImageModel.from_name(args.model)

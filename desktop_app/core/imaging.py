@@ -32,7 +32,7 @@ CATEGORIES: tuple[tuple[str, str, str], ...] = (
 )
 STYLES: tuple[tuple[str, str], ...] = (("twemoji", "Twemoji"), ("noto", "Noto"))
 #: Classifier-free guidance strength used when none is given (1 = plain conditional).
-DEFAULT_GUIDANCE = 2.0
+DEFAULT_GUIDANCE = 4.0
 GUIDANCE_RANGE = (0.0, 8.0)
 
 

@@ -32,7 +32,7 @@ PRESET_NAMES = ("Precise", "Balanced", "Creative", "Wild")
 TEXT_FIELDS = ("presets", "temperature", "top_k", "top_p", "min_p")
 IMAGE_FIELDS = ("noise", "guidance")
 ALL_FIELDS = TEXT_FIELDS + IMAGE_FIELDS
-NOISE_DEFAULT, GUIDANCE_DEFAULT = 1.0, 2.0
+NOISE_DEFAULT, GUIDANCE_DEFAULT = 1.0, 4.0
 
 
 def _icon(name: str) -> QIcon:

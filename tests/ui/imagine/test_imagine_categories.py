@@ -12,6 +12,7 @@ import pytest
 from PySide6.QtGui import QFontMetrics
 
 from desktop_app.core import paths
+from desktop_app.core.imaging import DEFAULT_GUIDANCE
 from desktop_app.ml.image.runtime import ImageModel
 from desktop_app.ui.widgets.randomness import IMAGE_FIELDS, TEXT_FIELDS
 
@@ -36,14 +37,14 @@ def test_category_picker_conditions_the_grid(make_panel, prior_model):
     panel.generate()
     assert panel.gridCaption.text() == "Animals · seeds 1234–1242"
     expected = ImageModel(prior_model).sample_latents(1236, 1, 1.0, category="animals",
-                                                      guidance=2.0)[0]
+                                                      guidance=DEFAULT_GUIDANCE)[0]
     assert np.allclose(panel.grid.latent(2), expected, atol=1e-5)
     panel.grid.click(2)
     assert "Animals" in panel.caption.text() and "seed 1236" in panel.caption.text()
     # guidance (Randomness panel) re-samples the same seeds
-    panel.randomness.guidanceSpin.setValue(4.0)
+    panel.randomness.guidanceSpin.setValue(6.0)
     moved = ImageModel(prior_model).sample_latents(1236, 1, 1.0, category="animals",
-                                                   guidance=4.0)[0]
+                                                   guidance=6.0)[0]
     assert np.allclose(panel.grid.latent(2), moved, atol=1e-5)
 
 
