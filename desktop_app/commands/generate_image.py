@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from desktop_app.commands import options as opt
 from desktop_app.core.errors import UsageError
 from desktop_app.core.imaging import (CATEGORIES, DEFAULT_GUIDANCE, DEFAULT_IMAGE_MODEL,
                                       GUIDANCE_RANGE, STYLES)
@@ -22,28 +23,28 @@ MAX_SIZE = 2048
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", default=DEFAULT_IMAGE_MODEL,
+    p.add_argument("--model", type=opt.text, default=DEFAULT_IMAGE_MODEL,
                    help=f"model name or folder (default {DEFAULT_IMAGE_MODEL})")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--temperature", type=float, default=1.0,
-                   help="noise scale tau of the starting noise (0..10, default 1.0)")
-    p.add_argument("--category", default="any", metavar="NAME",
+    p.add_argument("--seed", type=opt.SEED, default=0)
+    p.add_argument("--temperature", type=opt.TEMPERATURE, default=1.0,
+                   help="noise scale tau of the starting noise, 0-10 (default 1.0)")
+    p.add_argument("--category", type=opt.text, default="any", metavar="NAME",
                    help="what to draw, for models with a learned prior: any (default), "
                         + ", ".join(k for k, _, _ in CATEGORIES))
-    p.add_argument("--style", default="any", metavar="NAME",
+    p.add_argument("--style", type=opt.text, default="any", metavar="NAME",
                    help="drawing style, for models with a learned prior: any (default), "
                         + ", ".join(k for k, _ in STYLES))
-    p.add_argument("--guidance", type=float, default=DEFAULT_GUIDANCE,
-                   help=f"how strongly the category/style steers ({GUIDANCE_RANGE[0]:g}.."
+    p.add_argument("--guidance", type=opt.float_in(*GUIDANCE_RANGE), default=DEFAULT_GUIDANCE,
+                   help=f"how strongly the category/style steers ({GUIDANCE_RANGE[0]:g}-"
                         f"{GUIDANCE_RANGE[1]:g}, default {DEFAULT_GUIDANCE:g}; 1 = plain)")
-    p.add_argument("--count", type=int, default=1)
+    p.add_argument("--count", type=opt.int_in(1, 256), default=1, help="images, 1-256")
     p.add_argument("--grid", action="store_true", help="write one grid image")
-    p.add_argument("--size", type=int, default=None,
-                      help=f"side of each picture in pixels, smooth scaling (default "
-                           f"{DEFAULT_SIZE}, as the Imagine room's export)")
-    p.add_argument("--scale", type=int, default=None,
-                      help="enlarge by this factor with pixel-exact squares instead")
-    p.add_argument("--output", required=True, help="FILE.png")
+    p.add_argument("--size", type=opt.int_in(8, MAX_SIZE), default=None,
+                   help=f"side of each picture in pixels, 8-{MAX_SIZE}, smooth scaling "
+                        f"(default {DEFAULT_SIZE}, as the Imagine room's export)")
+    p.add_argument("--scale", type=opt.SCALE, default=None,
+                   help="enlarge by this factor, 1-16, with pixel-exact squares instead")
+    p.add_argument("--output", type=opt.output_file, required=True, help="FILE.png")
 
 
 def output_paths(output: str, count: int, as_grid: bool) -> list[Path]:
@@ -96,7 +97,7 @@ def resize(img, size: int | None, scale: int | None):
 
 def run(args: argparse.Namespace) -> int:
     _check(args)
-    paths = output_paths(args.output, args.count, args.grid)
+    paths = output_paths(str(args.output), args.count, args.grid)
     import numpy as np
 
     from desktop_app.ml.image import files
