@@ -271,6 +271,7 @@ def run(args: argparse.Namespace) -> int:
     task.config.max_position_embeddings = context
     if init is not None:
         task.build_model = _fine_tune_builder(task.build_model, Path(args.init_from))
+        task.origin = f"fine-tuning all weights of {args.init_from}"
     cfg = TrainConfig(
         steps=args.steps, batch_size=args.batch_size, grad_accum=args.grad_accum, lr=args.lr,
         min_lr=args.min_lr if args.min_lr is not None else args.lr / 10,

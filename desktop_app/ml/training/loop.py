@@ -239,7 +239,7 @@ def _run(task: TrainTask, cfg: TrainConfig, out_dir: Path, info: ddp.DistInfo,
         _sample_now(task, raw, step, cfg.steps, emit)
         t0 = win_t = time.perf_counter()  # the budget and rates count training only
     model.train()
-    step_s = 0.0
+    step_s, train_s, session_steps = 0.0, 0.0, 0
     while step < cfg.steps:
         lr = warmup_cosine(step, max_lr=cfg.lr, min_lr=cfg.min_lr,
                            warmup=cfg.warmup_steps, total=cfg.steps)
@@ -248,6 +248,7 @@ def _run(task: TrainTask, cfg: TrainConfig, out_dir: Path, info: ddp.DistInfo,
         t_step = time.perf_counter()
         loss_value, units = _one_step(task, model, opt, cfg, info, step)
         step_s = time.perf_counter() - t_step
+        train_s, session_steps = train_s + step_s, session_steps + 1
         step += 1
         result.losses.append(loss_value)
         win_loss, win_n, win_units = win_loss + loss_value, win_n + 1, win_units + units
@@ -260,7 +261,9 @@ def _run(task: TrainTask, cfg: TrainConfig, out_dir: Path, info: ddp.DistInfo,
                 or result.ended_early:
             now = time.perf_counter()
             rate = win_units * info.world / max(now - win_t, 1e-9)
-            eta = (now - win_t) / max(win_n, 1) * (cfg.steps - step)
+            # from the mean step time of this session, evaluations and checkpoints left out
+            # (a window that held an evaluation made a 7-minute run say "37 min left")
+            eta = train_s / max(session_steps, 1) * (cfg.steps - step)
             if cfg.max_seconds > 0:
                 eta = min(eta, max(0.0, cfg.max_seconds - spent))
             emit(TrainEvent("step", step, cfg.steps, loss=win_loss / max(win_n, 1), lr=lr,

@@ -32,8 +32,10 @@ def card_text(events: list, *, base_ref: str, data, command, bf16: bool, rank: i
         f"{rank}, alpha {alpha:g}, on the q/k/v/o and gate/up/down projections of every "
         "layer). Reverie loads it as base + adapter; `peft.PeftModel.from_pretrained(base, "
         "this_folder)` loads it on the same base in transformers.", "",
+        f"Licence: that of the base model ({base_ref}) and of your own text.", "",
+        f"Attribution: LoRA adapter on {base_ref}, trained on your own text.", "",
         "## Training", "",
-        f"- data: {', '.join(map(str, data))} ({train_bytes:,} bytes for training, "
+        f"- text: {', '.join(map(str, data))} ({train_bytes:,} bytes for training, "
         f"{heldout_bytes:,} held out and never trained on)",
         f"- {end.step if end else '?'} steps of windows of {context} tokens, "
         f"{'bf16' if bf16 else 'float32'} products, "

@@ -135,6 +135,15 @@ def test_train_text_lora_end_to_end_peft_resume_and_merge(base_dir, tmp_path, ca
         theirs = pm(input_ids=ids).logits
     assert torch.allclose(ours, theirs, atol=1e-4), (ours - theirs).abs().max()
 
+    # the commands and the model pickers take the adapter folder like any model
+    from desktop_app.core.model_registry import describe_model
+    info = describe_model(out, "text", "user")
+    assert not info.problem and "LoRA adapter on" in info.attribution
+    capsys.readouterr()
+    assert main(["generate", "text", "--model", str(out), "--prompt", "Anna found",
+                 "--max-tokens", "3", "--temperature", "0", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["model"]["name"] == "adapter"
+
     # resume to more steps continues from the checkpoint
     argv[argv.index("--steps") + 1] = "8"
     assert main([*argv, "--resume"]) == 0
@@ -204,3 +213,14 @@ def test_lora_needs_a_base_and_bad_adapters_are_refused(tmp_path, capsys):
         lora.adapter_config(4, 8, "no-such-model-anywhere")))
     with pytest.raises(ModelLoadError, match="not installed"):
         load_text_model(tmp_path / "ad")
+
+
+def test_a_full_fine_tune_says_where_it_starts(base_dir, tmp_path, capsys):
+    data = write_corpus(tmp_path / "data", n_files=2, sentences=80)
+    capsys.readouterr()
+    assert main(["train", "text", "--init-from", str(base_dir), "--data", str(data), "--out",
+                 str(tmp_path / "ft"), "--steps", "2", "--progress", "json", "--threads", "1",
+                 "--batch-size", "4", "--eval-batches", "1", "--context", "32"]) == 0
+    start = next(e for e in _json_lines(capsys.readouterr().out) if e["kind"] == "start")
+    assert "fine-tuning all weights of" in start["message"]
+    assert "from scratch" not in start["message"]
