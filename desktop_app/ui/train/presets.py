@@ -50,7 +50,7 @@ PRESETS: dict[str, dict[str, Preset]] = {
 #: ``benchmarks/bench_finetune.py`` (bf16, 2 threads, the shared 2-core machine; see
 #: docs/train-room.md). Other bases scale by their parameter count.
 LORA_TOKENS_PER_STEP = 1024
-LORA_TOKENS_PER_S = 40.0
+LORA_TOKENS_PER_S = 50.0
 LORA_REFERENCE_PARAMETERS = 134_515_008
 LORA_DEFAULT_STEPS = 40
 BUILTIN_WRITER = "smollm2-135m-instruct"
