@@ -53,10 +53,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=opt.THREADS, default=None,
                    help=f"torch CPU threads, 1-{opt.MAX_THREADS}")
     p.add_argument("--json", action="store_true", help="one JSON object per line on stdout")
-    p.add_argument("--stage", default="vae", metavar="NAME",
+    p.add_argument("--stage", default="vae", choices=("vae", "decoder", "prior"),
                    help="vae (default); decoder: sharpen MODEL's decoder; prior: train a "
                         "category-conditioned prior over MODEL's latents (both need --init-from)")
-    p.add_argument("--init-from", default=None, metavar="MODEL",
+    p.add_argument("--init-from", type=opt.text, default=None, metavar="MODEL",
                    help="with --stage decoder/prior: the model (name or folder) to start from")
 
 
