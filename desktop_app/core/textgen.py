@@ -31,6 +31,16 @@ def parse_precision(value: str) -> str:
     return v
 
 
+def precision_arg(value: str) -> str:
+    """:func:`parse_precision` as an argparse ``type`` (its message becomes the usage error)."""
+    import argparse
+
+    try:
+        return parse_precision(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 @dataclass(frozen=True)
 class TokenAlternative:
     """One candidate for a position: its probability after the samplers and before them."""
