@@ -36,6 +36,7 @@ class InspectionMixin:
         s = self.randomness.settings()
         breakers = tuple(s.dry_sequence_breakers) if "dry" in s.enabled_stages() else ()
         job = NextTokenLogitsJob(model_dir=self.model_dir, text=text,
+                                 precision=getattr(self, "precision", "auto"),
                                  dry_sequence_breakers=breakers)
         self._inspected_breakers = breakers
         self._inspect_job_id = job.job_id

@@ -62,6 +62,7 @@ class WritePanel(InspectionMixin, DocumentsMixin, RoomPanel):
     title = "Write"
     tagline = "Continue a draft with a local language model."
     model_kind = "text"
+    precision = "auto"  # text weight precision (Preferences; main window sets it)
     generates = True
     available = True
 
@@ -183,7 +184,7 @@ class WritePanel(InspectionMixin, DocumentsMixin, RoomPanel):
     def request_model(self, folder: str) -> None:
         if self._load_job_id is not None:
             self.engine.cancel(self._load_job_id)
-        job = LoadTextModelJob(model_dir=str(folder))
+        job = LoadTextModelJob(model_dir=str(folder), precision=self.precision)
         self._load_job_id = job.job_id
         self.picker.set_progress(None, f"Loading {Path(folder).name}")
         try:
@@ -296,7 +297,8 @@ class WritePanel(InspectionMixin, DocumentsMixin, RoomPanel):
         settings = sampler.with_seed(seed) if hasattr(sampler, "with_seed") else sampler
         req.job = TextGenerationJob(model_dir=self.model_dir, prompt=req.prompt,
                                     settings=settings, max_tokens=self.maxTokensSpin.value(),
-                                    variants=req.variants, chat=req.chat)
+                                    variants=req.variants, chat=req.chat,
+                                    precision=self.precision)
         self.show_error("")
         self.gauge.set_dropped(0)
         if req.mode == "variants":
