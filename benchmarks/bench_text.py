@@ -1,7 +1,7 @@
 """Text generation speed and quality: Reverie vs transformers vs llama.cpp on SmolLM2 Q4_1.
 
 By default runs ``reverie bench text --model smollm2-135m-instruct --precision int4
---compare --threads 1,2 --rounds 3``: Reverie (int4 weights from the GGUF file), Hugging Face
+--compare --threads 1 --threads 2 --rounds 3``: Reverie (int4 weights from the GGUF file), Hugging Face
 transformers (fp32, the same file dequantized) and llama.cpp (llama-cpp-python, when the
 optional ``bench`` extra is installed) in interleaved subprocesses; prompt 128 tokens, 128 new
 tokens; medians, ratios, and the mean KL divergence of the int4 model from fp32 over held-out
@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 DEFAULTS = ["--model", "smollm2-135m-instruct", "--precision", "int4", "--compare",
-            "--threads", "1,2", "--rounds", "3", "--new-tokens", "128"]
+            "--threads", "1", "--threads", "2", "--rounds", "3", "--new-tokens", "128"]
 
 
 def make_gpt2_small(folder: Path) -> None:
@@ -50,7 +50,7 @@ def main() -> int:
             return cli_main(args + extra)
     args = list(DEFAULTS)
     for flag in ("--threads", "--rounds", "--new-tokens", "--model", "--prompt-tokens"):
-        if flag in extra and flag in args:  # the caller's value wins
+        while flag in extra and flag in args:  # the caller's values win
             i = args.index(flag)
             del args[i:i + 2]
     if any(a == "--precision" for a in extra):

@@ -5,7 +5,7 @@ Reverie at each ``--precision``, and with ``--compare`` the same for Hugging Fac
 ``transformers.generate()`` (fp32, the same file; when transformers is installed) and for
 llama.cpp through llama-cpp-python (a GGUF model, when the optional ``bench`` extra is
 installed), the ratios, and the mean KL divergence of each quantized precision from the
-fp32 model on held-out story text. ``--threads 1,2`` repeats everything per thread count.
+fp32 model on held-out story text. ``--threads 1 --threads 2`` repeats everything per thread count.
 Runs are interleaved subprocesses (see :mod:`desktop_app.ml.text.bench`); speeds are medians.
 """
 
@@ -17,17 +17,7 @@ import sys
 
 from desktop_app.commands import options as opt
 from desktop_app.core.errors import ReverieError
-from desktop_app.core.textgen import precision_arg
-
-
-def _thread_list(text: str) -> list[int]:
-    try:
-        values = [opt.THREADS(part) for part in str(text).split(",") if part.strip()]
-    except (argparse.ArgumentTypeError, ValueError) as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    if not values:
-        raise argparse.ArgumentTypeError("give at least one thread count")
-    return values
+from desktop_app.core.textgen import PRECISIONS, precision_arg
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,13 +25,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="model name, folder or GGUF file (default: reverie-stories)")
     parser.add_argument("--prompt-tokens", type=opt.int_in(1, 32768), default=128, metavar="N")
     parser.add_argument("--new-tokens", type=opt.int_in(1, 32768), default=256, metavar="N")
-    parser.add_argument("--threads", type=_thread_list, default=[1], metavar="N[,N]",
-                        help="CPU threads for every tool, e.g. 1,2 to time both (default 1)")
+    parser.add_argument("--threads", type=opt.THREADS, action="append", default=None,
+                        metavar="N", help="CPU threads for every tool; repeat (--threads 1 "
+                                          "--threads 2) to time each count (default 1)")
     parser.add_argument("--rounds", type=opt.int_in(1, 100), default=1, metavar="N",
                         help="interleaved rounds; medians are reported (default 1)")
     parser.add_argument("--precision", action="append", type=precision_arg,
                         metavar="{auto,fp32,bf16,int8,int4}",
-                        default=None, help="precision(s) to time Reverie at (repeatable; "
+                        choices=PRECISIONS, default=None, help="precision(s) to time Reverie at (repeatable; "
                                            "default auto: the file's own)")
     parser.add_argument("--compare", action="store_true",
                         help="also time transformers (fp32) and llama.cpp (GGUF, when "
@@ -64,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
                   "(pip install 'reverie[bench]')", file=sys.stderr)
     log = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
     failed = True
-    for threads in args.threads:
+    for threads in dict.fromkeys(args.threads or [1]):
         best = bench.compare(folder, runs, rounds=args.rounds, prompt_tokens=args.prompt_tokens,
                              new_tokens=args.new_tokens, threads=threads, log=log)
         failed = failed and all("error" in res for res in best.values())

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from desktop_app.commands import options as opt
 from desktop_app.core.errors import ReverieError, UsageError
-from desktop_app.core.textgen import precision_arg
+from desktop_app.core.textgen import PRECISIONS, precision_arg
 
 DEFAULT_MODEL = "smollm2-135m-instruct"
 
@@ -79,7 +79,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="wrap the prompt with the model's chat template (instruct models)")
     parser.add_argument("--system", default=None, type=opt.text, metavar="TEXT",
                         help="a system message for --chat")
-    parser.add_argument("--precision", type=precision_arg, default="auto",
+    parser.add_argument("--precision", type=precision_arg, choices=PRECISIONS, default="auto",
                         metavar="{auto,fp32,bf16,int8,int4}",
                         help="weight precision: auto (default: the file's own; a Q4 GGUF runs "
                              "int4), fp32, bf16, int8 or int4 (weight-only, bf16 activations)")

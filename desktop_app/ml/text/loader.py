@@ -210,8 +210,9 @@ def load_text_model(folder: str | Path, *, precision: str = "fp32",
         return load_gguf_model(folder, precision=precision, progress=progress,
                                check_memory=check_memory, available_bytes=available_bytes,
                                name=name, notice=notice)
-    if precision == "auto" and (folder / "config.json").is_file():
-        precision = folder_precision(_read_json(folder / "config.json"))
+    if precision == "auto":  # the folder's own (fp32 unless its config says 16-bit)
+        cfg_path = folder / "config.json"
+        precision = folder_precision(_read_json(cfg_path)) if cfg_path.is_file() else "fp32"
     if precision not in PRECISIONS:
         raise ModelLoadError(f"unknown precision {precision!r}; choose {', '.join(PRECISIONS)}")
     if not folder.is_dir():
