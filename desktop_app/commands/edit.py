@@ -41,6 +41,8 @@ def run(args: argparse.Namespace) -> int:
     for text in args.direction:
         name, value = parse_direction(text)
         amounts[name] = amounts.get(name, 0.0) + value
+    if not 1 <= args.scale <= 16:  # as generate/morph: a larger factor only fills memory
+        raise UsageError(f"--scale must be between 1 and 16, not {args.scale}")
     if not args.output.lower().endswith((".png", ".jpg", ".jpeg", ".webp")):
         raise UsageError(f"--output must be a .png (or .jpg/.webp) file, not {args.output!r}")
     from desktop_app.ml.image import files

@@ -148,6 +148,11 @@ def _fine_tune_builder(build, src: Path):
     return build_from_weights
 
 
+#: A byte-level BPE needs its 256 bytes plus a few specials; 131072 is beyond any model
+#: Reverie trains (the built-in story model uses 4096).
+VOCAB_RANGE = (260, 131_072)
+
+
 def run(args: argparse.Namespace) -> int:
     import numpy as np
     import torch
@@ -161,6 +166,10 @@ def run(args: argparse.Namespace) -> int:
 
     if args.steps <= 0 or args.batch_size <= 0:
         raise UsageError("--steps and --batch-size must be positive")
+    if args.vocab_size is not None and not VOCAB_RANGE[0] <= args.vocab_size <= VOCAB_RANGE[1]:
+        # checked here: the tokenizers library aborts the process on absurd sizes
+        raise UsageError(f"--vocab-size must be {VOCAB_RANGE[0]}-{VOCAB_RANGE[1]}, "
+                         f"not {args.vocab_size}")
     if args.threads:
         torch.set_num_threads(args.threads)
     out = Path(args.out).expanduser()

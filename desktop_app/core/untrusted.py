@@ -173,3 +173,12 @@ def slider_amounts(value: Any, *, source: str = "", limit: float = MAX_AMOUNT_SI
                         f"{MAX_AMOUNTS}")
     return {str_in(k, "amount name", max_len=128, source=source):
             float_in(v, f"amount {k}", -limit, limit, source=source) for k, v in value.items()}
+
+
+def check_sizes(values: dict[str, Any], bounds: dict[str, tuple[int, int]], *,
+                source: str) -> None:
+    """Check each ``name: value`` against ``bounds[name] = (lo, hi)`` with :func:`int_in`
+    (a model config's sizes, before any layer is built from them); None values are skipped."""
+    for name, (lo, hi) in bounds.items():
+        if values.get(name) is not None:
+            int_in(values[name], name, lo, hi, source=source)
