@@ -91,6 +91,8 @@ class LlamaConfig:
             kind = params.get("rope_type", params.get("type", "default"))
             if rope_scaling is None and kind not in (None, "default"):
                 rope_scaling = {k: v for k, v in params.items() if k != "rope_theta"}
+        if rope_scaling is not None and not isinstance(rope_scaling, dict):
+            raise ValueError("rope_scaling must be a mapping")
         if rope_scaling is not None and _rope_kind(rope_scaling) == "default":
             rope_scaling = None
         qkv_bias = bool(d.get("attention_bias", model_type == "qwen2"))
