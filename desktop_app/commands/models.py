@@ -12,13 +12,14 @@ import json
 import sys
 from pathlib import Path
 
+from desktop_app.commands import options as opt
 from desktop_app.core.paths import MODEL_KINDS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the list as JSON")
     parser.add_argument("--kind", choices=MODEL_KINDS, help="only models of this kind")
-    parser.add_argument("--folder", action="append", default=[], metavar="DIR", type=Path,
+    parser.add_argument("--folder", action="append", default=[], metavar="DIR", type=opt.existing_dir,
                         help="also look in DIR (holding text/, image/, music/); repeatable")
 
 

@@ -28,39 +28,43 @@ import sys
 from pathlib import Path
 
 from desktop_app.commands.stop_signal import StopOnSignal
-from desktop_app.core.errors import UsageError
+from desktop_app.commands import options as opt
+from desktop_app.core.errors import ReverieError, UsageError
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data", nargs="+", required=True, metavar="DIR_OR_FILE",
+    p.add_argument("--data", nargs="+", type=opt.existing_path, required=True, metavar="DIR_OR_FILE",
                    help="folders (searched recursively) and/or UTF-8 text files")
-    p.add_argument("--val-list", metavar="FILE",
+    p.add_argument("--val-list", type=opt.existing_file, metavar="FILE",
                    help="file listing held-out files, one per line (default: every 20th file, "
                         "or the last 10%% of each file when there are fewer than 10)")
-    p.add_argument("--out", required=True, metavar="DIR", help="run and model folder")
+    p.add_argument("--out", type=opt.output_dir, required=True, metavar="DIR", help="run and model folder")
     p.add_argument("--size", default="tiny", choices=["tiny", "small", "base", "test"],
                    help="model size: tiny 4.2M, small 13.8M, base 29.9M parameters "
                         "(default tiny)")
-    p.add_argument("--steps", type=int, default=2000, help="optimizer steps (default 2000)")
-    p.add_argument("--batch-size", type=int, default=16, help="global sequences per step")
-    p.add_argument("--grad-accum", type=int, default=1)
-    p.add_argument("--lr", type=float, default=2e-3)
-    p.add_argument("--min-lr", type=float, default=None, help="default lr/10")
-    p.add_argument("--warmup", type=int, default=None, help="warm-up steps (default steps/20)")
-    p.add_argument("--init-from", metavar="MODEL_DIR", default=None,
+    p.add_argument("--steps", type=opt.int_in(1, 10_000_000), default=2000, help="optimizer steps (default 2000)")
+    p.add_argument("--batch-size", type=opt.int_in(1, 4096), default=16, help="global sequences per step")
+    p.add_argument("--grad-accum", type=opt.int_in(1, 1024), default=1)
+    p.add_argument("--lr", type=opt.float_in(0, 10, above=True), default=2e-3)
+    p.add_argument("--min-lr", type=opt.float_in(0, 10), default=None, help="default lr/10")
+    p.add_argument("--warmup", type=opt.int_in(0, 10_000_000), default=None, help="warm-up steps (default steps/20)")
+    p.add_argument("--init-from", type=opt.existing_dir, metavar="MODEL_DIR", default=None,
                    help="fine-tune: start from this Llama model folder (its tokenizer and size; "
                         "--size and --vocab-size are then ignored)")
-    p.add_argument("--vocab-size", type=int, default=None, help="BPE vocabulary (size default)")
-    p.add_argument("--context", type=int, default=None, help="tokens per window (size default)")
-    p.add_argument("--eval-every", type=int, default=200)
-    p.add_argument("--eval-batches", type=int, default=20)
-    p.add_argument("--sample-every", type=int, default=500)
-    p.add_argument("--checkpoint-every", type=int, default=200)
-    p.add_argument("--log-every", type=int, default=10)
-    p.add_argument("--seed", type=int, default=1337)
+    p.add_argument("--vocab-size", type=opt.int_in(260, 262_144), default=None,
+                   help="BPE vocabulary, 260-262144 (size default)")
+    p.add_argument("--context", type=opt.int_in(8, 32_768), default=None,
+                   help="tokens per window, 8-32768 (size default)")
+    p.add_argument("--eval-every", type=opt.int_in(0, 10_000_000), default=200)
+    p.add_argument("--eval-batches", type=opt.int_in(1, 100_000), default=20)
+    p.add_argument("--sample-every", type=opt.int_in(0, 10_000_000), default=500)
+    p.add_argument("--checkpoint-every", type=opt.int_in(0, 10_000_000), default=200)
+    p.add_argument("--log-every", type=opt.int_in(1, 10_000_000), default=10)
+    p.add_argument("--seed", type=opt.SEED, default=1337)
     p.add_argument("--bf16", action="store_true", help="bf16 autocast")
-    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available)")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--device", type=opt.device, default=None, help="cpu or cuda (default: cuda if available)")
+    p.add_argument("--threads", type=opt.THREADS, default=None,
+                   help=f"torch CPU threads, 1-{opt.MAX_THREADS}")
     p.add_argument("--resume", action="store_true",
                    help="continue the run in --out (starts fresh if it has no checkpoint)")
     p.add_argument("--progress", choices=["text", "json"], default="text")
@@ -113,12 +117,21 @@ def _init_source(folder: str):
         raise UsageError(f"--init-from {src}: not a model folder (config.json and "
                          f"model.safetensors are needed)")
     cfg = ck.load_json(src / "config.json")
+    if not isinstance(cfg, dict):
+        raise ReverieError(f"--init-from {src}: config.json is not a JSON object")
     if cfg.get("model_type", "llama") not in LLAMA_MODEL_TYPES:
         raise UsageError(f"--init-from {src}: fine-tuning needs a Llama-family text model, "
                          f"this one is {cfg.get('model_type')!r}")
     if not (src / "tokenizer.json").is_file():
         raise UsageError(f"--init-from {src}: tokenizer.json is missing")
-    config = LlamaConfig.from_hf(cfg)
+    try:
+        config = LlamaConfig.from_hf(cfg)
+    except ReverieError:
+        raise
+    except (ValueError, TypeError, KeyError, OverflowError) as exc:
+        # A damaged or hand-edited config.json is the folder's fault, not the command line's.
+        detail = f"missing key {exc}" if isinstance(exc, KeyError) else str(exc)
+        raise ReverieError(f"--init-from {src}: config.json is not usable: {detail}") from None
     tok = bpe.load_tokenizer(src / "tokenizer.json")
     if tok.get_vocab_size() > config.vocab_size:
         raise UsageError(f"--init-from {src}: its tokenizer has {tok.get_vocab_size()} tokens "
@@ -148,11 +161,6 @@ def _fine_tune_builder(build, src: Path):
     return build_from_weights
 
 
-#: A byte-level BPE needs its 256 bytes plus a few specials; 131072 is beyond any model
-#: Reverie trains (the built-in story model uses 4096).
-VOCAB_RANGE = (260, 131_072)
-
-
 def run(args: argparse.Namespace) -> int:
     import numpy as np
     import torch
@@ -166,10 +174,6 @@ def run(args: argparse.Namespace) -> int:
 
     if args.steps <= 0 or args.batch_size <= 0:
         raise UsageError("--steps and --batch-size must be positive")
-    if args.vocab_size is not None and not VOCAB_RANGE[0] <= args.vocab_size <= VOCAB_RANGE[1]:
-        # checked here: the tokenizers library aborts the process on absurd sizes
-        raise UsageError(f"--vocab-size must be {VOCAB_RANGE[0]}-{VOCAB_RANGE[1]}, "
-                         f"not {args.vocab_size}")
     if args.threads:
         torch.set_num_threads(args.threads)
     out = Path(args.out).expanduser()

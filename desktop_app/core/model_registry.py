@@ -1,7 +1,9 @@
 """Find the installed models and describe them without loading them (no Qt, no torch).
 
 A model is a folder ``<root>/<kind>/<name>/`` holding ``config.json``, one or more
-``*.safetensors`` files and a ``MODEL_CARD.md``. Roots are searched in this order: the user's
+``*.safetensors`` files and a ``MODEL_CARD.md``; a text model may instead be a ``.gguf`` file
+(directly under ``<root>/text/``, or in a folder with its card; the built-in SmolLM2's file
+comes from its pip wheel, see :mod:`desktop_app.core.gguf_header`). Roots are searched in this order: the user's
 models folder, the models shipped with the install, then any extra folders the user added.
 
 Parameter counts come straight from the safetensors headers (an 8-byte little-endian length,
@@ -22,6 +24,7 @@ from pathlib import Path
 
 from desktop_app.core import paths
 from desktop_app.core.errors import DataError
+from desktop_app.core.gguf_header import packaged_gguf, read_summary
 from desktop_app.core.untrusted import loads_json, read_json
 
 #: A safetensors header larger than this is treated as corrupt (real ones are kilobytes).
@@ -182,9 +185,39 @@ def weight_files(folder: Path) -> list[Path]:
     return model_files or sorted(folder.glob("*.safetensors"))
 
 
+def folder_gguf(folder: Path) -> Path | None:
+    """The GGUF file a model folder runs on: one ``*.gguf`` inside it, or the file of the
+    packaged built-in model of that name (``smollm2-135m-instruct``); None for neither."""
+    files = sorted(Path(folder).glob("*.gguf"))
+    return files[0] if files else packaged_gguf(Path(folder).name)
+
+
+def describe_gguf(path: Path, kind: str, source: str, name: str | None = None,
+                  card_folder: Path | None = None) -> ModelInfo:
+    """Describe a GGUF model file (parameters from its header; licence from a card or the
+    file's ``general.license`` is not read: a card next to it, or "unknown")."""
+    problem, parameters = "", None
+    try:
+        parameters = read_summary(path).parameters
+    except (OSError, ValueError) as exc:
+        problem = f"cannot read the GGUF header of {path}: {exc}"
+    licence, attribution = read_card(card_folder) if card_folder else ("", "")
+    try:
+        size = path.stat().st_size + (folder_size(card_folder) if card_folder else 0)
+    except OSError:
+        size = 0
+    return ModelInfo(name=name or path.stem, kind=kind, path=path, source=source,
+                     parameters=parameters, size_bytes=size, licence=licence or "unknown",
+                     attribution=attribution, problem=problem)
+
+
 def describe_model(folder: Path, kind: str, source: str) -> ModelInfo:
     """Describe one model folder; problems go into ``problem`` instead of raising."""
     problem = ""
+    if kind == "text" and not (folder / "config.json").is_file():
+        gguf = folder_gguf(folder)
+        if gguf is not None:
+            return describe_gguf(gguf, kind, source, name=folder.name, card_folder=folder)
     weights = weight_files(folder)
     parameters: int | None = None
     if not weights:
@@ -230,7 +263,9 @@ def scan_models(builtin_dir: Path | None = None, user_dir: Path | None = None,
         for kind in paths.MODEL_KINDS:
             kind_dir = root / kind
             try:
-                entries = sorted(p for p in kind_dir.iterdir() if p.is_dir()) if kind_dir.is_dir() else []
+                entries = sorted(p for p in kind_dir.iterdir() if p.is_dir()
+                                 or (kind == "text" and p.suffix.lower() == ".gguf"
+                                     and p.is_file())) if kind_dir.is_dir() else []
             except OSError as exc:
                 problems.append(f"The folder {kind_dir} cannot be read ({exc.strerror}).")
                 continue
@@ -238,7 +273,8 @@ def scan_models(builtin_dir: Path | None = None, user_dir: Path | None = None,
                 if folder.name.startswith(".") or folder.resolve() in seen:
                     continue
                 seen.add(folder.resolve())
-                models.append(describe_model(folder, kind, source))
+                models.append(describe_gguf(folder, kind, source) if folder.is_file()
+                              else describe_model(folder, kind, source))
     return ModelScan(models=tuple(models), problems=tuple(problems),
                      searched=tuple(r for r, _ in roots))
 

@@ -58,12 +58,13 @@ class LoadedTextModel:
     generation_defaults: dict[str, Any] = field(default_factory=dict)
     chat_template: str | None = None
     special_tokens: dict[str, str] = field(default_factory=dict)
+    display_name: str | None = None  # e.g. the built-in name of a GGUF file
     _sha256: str | None = None
     _pieces: list[str] | None = None
 
     @property
     def name(self) -> str:
-        return self.folder.name
+        return self.display_name or self.folder.name
 
     @property
     def max_context(self) -> int:
@@ -223,11 +224,19 @@ def estimate_bytes(headers: list[dict[str, Any]], precision: str) -> int:
 
 def load_text_model(folder: str | Path, *, precision: str = "fp32",
                     progress: ProgressFn | None = None, check_memory: bool = True,
-                    available_bytes: int | None = None) -> LoadedTextModel:
+                    available_bytes: int | None = None,
+                    name: str | None = None) -> LoadedTextModel:
     """Load the model in ``folder`` at ``precision``: "fp32", "bf16" or "int8" (weight-only
-    int8 with bf16 activations, see :mod:`desktop_app.ml.text.quant`)."""
+    int8 with bf16 activations, see :mod:`desktop_app.ml.text.quant`). ``folder`` may also be
+    a GGUF file (:mod:`desktop_app.ml.text.gguf_loader`); ``name`` names it."""
     folder = Path(folder)
     report = progress or (lambda f, m: None)
+    from desktop_app.ml.text.gguf_loader import is_gguf, load_gguf_model
+
+    if is_gguf(folder):
+        return load_gguf_model(folder, precision=precision, progress=progress,
+                               check_memory=check_memory, available_bytes=available_bytes,
+                               name=name)
     if precision not in PRECISIONS:
         raise ModelLoadError(f"unknown precision {precision!r}; choose {', '.join(PRECISIONS)}")
     if not folder.is_dir():
