@@ -61,7 +61,8 @@ def validate_write(state: dict) -> None:
     session = WritingSession.from_json(_dict(state.get("session"), "session"), source=SRC)
     _opt(state, "path", _path("path"))
     _opt(state, "modified", _bool("modified"))
-    _opt(state, "cursor", lambda v: int_in(v, "cursor", 0, len(session.text), source=SRC))
+    # Qt counts the cursor in UTF-16 units (an emoji is two): at most twice the characters
+    _opt(state, "cursor", lambda v: int_in(v, "cursor", 0, 2 * len(session.text), source=SRC))
 
 
 def _latent_state(value: Any, name: str) -> None:

@@ -25,8 +25,9 @@ log = logging.getLogger(__name__)
 THEMES = ("system", "light", "dark")
 ROOMS = ("write", "imagine", "compose", "explore", "train")
 MAX_RECENT = 10
-#: Numeric keys and the range their control takes (RandomnessControls, Preferences). A value
-#: outside its range, or not a number, means the file was edited or damaged: it is set aside.
+#: Numeric keys and the range their control takes (RandomnessControls, Preferences). A number
+#: outside its range means the file was edited or damaged: it is set aside. (A value that is
+#: not a number at all only falls back to that key's default, as every getter does.)
 RANGES: dict[str, tuple[type, float, float]] = {
     "randomness/seed": (int, 0, 2_147_483_647),
     "randomness/temperature": (float, 0.0, 5.0),
@@ -77,7 +78,7 @@ def _out_of_range(qs: QSettings) -> str:
         try:
             value = kind(raw) if not isinstance(raw, str) or kind is float else int(raw.strip())
         except (TypeError, ValueError):
-            return f"{key} is {str(raw)[:40]!r}, not a number"
+            continue  # not a number at all: that key alone falls back to its default
         if not (math_ok(value) and lo <= value <= hi):
             return f"{key} is {value}, outside {lo}-{hi}"
     return ""

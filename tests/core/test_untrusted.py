@@ -118,7 +118,7 @@ def _write_state(**kw) -> dict:
 
 
 @pytest.mark.parametrize("bad", [{"path": 5}, {"cursor": "abc"}, {"cursor": 99},
-                                 {"modified": "yes"}, {"session": []}])
+                                 {"cursor": 1e999}, {"modified": "yes"}, {"session": []}])
 def test_a_damaged_autosave_is_set_aside_with_a_message(tmp_path, bad):
     store = AutosaveStore("write", folder=tmp_path)
     store.path.write_text(json.dumps({"pid": 1, "state": _write_state(**bad)}))
