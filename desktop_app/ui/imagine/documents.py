@@ -48,7 +48,12 @@ class ImagineDocumentsMixin:
         self.discardRestoreButton.clicked.connect(self.discard_pending)
         app = QApplication.instance()
         if app is not None:
-            app.aboutToQuit.connect(self.autosave_store.clear)
+            app.aboutToQuit.connect(self._clear_autosave_on_quit)
+
+    def _clear_autosave_on_quit(self) -> None:
+        # A clean quit has nothing to restore; a signal or logout keeps the autosave.
+        if not self.keep_autosave:
+            self.autosave_store.clear()
 
     # -- File menu ---------------------------------------------------------------------------
     def supports_documents(self) -> bool:

@@ -234,7 +234,9 @@ class DocumentsMixin:
 
     def _on_app_about_to_quit(self) -> None:
         # A clean quit (after the unsaved-changes question): nothing to restore next time.
-        self.autosave_store.clear()
+        # Not after a signal or logout: then the autosave IS the unsaved text.
+        if not self.keep_autosave:
+            self.autosave_store.clear()
 
 
 def _history_line(number: int, record: GenerationRecord) -> str:
