@@ -23,6 +23,8 @@ COMMANDS: list[tuple[str | None, str, str, str]] = [
     (None, "models", "desktop_app.commands.models", "list the installed models"),
     ("bench", "text", "desktop_app.commands.bench_text",
      "measure text generation speed (optionally beside transformers)"),
+    ("eval", "text", "desktop_app.commands.eval_text",
+     "bits per byte of a text model on your own text (lower is better)"),
     ("generate", "text", "desktop_app.commands.generate_text",
      "continue a prompt with a local language model"),
     ("generate", "image", "desktop_app.commands.generate_image", "sample images from an image model"),
@@ -43,6 +45,7 @@ GROUP_HELP = {
     "generate": "generate text, images or melodies",
     "train": "train or fine-tune a model on your own files",
     "bench": "measure speed",
+    "eval": "measure how well a model predicts your own files",
 }
 
 

