@@ -4,8 +4,9 @@ Start-up order matters for speed: nothing here imports torch. The window is show
 after its first paint the engine's warm-up job imports torch on the worker thread while the
 status bar says "Starting the engine (loading torch)…".
 
-SIGTERM and SIGINT close the window politely (the same path as the close button), so a
-session manager or a test can stop the app and still get exit status 0.
+SIGTERM and SIGINT (and the session manager's "commit data" at logout) autosave every room
+and close the window WITHOUT the "save changes?" dialog — nobody is there to answer it, and it
+used to hang the process forever. Exit status 0. A person closing the window is still asked.
 
 ``REVERIE_SMOKE_READY_FILE``: when set, a JSON line is written there after the first paint
 (time, whether torch was imported yet) — used by the Xvfb smoke test and the start-up benchmark.
@@ -25,7 +26,8 @@ log = logging.getLogger("desktop_app.app")
 
 
 def _install_signal_handlers(app, window) -> None:
-    """Turn SIGTERM / SIGINT into ``window.close()`` on the GUI thread (via a wake-up socket)."""
+    """Turn SIGTERM / SIGINT into ``window.close_without_asking()`` on the GUI thread (via a
+    wake-up socket), and autosave when the session manager asks to commit data (logout)."""
     from PySide6.QtCore import QSocketNotifier
 
     rsock, wsock = socket.socketpair()
@@ -42,9 +44,14 @@ def _install_signal_handlers(app, window) -> None:
         except OSError:
             pass
         log.info("termination signal received; closing the window")
-        window.close()
+        window.close_without_asking("signal")
+
+    def on_commit_data(_manager) -> None:
+        # Logout: a "save changes?" dialog would block the logout; autosave and close instead.
+        window.close_without_asking("logout")
 
     notifier.activated.connect(on_signal)
+    app.commitDataRequest.connect(on_commit_data)
     app._reverie_signal_sockets = (rsock, wsock, notifier)  # keep them alive
 
 

@@ -23,6 +23,8 @@ COMMANDS: list[tuple[str | None, str, str, str]] = [
     (None, "models", "desktop_app.commands.models", "list the installed models"),
     ("bench", "text", "desktop_app.commands.bench_text",
      "measure text generation speed (optionally beside transformers)"),
+    ("eval", "text", "desktop_app.commands.eval_text",
+     "bits per byte of a text model on your own text (lower is better)"),
     ("generate", "text", "desktop_app.commands.generate_text",
      "continue a prompt with a local language model"),
     ("generate", "image", "desktop_app.commands.generate_image", "sample images from an image model"),
@@ -43,15 +45,17 @@ GROUP_HELP = {
     "generate": "generate text, images or melodies",
     "train": "train or fine-tune a model on your own files",
     "bench": "measure speed",
+    "eval": "measure how well a model predicts your own files",
 }
 
 
 class _Parser(argparse.ArgumentParser):
-    """ArgumentParser whose usage errors print a short usage line and exit with status 2."""
+    """ArgumentParser whose usage errors print ONE short usage line (the full synopsis of
+    ``generate text`` is twenty lines, burying the error) and one error line; exit status 2."""
 
     def error(self, message: str) -> None:  # noqa: D401 - argparse API
-        self.print_usage(sys.stderr)
-        self.exit(2, f"{self.prog}: error: {message}\n")
+        self.exit(2, f"usage: {self.prog} [options]  (see: {self.prog} --help)\n"
+                     f"{self.prog}: error: {message}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -86,7 +90,10 @@ def main(argv: list[str] | None = None) -> int:
         # waits for nor depends on the other command modules.
         args, module = argparse.Namespace(), "desktop_app.commands.gui"
     else:
-        args = build_parser().parse_args(argv)
+        try:
+            args = build_parser().parse_args(argv)
+        except SystemExit as done:  # --help, --version, or a usage error (already printed)
+            return done.code if isinstance(done.code, int) else 0
         module = getattr(args, "_module", "desktop_app.commands.gui")
     try:
         return int(importlib.import_module(module).run(args) or 0)

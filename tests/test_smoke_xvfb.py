@@ -3,7 +3,7 @@
 Starts its own Xvfb on a free display (``-displayfd``), runs ``python -m desktop_app`` with
 ``REVERIE_SMOKE_READY_FILE`` so the app reports its first paint, checks with ``xwininfo`` that
 the window is mapped, grabs the screen with ImageMagick's ``import`` and checks the picture is
-not blank, then sends SIGTERM (the app turns it into ``window.close()``) and expects exit
+not blank, then sends SIGTERM (the app autosaves and closes without asking) and expects exit
 status 0 with no "QThread: Destroyed" on stderr. Skipped only when Xvfb is not installed.
 """
 

@@ -1,97 +1,42 @@
-"""The phrase map for the Explore room: melody phrases encoded by the phrase VAE (worker thread).
+"""The phrase map for the Explore room: the phrase VAE's shipped atlas (worker thread).
 
-Tunes come from the melody data the music engine reads (``desktop_app.ml.music.data``;
-held-out tunes first, then training tunes), cut into the VAE's 2-bar phrases. Each phrase is
-encoded to its latent mean and kept as a small Melody (for the hover piano roll and for the
-MIDI export of a path). Colours: meter, mode, collection and split.
+The phrases, their latent means and labels come from the model folder's ``atlas.safetensors``
+/ ``atlas.json`` (see :mod:`desktop_app.ml.music.phrase_atlas`, which builds them from the
+melody data once). Nothing here reads the development data folder, so the map works wherever
+the model is installed. Colours: meter, mode, collection and split.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+import json
 from pathlib import Path
-
-import numpy as np
 
 from desktop_app.backends.base import JobContext
 from desktop_app.core import explore as ex
 from desktop_app.core.errors import DataError
-from desktop_app.core.melody import Note
-
-MAX_PHRASES = 4000
-BATCH = 256
 
 
-def _phrase_melody(grid: list[int], like, title: str):
-    """A phrase grid (pitches relative to the tonic) as a Melody in ``like``'s key and meter."""
-    from desktop_app.ml.music import phrase_vae as V
-    notes, now, base = [], 0.0, 60 + like.key.tonic
-    for rel, dur in V.grid_to_events([t for t in grid if t != V.PAD]):
-        if rel is not None and 0 <= base + rel <= 127:
-            notes.append(Note(start=now, pitch=base + rel, duration=float(dur)))
-        now += float(dur)
-    return replace(like, notes=tuple(notes), title=title)
-
-
-def collect_phrases(tunes, max_steps: int, limit: int, token=None):
-    """(grids, melodies, names, categories) of up to ``limit`` phrases from ``tunes``."""
-    from desktop_app.ml.music import data as D
-    from desktop_app.ml.music.morph import melody_phrases
-    grids, mels, names = [], [], []
-    cats: dict[str, list[str]] = {"meter": [], "mode": [], "collection": [], "split": []}
-    for tune in tunes:
-        if len(grids) >= limit:
-            break
-        if token is not None:
-            token.raise_if_cancelled()
-        melody = D.tune_melody(tune)
-        if melody is None:
-            continue
-        try:
-            phrases = melody_phrases(melody, max_steps)
-        except DataError:
-            continue
-        title = tune.get("title") or f"{tune.get('collection', '')} #{tune.get('index', 0)}"
-        for k, grid in enumerate(phrases[: limit - len(grids)]):
-            grids.append(grid)
-            mels.append(_phrase_melody(grid, melody, f"{title}, bars {2 * k + 1}-{2 * k + 2}"))
-            names.append(f"{title}, bars {2 * k + 1}-{2 * k + 2}")
-            cats["meter"].append(str(melody.meter))
-            cats["mode"].append(melody.key.mode)
-            cats["collection"].append(str(tune.get("collection", "")))
-            cats["split"].append("held out" if D.is_holdout(tune) else "training")
-    return grids, mels, names, cats
+def _config(folder: Path) -> dict:
+    try:
+        cfg = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise DataError(f"cannot read {folder / 'config.json'}: {exc}") from None
+    latent, steps = cfg.get("latent"), cfg.get("max_steps")
+    if not all(isinstance(v, int) and 0 < v <= 4096 for v in (latent, steps)):
+        raise DataError(f"{folder / 'config.json'} has no usable latent / max_steps")
+    return cfg
 
 
 def phrase_map(folder: Path, job: ex.BuildMapJob, ctx: JobContext) -> ex.MapData:
-    import torch
-
-    from desktop_app.ml.music import data as D
-    from desktop_app.ml.music.loader import load_phrase_vae
-    vae = ctx.models.get(f"music-vae:{folder}", lambda progress: load_phrase_vae(folder))
-    try:
-        train, held = D.split(D.load_tunes())
-    except DataError as exc:
-        raise DataError(f"the phrase map needs the melody data the music models were trained "
-                        f"on: {exc}") from None
-    rng = np.random.default_rng(job.seed)
-    order = [held[i] for i in rng.permutation(len(held))] + \
-        [train[i] for i in rng.permutation(len(train))]
-    limit = min(job.max_points, MAX_PHRASES)
-    ctx.progress(None, "Cutting tunes into 2-bar phrases")
-    grids, mels, names, cats = collect_phrases(order, vae.cfg.max_steps, limit, ctx.token)
-    if not grids:
-        raise DataError("no tune in the melody data gives a 2-bar phrase the phrase VAE can "
-                        "encode")
-    mus = []
-    with torch.no_grad():
-        for s in range(0, len(grids), BATCH):
-            ctx.token.raise_if_cancelled()
-            mu, _ = vae.encode(torch.tensor(grids[s: s + BATCH], dtype=torch.long))
-            mus.append(mu.float().numpy())
-            ctx.progress(min((s + BATCH) / len(grids), 1.0), f"Encoding phrases {s + BATCH}")
-    codes = np.concatenate(mus).astype(np.float32)
-    return ex.MapData("music", str(folder), codes, tuple(names),
-                      {k: tuple(v) for k, v in cats.items()}, melodies=tuple(mels),
-                      held_out=np.array([s == "held out" for s in cats["split"]]),
-                      note=f"{len(codes):,} phrases (held-out tunes first)")
+    from desktop_app.ml.music.phrase_atlas import load_atlas
+    cfg = _config(folder)
+    ctx.progress(None, "Reading the phrase atlas")
+    loaded = load_atlas(folder, cfg["latent"], cfg["max_steps"])
+    if loaded is None:
+        raise DataError(f"{folder.name} has no phrase atlas; build one with: python -m "
+                        f"desktop_app.ml.music.phrase_atlas {folder}")
+    mu, mels, names, cats, held = loaded
+    n = min(len(mu), job.max_points)
+    return ex.MapData("music", str(folder), mu[:n], names[:n],
+                      {k: v[:n] for k, v in cats.items()}, melodies=mels[:n],
+                      held_out=held[:n], note=f"{n:,} phrases (held-out tunes first)")

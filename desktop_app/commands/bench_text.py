@@ -11,17 +11,18 @@ from __future__ import annotations
 import argparse
 import sys
 
-from desktop_app.core.errors import ReverieError, UsageError
+from desktop_app.commands import options as opt
+from desktop_app.core.errors import ReverieError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", default="reverie-stories", metavar="NAME_OR_DIR",
+    parser.add_argument("--model", type=opt.text, default="reverie-stories", metavar="NAME_OR_DIR",
                         help="model name or folder (default: reverie-stories)")
-    parser.add_argument("--prompt-tokens", type=int, default=128, metavar="N")
-    parser.add_argument("--new-tokens", type=int, default=256, metavar="N")
-    parser.add_argument("--threads", type=int, default=1, metavar="N",
+    parser.add_argument("--prompt-tokens", type=opt.int_in(1, 32768), default=128, metavar="N")
+    parser.add_argument("--new-tokens", type=opt.int_in(1, 32768), default=256, metavar="N")
+    parser.add_argument("--threads", type=opt.THREADS, default=1, metavar="N",
                         help="CPU threads for every tool (default 1)")
-    parser.add_argument("--rounds", type=int, default=1, metavar="N",
+    parser.add_argument("--rounds", type=opt.int_in(1, 100), default=1, metavar="N",
                         help="interleaved rounds; the best of each tool is kept (default 1)")
     parser.add_argument("--precision", action="append", choices=("fp32", "bf16", "int8"), default=None,
                         help="precision(s) to time Reverie at (repeatable; default fp32)")
@@ -33,9 +34,6 @@ def run(args: argparse.Namespace) -> int:
     from desktop_app.commands.generate_text import resolve_text_model
     from desktop_app.ml.text import bench
 
-    for name in ("prompt_tokens", "new_tokens", "threads", "rounds"):
-        if getattr(args, name) < 1:
-            raise UsageError(f"--{name.replace('_', '-')} must be at least 1")
     folder = resolve_text_model(args.model)
     precisions = tuple(args.precision or ["fp32"])
     runs = [("reverie", p) for p in precisions]

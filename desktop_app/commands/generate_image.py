@@ -8,20 +8,22 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from desktop_app.commands import options as opt
 from desktop_app.core.errors import UsageError
 from desktop_app.core.imaging import DEFAULT_IMAGE_MODEL
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", default=DEFAULT_IMAGE_MODEL,
+    p.add_argument("--model", type=opt.text, default=DEFAULT_IMAGE_MODEL,
                    help=f"model name or folder (default {DEFAULT_IMAGE_MODEL})")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--temperature", type=float, default=1.0,
-                   help="noise scale tau of z ~ N(0, tau^2 I) (default 1.0)")
-    p.add_argument("--count", type=int, default=1)
+    p.add_argument("--seed", type=opt.SEED, default=0)
+    p.add_argument("--temperature", type=opt.TEMPERATURE, default=1.0,
+                   help="noise scale tau of z ~ N(0, tau^2 I), 0-10 (default 1.0)")
+    p.add_argument("--count", type=opt.int_in(1, 256), default=1, help="images, 1-256")
     p.add_argument("--grid", action="store_true", help="write one grid image")
-    p.add_argument("--scale", type=int, default=1, help="enlarge by this factor (nearest)")
-    p.add_argument("--output", required=True, help="FILE.png")
+    p.add_argument("--scale", type=opt.SCALE, default=1,
+                   help="enlarge by this factor, 1-16 (nearest)")
+    p.add_argument("--output", type=opt.output_file, required=True, help="FILE.png")
 
 
 def output_paths(output: str, count: int, as_grid: bool) -> list[Path]:

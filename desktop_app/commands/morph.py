@@ -9,33 +9,36 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from desktop_app.commands import options as opt
 from desktop_app.core.errors import UsageError
 from desktop_app.core.imaging import DEFAULT_IMAGE_MODEL, LatentSource
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", default=DEFAULT_IMAGE_MODEL)
+    p.add_argument("--model", type=opt.text, default=DEFAULT_IMAGE_MODEL)
     a = p.add_mutually_exclusive_group(required=True)
-    a.add_argument("--from", dest="from_image", metavar="IMAGE", help="start image file")
-    a.add_argument("--from-seed", type=int, metavar="S", help="start from a sampled seed")
+    a.add_argument("--from", dest="from_image", type=opt.text, metavar="IMAGE", help="start image file")
+    a.add_argument("--from-seed", type=opt.SEED, metavar="S", help="start from a sampled seed")
     b = p.add_mutually_exclusive_group(required=True)
-    b.add_argument("--to", dest="to_image", metavar="IMAGE", help="end image file")
-    b.add_argument("--to-seed", type=int, metavar="S", help="end at a sampled seed")
-    p.add_argument("--frames", type=int, default=16, help="frames including both ends")
+    b.add_argument("--to", dest="to_image", type=opt.text, metavar="IMAGE", help="end image file")
+    b.add_argument("--to-seed", type=opt.SEED, metavar="S", help="end at a sampled seed")
+    p.add_argument("--frames", type=opt.int_in(2, 1000), default=16,
+                   help="frames including both ends, 2-1000")
     p.add_argument("--method", choices=("slerp", "lerp"), default="slerp")
-    p.add_argument("--temperature", type=float, default=1.0, help="tau for seeded ends")
-    p.add_argument("--duration", type=int, default=80, help="milliseconds per frame")
-    p.add_argument("--scale", type=int, default=1, help="enlarge by this factor (nearest)")
-    p.add_argument("--output", required=True, help="FILE.gif, FILE.webp or DIR/")
+    p.add_argument("--temperature", type=opt.TEMPERATURE, default=1.0,
+                   help="tau for seeded ends, 0-10")
+    p.add_argument("--duration", type=opt.int_in(10, 10000), default=80,
+                   help="milliseconds per frame, 10-10000")
+    p.add_argument("--scale", type=opt.SCALE, default=1,
+                   help="enlarge by this factor, 1-16 (nearest)")
+    p.add_argument("--output", type=opt.text, required=True, help="FILE.gif, FILE.webp or DIR/")
 
 
 def run(args: argparse.Namespace) -> int:
-    if not 2 <= args.frames <= 1000:
-        raise UsageError(f"--frames must be between 2 and 1000, not {args.frames}")
-    if not 1 <= args.scale <= 16 or not 10 <= args.duration <= 10000:
-        raise UsageError("--scale must be 1..16 and --duration 10..10000 ms")
-    out = Path(args.output)
+    out = Path(args.output).expanduser()
     to_dir = args.output.endswith(("/", "\\")) or out.is_dir()
+    if to_dir and out.exists() and not out.is_dir():
+        raise UsageError(f"--output {args.output} is an existing file; a folder is needed here")
     if not to_dir and out.suffix.lower() not in (".gif", ".webp"):
         raise UsageError(f"--output must be a .gif or .webp file or a folder ending in /, "
                          f"not {args.output!r}")

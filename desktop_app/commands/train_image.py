@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from desktop_app.commands.stop_signal import StopOnSignal
+from desktop_app.commands import options as opt
 from desktop_app.core.errors import UsageError
 
 PRESETS = {
@@ -25,27 +26,28 @@ PRESETS = {
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data", required=True,
+    p.add_argument("--data", type=opt.text, required=True,
                    help="a folder of images, builtin:emoji or builtin:fashion")
-    p.add_argument("--out", required=True, help="run folder (checkpoints + finished model)")
-    p.add_argument("--steps", type=int, default=2000, help="optimizer steps (default 2000)")
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--lr", type=float, default=2e-3)
-    p.add_argument("--latent", type=int, default=None, help="latent size 32..128")
+    p.add_argument("--out", type=opt.output_dir, required=True, help="run folder (checkpoints + finished model)")
+    p.add_argument("--steps", type=opt.int_in(1, 10_000_000), default=2000, help="optimizer steps (default 2000)")
+    p.add_argument("--batch-size", type=opt.int_in(1, 4096), default=64)
+    p.add_argument("--lr", type=opt.float_in(0, 10, above=True), default=2e-3)
+    p.add_argument("--latent", type=opt.int_in(2, 512), default=None, help="latent size 32..128")
     p.add_argument("--size", type=int, choices=(28, 64), default=None,
                    help="image side for a folder (64 RGB or 28 grey)")
-    p.add_argument("--beta", type=float, default=1.0, help="KL weight once warm (default 1)")
-    p.add_argument("--kl-warmup", type=int, default=None, help="KL warm-up steps")
-    p.add_argument("--warmup-steps", type=int, default=None,
+    p.add_argument("--beta", type=opt.float_in(0, 100), default=1.0, help="KL weight once warm (default 1)")
+    p.add_argument("--kl-warmup", type=opt.int_in(0, 10_000_000), default=None, help="KL warm-up steps")
+    p.add_argument("--warmup-steps", type=opt.int_in(0, 10_000_000), default=None,
                    help="learning-rate warm-up steps (default min(200, steps/10))")
-    p.add_argument("--held-out", type=float, default=0.1, help="held-out fraction (default 0.1)")
+    p.add_argument("--held-out", type=opt.float_in(0, 0.9, above=True), default=0.1, help="held-out fraction (default 0.1)")
     p.add_argument("--no-flip", action="store_true", help="no horizontal-flip augmentation")
-    p.add_argument("--seed", type=int, default=1337)
-    p.add_argument("--eval-every", type=int, default=500)
-    p.add_argument("--checkpoint-every", type=int, default=500)
+    p.add_argument("--seed", type=opt.SEED, default=1337)
+    p.add_argument("--eval-every", type=opt.int_in(0, 10_000_000), default=500)
+    p.add_argument("--checkpoint-every", type=opt.int_in(0, 10_000_000), default=500)
     p.add_argument("--fp16", action="store_true", help="store the final weights as fp16")
     p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--threads", type=opt.THREADS, default=None,
+                   help=f"torch CPU threads, 1-{opt.MAX_THREADS}")
     p.add_argument("--json", action="store_true", help="one JSON object per line on stdout")
 
 

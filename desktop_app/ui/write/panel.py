@@ -26,14 +26,14 @@ from desktop_app.engine.sync_engine import SyncEngine
 from desktop_app.ui.rooms.base import RoomPanel
 from desktop_app.ui.write.documents import DocumentsMixin
 from desktop_app.ui.write.inspection import InspectionMixin
-from desktop_app.ui.write.layout import build_layout
+from desktop_app.ui.write.layout import DEFAULT_CONTEXT, build_layout
 
 log = logging.getLogger(__name__)
 
 AUTOSAVE_MS = 30_000
 INSPECT_DELAY_MS = 300
 COUNT_DELAY_MS = 250
-DEFAULT_MODEL = "reverie-stories"
+DEFAULT_MODEL = "smollm2-135m-instruct"
 PRELOAD_DELAY_MS = 800  # after the first paint and the engine's warm-up job was queued
 
 
@@ -127,6 +127,8 @@ class WritePanel(InspectionMixin, DocumentsMixin, RoomPanel):
             lambda item: self.reuse_generation(self.history_list.row(item)))
         self.openings.itemClicked.connect(lambda item: self.use_opening(item.text()))
         self.instructionCheck.toggled.connect(self.instructionEdit.setVisible)
+        self.instructionCheck.toggled.connect(self.systemEdit.setVisible)
+        self.contextSpin.valueChanged.connect(lambda _v: self._inspect_timer.start())
         self.side_tabs.currentChanged.connect(lambda _i: self._inspect_timer.start())
         ctx = Qt.ShortcutContext.WidgetWithChildrenShortcut
         QShortcut(QKeySequence.StandardKey.Find, self, lambda: self.find_bar.open_find(False),
@@ -210,6 +212,8 @@ class WritePanel(InspectionMixin, DocumentsMixin, RoomPanel):
             info = event.result
             self.model_dir, self.model_info = str(info.path), info
             self.picker.set_loaded(info)
+            self.contextSpin.setMaximum(info.max_context)
+            self.contextSpin.setValue(min(DEFAULT_CONTEXT, info.max_context))
             self.modelMessage.hide()  # a model is in use, whatever the scan said
             self.instructionCheck.setEnabled(info.has_chat_template)
             self.instructionCheck.setToolTip(
@@ -296,7 +300,10 @@ class WritePanel(InspectionMixin, DocumentsMixin, RoomPanel):
         settings = sampler.with_seed(seed) if hasattr(sampler, "with_seed") else sampler
         req.job = TextGenerationJob(model_dir=self.model_dir, prompt=req.prompt,
                                     settings=settings, max_tokens=self.maxTokensSpin.value(),
-                                    variants=req.variants, chat=req.chat)
+                                    variants=req.variants, chat=req.chat,
+                                    system_prompt=(self.systemEdit.text().strip() or None)
+                                    if req.chat else None,
+                                    context_length=self._context() or None)
         self.show_error("")
         self.gauge.set_dropped(0)
         if req.mode == "variants":

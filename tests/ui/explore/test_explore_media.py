@@ -33,9 +33,12 @@ def few_tunes(tmp_path_factory):
 
 def test_phrase_map_hover_and_midi_path(make_view, few_tunes, tmp_path, monkeypatch):
     from desktop_app.core.midi import read_midi
+    from desktop_app.ml.music.phrase_atlas import build_atlas
     from desktop_app.ml.music.tiny import tiny_vae_dir
-    monkeypatch.setenv("REVERIE_SHARED_DIR", str(few_tunes))
     vae = tiny_vae_dir(tmp_path / "phrase-vae")
+    assert build_atlas(vae, D.load_tunes(data_dir=few_tunes / "data" / "music")) >= 10
+    # The map reads only the model folder: no melody data anywhere at run time.
+    monkeypatch.setenv("REVERIE_SHARED_DIR", str(tmp_path / "nowhere"))
     v = make_view()
     v.load("music", str(vae))
     assert v.data is not None, v.status.text()
@@ -57,6 +60,36 @@ def test_phrase_map_hover_and_midi_path(make_view, few_tunes, tmp_path, monkeypa
     mel = read_midi(out)
     first, second = v.data.melodies[0], v.data.melodies[4]
     assert len(mel.notes) == len(first.notes) + len(second.notes)
+
+
+BUILTIN_VAE = builtin_models_dir() / "music" / "phrase-vae"
+
+
+@pytest.mark.skipif(not (BUILTIN_VAE / "atlas.json").is_file(), reason="no built-in phrase VAE")
+def test_builtin_phrase_map_works_outside_the_development_tree(make_view, tmp_path, monkeypatch):
+    """Issue 20 #13: the shipped atlas is all the map needs (no ../shared/data/music)."""
+    monkeypatch.setenv("REVERIE_SHARED_DIR", str(tmp_path / "nowhere"))
+    v = make_view()
+    v.load("music", str(BUILTIN_VAE))
+    assert v.data is not None, v.status.text()
+    assert len(v.data) >= 1000 and v.data.codes.shape[1] == 64
+    assert v.data.held_out[0] and "held out" in v.data.categories["split"]
+    size = sum((BUILTIN_VAE / f).stat().st_size for f in ("atlas.json", "atlas.safetensors"))
+    assert size < 3_000_000
+
+
+def test_phrase_vae_without_an_atlas_or_with_a_damaged_one_says_so(make_view, tmp_path):
+    import json
+
+    from desktop_app.ml.music.tiny import tiny_vae_dir
+    vae = tiny_vae_dir(tmp_path / "phrase-vae")
+    v = make_view()
+    v.load("music", str(vae))
+    assert v.data is None and "no phrase atlas" in v.status.text()
+    (vae / "atlas.json").write_text(json.dumps({"version": 1, "names": [], "categories": {}}))
+    (vae / "atlas.safetensors").write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{}      ")
+    v.load("music", str(vae))
+    assert v.data is None and "damaged" in v.status.text() and "\n" not in v.status.text()
 
 
 def test_music_model_that_is_not_a_phrase_vae_says_what_the_map_needs(make_view, tmp_path):
@@ -96,3 +129,20 @@ def test_word_map_neighbours_analogy_and_empty_space(make_view):
         v.latentMap.click_at(*v.xy[k])
     walk = v.path.word_walk()
     assert walk[0].lower() == "king" and walk[-1].lower() == "queen"
+
+
+def test_a_long_message_never_widens_the_window(window, qtbot):
+    """Issue 20 #13: a long unbreakable path in a message widened the window past the screen."""
+    from desktop_app.core.events import Failed, Started
+    window.resize(1000, 700)
+    window.show()
+    window.show_room("explore")
+    view = window.current_panel().view
+    long_path = "/very" * 200 + "/melodies_oneills1850.jsonl.gz"
+    view.set_status(f"missing melody data {long_path}; set REVERIE_SHARED_DIR")
+    window.engine.event.emit(Started(job_id=999, label="Map"))
+    window.engine.event.emit(Failed(job_id=999, message=f"cannot read {long_path}"))
+    qtbot.wait(10)
+    assert view.status.minimumSizeHint().width() < 400
+    assert window.status.minimumSizeHint().width() < 400
+    assert window.layout().totalMinimumSize().width() < 1000 and window.width() <= 1000

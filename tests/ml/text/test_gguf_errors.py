@@ -1,0 +1,109 @@
+"""Broken GGUF files are refused with one clear line, before any weight is allocated.
+
+Through the loader (ModelLoadError) and through the CLI (exit 1, one line on stderr).
+"""
+
+from __future__ import annotations
+
+import pytest
+from gguf import GGMLQuantizationType as T
+from gguf_fixtures import patch_u32, train_reference_tokenizer, write_tiny_gguf
+
+from desktop_app.cli import main
+from desktop_app.core.errors import ModelLoadError
+from desktop_app.ml.text.loader import load_text_model
+
+SMALL = dict(layers=1, hidden=64, inter=64, heads=2, kv_heads=1)
+
+
+@pytest.fixture(scope="module")
+def good(tmp_path_factory):
+    path = tmp_path_factory.mktemp("gguf") / "good.gguf"
+    write_tiny_gguf(path, **SMALL)
+    return path
+
+
+def _refused(path, capsys, *words):
+    with pytest.raises(ModelLoadError) as info:
+        load_text_model(path)
+    message = str(info.value)
+    assert "\n" not in message
+    for w in words:
+        assert w in message, message
+    code = main(["generate", "text", "--model", str(path), "--prompt", "x", "--max-tokens", "1"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and len(err) == 1 and err[0].startswith("reverie: error:"), err
+    return message
+
+
+def test_wrong_magic(tmp_path, capsys):
+    path = tmp_path / "fake.gguf"
+    path.write_bytes(b"PK\x03\x04" + bytes(100))
+    _refused(path, capsys, "not a GGUF file")
+
+
+@pytest.mark.parametrize("keep", [6, 40, 2000, 0.5, 0.999])
+def test_truncated(tmp_path, good, capsys, keep):
+    data = good.read_bytes()
+    n = int(len(data) * keep) if isinstance(keep, float) else keep
+    path = tmp_path / "cut.gguf"
+    path.write_bytes(data[:n])
+    _refused(path, capsys, "cut.gguf")
+
+
+def test_unsupported_architecture(tmp_path, good, capsys):
+    path = tmp_path / "arch.gguf"
+    path.write_bytes(good.read_bytes().replace(b"llama", b"bloom"))
+    _refused(path, capsys, "'bloom'", "supported")
+
+
+def test_unsupported_tensor_type(tmp_path, capsys):
+    path = tmp_path / "q5.gguf"
+    write_tiny_gguf(path, qtype=T.Q5_0, **SMALL)
+    _refused(path, capsys, "Q5_0", "supported")
+
+
+@pytest.mark.parametrize("key,value,words", [
+    ("llama.block_count", 10**9, ["block_count", "1000000000"]),
+    ("llama.embedding_length", 128, ["shape"]),  # tensors no longer match the metadata
+    ("llama.attention.head_count", 3, ["shape"]),
+    ("llama.attention.head_count_kv", 3, ["head_count_kv"]),
+    ("llama.feed_forward_length", 0, ["feed_forward_length"]),
+    ("llama.embedding_length", 60000, ["bytes can hold"]),
+])
+def test_absurd_or_mismatched_metadata(tmp_path, good, capsys, key, value, words):
+    path = tmp_path / "meta.gguf"
+    path.write_bytes(good.read_bytes())
+    patch_u32(path, key, value)
+    _refused(path, capsys, *words)
+
+
+def test_huge_vocabulary_count(tmp_path, good, capsys):
+    """An array count larger than the file: the reader cannot even walk it."""
+    data = bytearray(good.read_bytes())
+    key = b"tokenizer.ggml.tokens"
+    at = data.index(key) + len(key) + 4 + 4  # type ARRAY, element type STRING, then the count
+    data[at:at + 8] = (1 << 40).to_bytes(8, "little")
+    path = tmp_path / "vocab.gguf"
+    path.write_bytes(bytes(data))
+    _refused(path, capsys, "vocab.gguf")
+
+
+@pytest.mark.parametrize("skip,word", [(("tokens",), "tokenizer.ggml.tokens"),
+                                        (("merges",), "tokenizer.ggml.merges")])
+def test_missing_tokenizer_keys(tmp_path, capsys, skip, word):
+    path = tmp_path / "tok.gguf"
+    write_tiny_gguf(path, skip=skip, **SMALL)
+    _refused(path, capsys, word)
+
+
+def test_unknown_pre_tokenizer_refused_by_name(tmp_path, capsys):
+    path = tmp_path / "pre.gguf"
+    write_tiny_gguf(path, pre="smollm", pre_name="klingon-bpe",
+                    tokenizer=train_reference_tokenizer("smollm"), **SMALL)
+    _refused(path, capsys, "'klingon-bpe'")
+
+
+def test_precision_int8_refused_for_now(good):
+    with pytest.raises(ModelLoadError):
+        load_text_model(good, precision="int8")
