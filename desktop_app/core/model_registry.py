@@ -228,9 +228,28 @@ def describe_gguf(path: Path, kind: str, source: str, name: str | None = None,
                      attribution=attribution, problem=problem, origin=origin)
 
 
+def describe_adapter(folder: Path, kind: str, source: str) -> ModelInfo:
+    """A LoRA adapter folder (PEFT format, ``reverie train text --lora``): its own weights
+    are counted; the base it needs is named in the attribution (ml/text/adapter.py loads it)."""
+    problem, parameters, base = "", None, "?"
+    try:
+        cfg = json.loads((folder / "adapter_config.json").read_text("utf-8"))
+        base = str(cfg.get("base_model_name_or_path") or "?")
+        parameters = count_parameters([folder / "adapter_model.safetensors"])
+    except (OSError, ValueError, AttributeError) as exc:
+        problem = f"cannot read the adapter in {folder}: {exc}"
+    licence, attribution = read_card(folder)
+    return ModelInfo(name=folder.name, kind=kind, path=folder, source=source,
+                     parameters=parameters, size_bytes=folder_size(folder),
+                     licence=licence or "unknown",
+                     attribution=attribution or f"LoRA adapter on {base}", problem=problem)
+
+
 def describe_model(folder: Path, kind: str, source: str) -> ModelInfo:
     """Describe one model folder; problems go into ``problem`` instead of raising."""
     problem = ""
+    if kind == "text" and (folder / "adapter_config.json").is_file():
+        return describe_adapter(folder, kind, source)
     if kind == "text" and not (folder / "config.json").is_file():
         gguf = folder_gguf(folder)
         if gguf is not None:

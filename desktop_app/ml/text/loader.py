@@ -210,6 +210,10 @@ def load_text_model(folder: str | Path, *, precision: str = "fp32",
                                name=name)
     if precision not in PRECISIONS:
         raise ModelLoadError(f"unknown precision {precision!r}; choose {', '.join(PRECISIONS)}")
+    if (folder / "adapter_config.json").is_file():  # a LoRA adapter: its base + the adapter
+        from desktop_app.ml.text.adapter import load_adapter_model
+        return load_adapter_model(folder, precision=precision, progress=progress,
+                                  check_memory=check_memory, available_bytes=available_bytes)
     if not folder.is_dir():
         raise ModelLoadError(f"model folder {folder} does not exist")
     if not (folder / "config.json").is_file():

@@ -40,6 +40,7 @@ class RunRequest:
     data: str
     steps: int
     init_from: str | None = None
+    lora: bool = False              # LoRA adapters on init_from (a PEFT adapter folder)
     extra: list[str] = field(default_factory=list)
     data_summary: str = ""
     created: float = field(default_factory=time.time)
@@ -220,6 +221,20 @@ def model_card(request: RunRequest, stats: RunStats, command: str) -> str:
               "A small model trained on a small personal collection: it imitates the surface of "
               "the data it saw and repeats its biases; check what it makes before sharing it.", ""]
     return "\n".join(lines)
+
+
+def lora_card(request: RunRequest, trainer_card: str) -> str:
+    """The fine-tune's card: the trainer's own (held-out bits per byte before/after, the
+    samples) with the room's name and data summary on top."""
+    lines = [f"# {request.name}", "",
+             f"Fine-tuned from `{request.init_from}` in Reverie's Train room on "
+             f"{time.strftime('%Y-%m-%d', time.localtime())} (LoRA adapters; the base is "
+             f"unchanged).", "", "Licence: the base model's licence, and that of your own "
+             f"training data.", "", "## Data", "", f"Folder: `{request.data}`", "",
+             *[f"- {line}" for line in request.data_summary.splitlines() if line.strip()], ""]
+    body = trainer_card.split("\n---\n", 1)[-1] if trainer_card.startswith("---") else \
+        trainer_card
+    return "\n".join(lines) + "\n" + body
 
 
 def tidy_run(run: Path) -> None:
