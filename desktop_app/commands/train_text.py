@@ -42,26 +42,51 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--size", default="tiny", choices=["tiny", "small", "base", "test"],
                    help="model size: tiny 4.2M, small 13.8M, base 29.9M parameters "
                         "(default tiny)")
-    p.add_argument("--steps", type=opt.int_in(1, 10_000_000), default=2000, help="optimizer steps (default 2000)")
-    p.add_argument("--batch-size", type=opt.int_in(1, 4096), default=16, help="global sequences per step")
+    p.add_argument("--steps", type=opt.int_in(1, 10_000_000), default=None,
+                   help="optimizer steps (default 2000; with --lora: sized from the amount "
+                        "of text, about 4 passes over it)")
+    p.add_argument("--batch-size", type=opt.int_in(1, 4096), default=None,
+                   help="global sequences per step (default 16; 2 with --lora)")
     p.add_argument("--grad-accum", type=opt.int_in(1, 1024), default=1)
-    p.add_argument("--lr", type=opt.float_in(0, 10, above=True), default=2e-3)
+    p.add_argument("--lr", type=opt.float_in(0, 10, above=True), default=None,
+                   help="peak learning rate (default 2e-3)")
     p.add_argument("--min-lr", type=opt.float_in(0, 10), default=None, help="default lr/10")
     p.add_argument("--warmup", type=opt.int_in(0, 10_000_000), default=None, help="warm-up steps (default steps/20)")
-    p.add_argument("--init-from", type=opt.existing_dir, metavar="MODEL_DIR", default=None,
-                   help="fine-tune: start from this Llama model folder (its tokenizer and size; "
-                        "--size and --vocab-size are then ignored)")
+    p.add_argument("--init-from", type=opt.text, metavar="MODEL", default=None,
+                   help="fine-tune: start from this Llama model folder (its tokenizer and "
+                        "size; --size and --vocab-size are then ignored). With --lora: a "
+                        "model name (e.g. smollm2-135m-instruct), a model folder or a .gguf "
+                        "file")
+    p.add_argument("--lora", action="store_true",
+                   help="train low-rank adapters on the --init-from model (frozen); writes a "
+                        "PEFT adapter folder (adapter_config.json, adapter_model.safetensors)")
+    p.add_argument("--lora-rank", type=opt.int_in(1, 256), default=8,
+                   help="adapter rank, 1-256 (default 8)")
+    p.add_argument("--lora-alpha", type=opt.float_in(0, 4096, above=True), default=16.0,
+                   help="adapter scale numerator: updates are scaled by alpha/rank (default 16)")
+    p.add_argument("--max-minutes", type=opt.float_in(0, 7 * 24 * 60, above=True), default=None,
+                   help="time budget: end with a checkpoint and the exported model after this "
+                        "many minutes of training")
+    p.add_argument("--patience", type=opt.int_in(0, 1000), default=None,
+                   help="end early after this many evaluations without a better held-out "
+                        "score (default 3 with --lora, off otherwise; 0 turns it off)")
+    p.add_argument("--merge-to", type=opt.output_dir, metavar="DIR", default=None,
+                   help="with --lora: also write base + adapter merged into a full model "
+                        "folder DIR (for tools without PEFT)")
     p.add_argument("--vocab-size", type=opt.int_in(260, 262_144), default=None,
                    help="BPE vocabulary, 260-262144 (size default)")
     p.add_argument("--context", type=opt.int_in(8, 32_768), default=None,
-                   help="tokens per window, 8-32768 (size default)")
+                   help="tokens per window, 8-32768 (size default; 512 with --lora)")
     p.add_argument("--eval-every", type=opt.int_in(0, 10_000_000), default=200)
     p.add_argument("--eval-batches", type=opt.int_in(1, 100_000), default=20)
     p.add_argument("--sample-every", type=opt.int_in(0, 10_000_000), default=500)
     p.add_argument("--checkpoint-every", type=opt.int_in(0, 10_000_000), default=200)
     p.add_argument("--log-every", type=opt.int_in(1, 10_000_000), default=10)
     p.add_argument("--seed", type=opt.SEED, default=1337)
-    p.add_argument("--bf16", action="store_true", help="bf16 autocast")
+    p.add_argument("--bf16", action="store_true",
+                   help="bf16 autocast (with --lora the default where the CPU has bf16 "
+                        "matrix units; --no-bf16 turns it off)")
+    p.add_argument("--no-bf16", dest="bf16_off", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--device", type=opt.device, default=None, help="cpu or cuda (default: cuda if available)")
     p.add_argument("--threads", type=opt.THREADS, default=None,
                    help=f"torch CPU threads, 1-{opt.MAX_THREADS}")
@@ -79,7 +104,8 @@ def _printer(mode: str):
             print(f"step {ev.step}/{ev.total_steps}  loss {ev.loss:.4f}  lr {ev.lr:.2e}  "
                   f"{ev.tokens_per_s:,.0f} tok/s  ETA {eta}", flush=True)
         elif ev.kind == "eval":
-            print(f"step {ev.step}  held-out loss {ev.val_loss:.4f}", flush=True)
+            bpb = f"  ({ev.bits_per_byte:.4f} bits/byte)" if ev.bits_per_byte else ""
+            print(f"step {ev.step}  held-out loss {ev.val_loss:.4f}{bpb}", flush=True)
         elif ev.kind == "sample":
             print(f"step {ev.step}  sample: {ev.sample!r}", flush=True)
         elif ev.kind == "checkpoint":
@@ -172,6 +198,14 @@ def run(args: argparse.Namespace) -> int:
     from desktop_app.ml.training.loop import TrainConfig, train
     from desktop_app.ml.training.text_task import SIZES, TextTask, llama_config
 
+    if args.lora:
+        from desktop_app.commands.train_text_lora import run_lora
+        return run_lora(args)
+    if args.merge_to:
+        raise UsageError("--merge-to needs --lora")
+    args.steps = 2000 if args.steps is None else args.steps
+    args.batch_size = 16 if args.batch_size is None else args.batch_size
+    args.lr = 2e-3 if args.lr is None else args.lr
     if args.steps <= 0 or args.batch_size <= 0:
         raise UsageError("--steps and --batch-size must be positive")
     if args.threads:
@@ -237,13 +271,16 @@ def run(args: argparse.Namespace) -> int:
     task.config.max_position_embeddings = context
     if init is not None:
         task.build_model = _fine_tune_builder(task.build_model, Path(args.init_from))
+        task.origin = f"fine-tuning all weights of {args.init_from}"
     cfg = TrainConfig(
         steps=args.steps, batch_size=args.batch_size, grad_accum=args.grad_accum, lr=args.lr,
         min_lr=args.min_lr if args.min_lr is not None else args.lr / 10,
         warmup_steps=args.warmup if args.warmup is not None else max(1, args.steps // 20),
         eval_every=args.eval_every, sample_every=args.sample_every,
         checkpoint_every=args.checkpoint_every, log_every=args.log_every, seed=args.seed,
-        bf16=args.bf16, device=args.device)
+        bf16=args.bf16 and not args.bf16_off, device=args.device,
+        patience=args.patience or 0,
+        max_seconds=(args.max_minutes or 0) * 60)
     with StopOnSignal() as stop:
         result = train(task, cfg, out, callbacks=[_printer(args.progress)] if info.is_main
                        else [], stop=stop, resume=args.resume)

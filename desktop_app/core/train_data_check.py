@@ -23,6 +23,11 @@ MIDI_SUFFIXES = (".mid", ".midi")
 #: held-out split is never empty), and the amounts from which results become worthwhile.
 MIN_TEXT_BYTES = 20_000
 GOOD_TEXT_BYTES = 1_000_000
+#: Fine-tuning a built-in writing model (LoRA) works from a couple of kilobytes of one's own
+#: writing (``commands/train_text_lora.py`` refuses below 1 KB); 20 KB is where it does more
+#: than pick up vocabulary and habits.
+MIN_FINETUNE_BYTES = 1_000
+GOOD_FINETUNE_BYTES = 20_000
 MIN_IMAGES = 10
 GOOD_IMAGES = 500
 MIN_TUNES = 8
@@ -45,6 +50,7 @@ class DataReport:
     heldout_note: str = ""
     warnings: list[str] = field(default_factory=list)
     error: str = ""                              # non-empty: training cannot start
+    fine_tune: bool = False                      # LoRA on a built-in model: lower minimums
 
     @property
     def ok(self) -> bool:
@@ -87,10 +93,12 @@ def _files(folder: Path) -> list[Path]:
     return out
 
 
-def check_folder(kind: str, folder: str | os.PathLike[str]) -> DataReport:
-    """Check ``folder`` as training data for ``kind`` ("text", "image" or "music")."""
+def check_folder(kind: str, folder: str | os.PathLike[str], *, fine_tune: bool = False
+                 ) -> DataReport:
+    """Check ``folder`` as training data for ``kind`` ("text", "image" or "music");
+    ``fine_tune``: adapters on a built-in model (text), which needs far less text."""
     folder = Path(folder).expanduser()
-    report = DataReport(kind=kind, folder=folder)
+    report = DataReport(kind=kind, folder=folder, fine_tune=fine_tune)
     if not str(folder).strip() or str(folder) == ".":
         report.error = "Choose a folder of your files first."
         return report
@@ -170,6 +178,8 @@ def _check_text(report: DataReport, files: list[Path]) -> None:
     if not n:
         report.error = ("No usable text: training needs UTF-8 text files (.txt or .md)."
                         if files else "")
+    elif report.fine_tune:
+        _fine_tune_amount(report)
     elif report.data_bytes < MIN_TEXT_BYTES:
         report.error = (f"Too little text: {_human(report.data_bytes)} found, at least "
                         f"{_human(MIN_TEXT_BYTES)} is needed (about 10 pages), and 1 MB or more "
@@ -177,6 +187,20 @@ def _check_text(report: DataReport, files: list[Path]) -> None:
     elif report.data_bytes < GOOD_TEXT_BYTES:
         report.warnings.append(f"{_human(report.data_bytes)} is enough to start, but a model "
                                f"learns your style much better from 1 MB or more.")
+
+
+def _fine_tune_amount(report: DataReport) -> None:
+    """What fine-tuning can do with this much text (plain words, not a lecture)."""
+    size = _human(report.data_bytes)
+    if report.data_bytes < MIN_FINETUNE_BYTES:
+        report.error = (f"Too little text: {size} found; fine-tuning needs at least "
+                        f"{_human(MIN_FINETUNE_BYTES)} (about half a page), and works better "
+                        f"from a few pages.")
+    elif report.data_bytes < GOOD_FINETUNE_BYTES:
+        report.warnings.append(
+            f"{size} is enough to fine-tune: the model picks up your vocabulary, names, "
+            f"spelling and layout. It cannot learn facts or a plot from so little, and the run "
+            f"stops early before it starts repeating your text.")
 
 
 def _check_images(report: DataReport, files: list[Path]) -> None:

@@ -215,5 +215,6 @@ class PreferencesDialog(QDialog):
                 s.set_value(key, str(field.path()))
         s.set_extra_model_dirs([Path(self.extraList.item(i).text())
                                 for i in range(self.extraList.count())])
-        s.sync()
+        if not s.sync():  # a full disk or a read-only folder: say so, never silently
+            QMessageBox.warning(self, "Preferences not saved", s.warning)
         super().accept()

@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from desktop_app.core.untrusted import check_sizes, float_in
 from desktop_app.ml.text.kv_cache import KVCache
 from desktop_app.ml.text.ops import linear
 
@@ -55,10 +56,20 @@ class LlamaConfig:
     extra: dict[str, Any] = field(default_factory=dict, repr=False)  # other HF keys, kept as-is
 
     def __post_init__(self) -> None:
+        # Configs come from untrusted folders: check types and ranges before anything is
+        # built from them (a string size, zero heads, 10**9 layers, a non-numeric factor).
+        check_sizes(vars(self), _BOUNDS, source="config.json")
+        for name, lo, hi in (("rms_norm_eps", 0.0, 1.0), ("rope_theta", 1.0, 1e12),
+                             ("initializer_range", 0.0, 10.0)):
+            float_in(getattr(self, name), name, lo, hi, source="config.json")
+        _check_rope_scaling(self.rope_scaling)
         if self.num_key_value_heads is None:
             self.num_key_value_heads = self.num_attention_heads
         if self.head_dim is None:
             self.head_dim = self.hidden_size // self.num_attention_heads
+            if self.head_dim < 1 or self.hidden_size % self.num_attention_heads:
+                raise ValueError(f"hidden_size {self.hidden_size} is not a multiple of "
+                                 f"num_attention_heads {self.num_attention_heads}")
         if self.attention_out_bias is None:
             self.attention_out_bias = self.attention_bias
         if self.num_attention_heads % self.num_key_value_heads:
@@ -80,6 +91,8 @@ class LlamaConfig:
             kind = params.get("rope_type", params.get("type", "default"))
             if rope_scaling is None and kind not in (None, "default"):
                 rope_scaling = {k: v for k, v in params.items() if k != "rope_theta"}
+        if rope_scaling is not None and not isinstance(rope_scaling, dict):
+            raise ValueError("rope_scaling must be a mapping")
         if rope_scaling is not None and _rope_kind(rope_scaling) == "default":
             rope_scaling = None
         qkv_bias = bool(d.get("attention_bias", model_type == "qwen2"))
@@ -147,6 +160,30 @@ class LlamaConfig:
 
 _DERIVED_KEYS = {"rope_theta", "rope_scaling", "rope_parameters", "attention_out_bias",
                  "architectures", "hidden_act", "torch_dtype", "dtype", "transformers_version"}
+
+
+#: Plausible ranges for a config's sizes (the largest published models fit well inside).
+_BOUNDS = {"vocab_size": (1, 1 << 22), "hidden_size": (1, 1 << 16),
+           "intermediate_size": (1, 1 << 18), "num_hidden_layers": (1, 512),
+           "num_attention_heads": (1, 1024), "num_key_value_heads": (1, 1024),
+           "max_position_embeddings": (1, 1 << 24), "head_dim": (1, 1024)}
+
+
+def _check_rope_scaling(s: Any) -> None:
+    if s is None:
+        return
+    if not isinstance(s, dict):
+        raise ValueError("rope_scaling must be a mapping")
+    kind = _rope_kind(s)
+    needed = {"default": (), "linear": ("factor",),
+              "llama3": ("factor", "low_freq_factor", "high_freq_factor",
+                         "original_max_position_embeddings")}.get(kind)
+    if needed is None:
+        raise ValueError(f"unsupported rope_scaling type {kind!r} (supported: linear, llama3)")
+    for name in needed:
+        float_in(s.get(name), f"rope_scaling.{name}", 1e-6, 1e7, source="config.json")
+    if kind == "llama3" and s["low_freq_factor"] == s["high_freq_factor"]:
+        raise ValueError("rope_scaling low_freq_factor and high_freq_factor must differ")
 
 
 def _rope_kind(scaling: dict[str, Any]) -> str:

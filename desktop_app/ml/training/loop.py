@@ -12,6 +12,8 @@ API (read this before writing a new medium):
     loss(model, batch) -> Tensor       scalar mean loss of that batch slice
     batch_units(batch) -> int          tokens / images / notes in the slice (for rates)
     eval_batches() -> Iterable[batch]  fixed held-out batches (the same every evaluation)
+    held_out(model) -> (loss, bpb)     optional: replaces the mean over eval_batches with the
+                                       task's own held-out measure (loss per token, bits/byte)
     sample(model, step) -> str | None  a short human-readable sample, or None
     export(model, out_dir) -> None     write the finished model folder (rank 0 only)
 
@@ -75,6 +77,10 @@ class TrainConfig:
     bf16: bool = False
     keep_checkpoints: int = 2
     device: str | None = None      # None: cuda when available, else cpu
+    eval_at_start: bool = False    # evaluate (and sample) before the first step of a fresh run
+    patience: int = 0              # stop after this many evaluations without improvement (0: off)
+    max_seconds: float = 0.0       # time budget including earlier sessions (0: none); ends
+                                   # the run early with a checkpoint and the exported model
 
     def identity(self) -> dict:
         """Settings that change the run's maths (a resume must use the same ones)."""
@@ -97,6 +103,7 @@ class TrainEvent:
     sample: str | None = None
     checkpoint: str | None = None
     message: str | None = None
+    bits_per_byte: float | None = None  # held-out, for tasks that measure it (``held_out``)
 
     def to_json(self) -> dict:
         return {k: v for k, v in asdict(self).items() if v is not None}
@@ -112,6 +119,8 @@ class TrainResult:
     losses: list[float] = field(default_factory=list)     # per optimizer step, this process
     val_losses: list[tuple[int, float]] = field(default_factory=list)
     seconds: float = 0.0
+    bits_per_byte: list[tuple[int, float]] = field(default_factory=list)  # held_out tasks
+    ended_early: str = ""          # "patience" | "time" when the run ended before cfg.steps
 
 
 def step_generator(seed: int, step: int) -> torch.Generator:
@@ -132,15 +141,28 @@ def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.AdamW:
 @torch.no_grad()
 def evaluate(task: TrainTask, model: nn.Module, device: str, bf16: bool = False) -> float:
     """Mean of ``task.loss`` over the task's fixed held-out batches."""
+    return evaluate_full(task, model, device, bf16)[0]
+
+
+@torch.no_grad()
+def evaluate_full(task: TrainTask, model: nn.Module, device: str, bf16: bool = False
+                  ) -> tuple[float, float | None]:
+    """(held-out loss, bits per byte or None): the task's ``held_out`` when it has one."""
     was_training = model.training
     model.eval()
-    total, n = 0.0, 0
-    for batch in task.eval_batches():
-        with _autocast(device, bf16):
-            total += float(task.loss(model, _to(batch, device)).float())
-        n += 1
-    model.train(was_training)
-    return total / max(n, 1)
+    try:
+        if hasattr(task, "held_out"):
+            with _autocast(device, bf16):
+                loss, bpb = task.held_out(model)
+            return float(loss), float(bpb)
+        total, n = 0.0, 0
+        for batch in task.eval_batches():
+            with _autocast(device, bf16):
+                total += float(task.loss(model, _to(batch, device)).float())
+            n += 1
+        return total / max(n, 1), None
+    finally:
+        model.train(was_training)
 
 
 def _autocast(device: str, bf16: bool):
@@ -203,34 +225,59 @@ def _run(task: TrainTask, cfg: TrainConfig, out_dir: Path, info: ddp.DistInfo,
     device = info.device
     result = TrainResult(step=step, stopped=False)
     nparams = sum(p.numel() for p in raw.parameters())
+    ntrain = sum(p.numel() for p in raw.parameters() if p.requires_grad)
+    origin = getattr(task, "origin", None) or "starting from scratch"
     emit(TrainEvent("start", step, cfg.steps, message=(
-        f"{nparams:,} parameters on {device} x{info.world}; "
-        + (f"resuming at step {step}" if step else "starting from scratch"))))
+        f"{nparams:,} parameters"
+        + (f" ({ntrain:,} trained)" if ntrain < nparams else "")
+        + f" on {device} x{info.world}; "
+        + (f"resuming at step {step}" if step else origin))))
     t0 = win_t = time.perf_counter()
     win_units, win_loss, win_n, rate = 0, 0.0, 0, None
+    if step == 0 and cfg.eval_at_start and info.is_main:
+        _eval_now(task, raw, cfg, step, device, emit, result)
+        _sample_now(task, raw, step, cfg.steps, emit)
+        t0 = win_t = time.perf_counter()  # the budget and rates count training only
     model.train()
+    step_s, train_s, session_steps = 0.0, 0.0, 0
     while step < cfg.steps:
         lr = warmup_cosine(step, max_lr=cfg.lr, min_lr=cfg.min_lr,
                            warmup=cfg.warmup_steps, total=cfg.steps)
         for g in opt.param_groups:
             g["lr"] = lr
+        t_step = time.perf_counter()
         loss_value, units = _one_step(task, model, opt, cfg, info, step)
+        step_s = time.perf_counter() - t_step
+        train_s, session_steps = train_s + step_s, session_steps + 1
         step += 1
         result.losses.append(loss_value)
         win_loss, win_n, win_units = win_loss + loss_value, win_n + 1, win_units + units
         stopping = ddp.any_across(bool(stop is not None and stop.cancelled), info)
-        if step % max(cfg.log_every, 1) == 0 or step == cfg.steps or stopping:
+        spent = prior_seconds + time.perf_counter() - t0
+        # the budget: stop when one more step would overrun it (the last step's time)
+        if cfg.max_seconds > 0 and spent + step_s > cfg.max_seconds and step < cfg.steps:
+            result.ended_early = "time"
+        if step % max(cfg.log_every, 1) == 0 or step == cfg.steps or stopping \
+                or result.ended_early:
             now = time.perf_counter()
             rate = win_units * info.world / max(now - win_t, 1e-9)
+            # from the mean step time of this session, evaluations and checkpoints left out
+            # (a window that held an evaluation made a 7-minute run say "37 min left")
+            eta = train_s / max(session_steps, 1) * (cfg.steps - step)
+            if cfg.max_seconds > 0:
+                eta = min(eta, max(0.0, cfg.max_seconds - spent))
             emit(TrainEvent("step", step, cfg.steps, loss=win_loss / max(win_n, 1), lr=lr,
-                            tokens_per_s=rate,
-                            eta_s=(now - win_t) / max(win_n, 1) * (cfg.steps - step),
+                            tokens_per_s=rate, eta_s=0.0 if result.ended_early else eta,
                             elapsed_s=now - t0))
             win_t, win_units, win_loss, win_n = now, 0, 0.0, 0
         if info.is_main:
             _periodic(task, raw, cfg, step, device, emit, result)
+            if cfg.patience > 0 and _no_progress(result.val_losses, cfg.patience):
+                result.ended_early = result.ended_early or "patience"
+        result.ended_early = _agree(result.ended_early, info)
+        ending = bool(result.ended_early)
         due = cfg.checkpoint_every > 0 and step % cfg.checkpoint_every == 0
-        if info.is_main and (stopping or due or step == cfg.steps):
+        if info.is_main and (stopping or due or step == cfg.steps or ending):
             spent = prior_seconds + time.perf_counter() - t0
             path = state.save_checkpoint(out_dir, raw, opt, step, cfg.keep_checkpoints,
                                          extra={"train_seconds": round(spent, 1)})
@@ -238,18 +285,24 @@ def _run(task: TrainTask, cfg: TrainConfig, out_dir: Path, info: ddp.DistInfo,
         if stopping:
             result.stopped = True
             break
+        if ending:
+            break
     result.step, result.seconds = step, time.perf_counter() - t0
     if info.is_main and not result.stopped and (not result.val_losses
                                                 or result.val_losses[-1][0] != step):
-        val = evaluate(task, raw, device, cfg.bf16)
-        result.val_losses.append((step, val))
-        emit(TrainEvent("eval", step, cfg.steps, val_loss=val))
+        _eval_now(task, raw, cfg, step, device, emit, result)
+    if info.is_main and not result.stopped and cfg.eval_at_start:
+        _sample_now(task, raw, step, cfg.steps, emit)  # the "after" of a before/after pair
     if info.is_main and export:
         task.export(raw, out_dir)
+    why = {"time": f"the time budget ended the run at step {step}; ",
+           "patience": f"held-out loss stopped improving, so the run ended at step {step}; ",
+           "": ""}[result.ended_early]
     emit(TrainEvent("stopped" if result.stopped else "done", step, cfg.steps,
                     elapsed_s=result.seconds, tokens_per_s=rate,
                     val_loss=result.val_losses[-1][1] if result.val_losses else None,
-                    message=f"model written to {out_dir}" if export else None))
+                    bits_per_byte=result.bits_per_byte[-1][1] if result.bits_per_byte else None,
+                    message=(why + f"model written to {out_dir}") if export else why or None))
     if info.enabled:
         torch.distributed.barrier()
     return result
@@ -292,17 +345,45 @@ def _copy_gen(gen: torch.Generator) -> torch.Generator:
     return g
 
 
+def _no_progress(val_losses: list[tuple[int, float]], patience: int) -> bool:
+    """True when none of the last ``patience`` evaluations beat the best one before them."""
+    if len(val_losses) <= patience:
+        return False
+    best_before = min(v for _, v in val_losses[:-patience])
+    return all(v >= best_before for _, v in val_losses[-patience:])
+
+
+def _agree(reason: str, info: ddp.DistInfo) -> str:
+    """Every process ends together (rank 0 decides about patience; time is per process)."""
+    if not info.enabled:
+        return reason
+    code = ddp.broadcast_int({"": 0, "time": 1, "patience": 2}[reason], info)
+    return ["", "time", "patience"][code]
+
+
+def _eval_now(task: TrainTask, raw: nn.Module, cfg: TrainConfig, step: int, device: str,
+              emit: Callback, result: TrainResult) -> None:
+    val, bpb = evaluate_full(task, raw, device, cfg.bf16)
+    result.val_losses.append((step, val))
+    if bpb is not None:
+        result.bits_per_byte.append((step, bpb))
+    emit(TrainEvent("eval", step, cfg.steps, val_loss=val, bits_per_byte=bpb))
+
+
+def _sample_now(task: TrainTask, raw: nn.Module, step: int, total: int, emit: Callback
+                ) -> None:
+    was = raw.training
+    raw.eval()
+    with torch.no_grad():
+        text = task.sample(raw, step)
+    raw.train(was)
+    if text:
+        emit(TrainEvent("sample", step, total, sample=text))
+
+
 def _periodic(task: TrainTask, raw: nn.Module, cfg: TrainConfig, step: int, device: str,
               emit: Callback, result: TrainResult) -> None:
     if cfg.eval_every > 0 and step % cfg.eval_every == 0:
-        val = evaluate(task, raw, device, cfg.bf16)
-        result.val_losses.append((step, val))
-        emit(TrainEvent("eval", step, cfg.steps, val_loss=val))
+        _eval_now(task, raw, cfg, step, device, emit, result)
     if cfg.sample_every > 0 and step % cfg.sample_every == 0:
-        was = raw.training
-        raw.eval()
-        with torch.no_grad():
-            text = task.sample(raw, step)
-        raw.train(was)
-        if text:
-            emit(TrainEvent("sample", step, cfg.steps, sample=text))
+        _sample_now(task, raw, step, cfg.steps, emit)

@@ -107,7 +107,7 @@ def save_checkpoint(out_dir: Path, model: nn.Module, opt: torch.optim.Optimizer,
     try:
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
-        ck.save_tensors(tmp / "model.safetensors", dict(model.state_dict()))
+        ck.save_tensors(tmp / "model.safetensors", checkpoint_weights(model))
         tensors, meta = _optimizer_payload(opt)
         tensors["rng.cpu"] = torch.get_rng_state()
         ck.save_tensors(tmp / "optimizer.safetensors", tensors)
@@ -123,10 +123,23 @@ def save_checkpoint(out_dir: Path, model: nn.Module, opt: torch.optim.Optimizer,
         kept = f"; the previous checkpoint ({prev}) is intact" if prev.exists() else ""
         raise ReverieError(f"could not write the checkpoint for step {step} in {root}: "
                            f"{exc.strerror or exc}{kept}") from None
+    except BaseException:  # anything else (an interrupt): never leave a half-written folder
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     old = sorted(p for p in root.glob("step-*") if p.is_dir() and p.name != name)
     for p in old[: max(0, len(old) - (keep - 1))]:
         shutil.rmtree(p, ignore_errors=True)
     return final
+
+
+def checkpoint_weights(model: nn.Module) -> dict[str, torch.Tensor]:
+    """What a checkpoint stores: the whole state dict, or only the trained parameters when
+    some are frozen (a LoRA fine-tune: the frozen base is rebuilt from its own file, so a
+    checkpoint is a few megabytes instead of the whole model)."""
+    params = dict(model.named_parameters())
+    if all(p.requires_grad for p in params.values()):
+        return {k: v.contiguous() for k, v in model.state_dict().items()}
+    return {k: p.detach().contiguous() for k, p in params.items() if p.requires_grad}
 
 
 def _optimizer_payload(opt: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict]:
@@ -154,8 +167,15 @@ def load_checkpoint(out_dir: Path, model: nn.Module, opt: torch.optim.Optimizer 
     """Load the newest checkpoint of ``out_dir`` into ``model`` (and ``opt``); return its step."""
     folder = latest_dir(out_dir)
     weights = ck.load_tensors(folder / "model.safetensors", device=device)
-    ck.validate_state_dict(model.state_dict(), weights, str(folder / "model.safetensors"))
-    model.load_state_dict(weights)
+    expected = checkpoint_weights(model)
+    ck.validate_state_dict(expected, weights, str(folder / "model.safetensors"))
+    if any(not p.requires_grad for p in model.parameters()):  # trained parameters only
+        params = dict(model.named_parameters())
+        with torch.no_grad():
+            for name, tensor in weights.items():
+                params[name].copy_(tensor)
+    else:
+        model.load_state_dict(weights)
     meta = ck.load_json(folder / "state.json")
     if opt is not None:
         tensors = ck.load_tensors(folder / "optimizer.safetensors", device="cpu")

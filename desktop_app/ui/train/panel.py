@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFileDialog, QWidget
 
@@ -25,6 +26,12 @@ from desktop_app.ui.train import runs as R
 from desktop_app.ui.train.layout import build_layout
 from desktop_app.ui.train.process import TrainProcess
 
+
+
+class _CheckResult(QObject):
+    """Carries a data check finished on a worker thread back to the GUI thread (queued)."""
+
+    done = Signal(object, object)  # (key, DataReport)
 
 
 class TrainPanel(RoomPanel):
@@ -50,6 +57,12 @@ class TrainPanel(RoomPanel):
         self._unfinished: R.Unfinished | None = None
         self._models = []            # text models that can be fine-tuned (ModelInfo)
         self.command = ""            # the exact command line (one line, shell-quoted)
+        self._checks = _CheckResult(self)
+        self._checks.done.connect(self._on_check_done)
+        self._check_threads: list = []   # data checks running off the GUI thread
+        self._check_key: tuple | None = None
+        self._writer_offered = False     # the LoRA default was offered once
+        self._check_serial = 0           # only the newest data check's result is shown
         build_layout(self)
         self._connect()
         self._on_kind_changed()
@@ -57,10 +70,10 @@ class TrainPanel(RoomPanel):
 
     def _connect(self) -> None:
         self.trainKindCombo.currentIndexChanged.connect(self._on_kind_changed)
-        self.startFromCombo.currentIndexChanged.connect(self._update_preview)
+        self.startFromCombo.currentIndexChanged.connect(self._on_start_from_changed)
         self.stepsSpin.valueChanged.connect(self._update_preview)
         self.modelNameEdit.textEdited.connect(self._on_name_edited)
-        self.dataFolderEdit.editingFinished.connect(self.check_data)
+        self.dataFolderEdit.editingFinished.connect(self.check_data_in_background)
         self.browseButton.clicked.connect(self._on_browse_clicked)
         self.startButton.clicked.connect(self.start)
         self.pauseButton.clicked.connect(self.toggle_pause)
@@ -87,7 +100,18 @@ class TrainPanel(RoomPanel):
         self.dataCheckLabel.clear()
         self.report = None
         if self.dataFolderEdit.text().strip():
-            self.check_data()
+            self.check_data_in_background()
+        self._update_preview()
+
+    def _on_start_from_changed(self) -> None:
+        """Fine-tuning and training from scratch need different amounts of text: re-check."""
+        _, _, lora = self._start_from()
+        if lora and self.stepsSpin.value() == 1000:  # the from-scratch default
+            self.stepsSpin.setValue(P.LORA_DEFAULT_STEPS)
+        elif not lora and self.stepsSpin.value() == P.LORA_DEFAULT_STEPS:
+            self.stepsSpin.setValue(1000)
+        if self.report is not None and self.report.fine_tune != lora:
+            self.check_data_in_background()
         self._update_preview()
 
     def _fill_start_from(self) -> None:
@@ -99,23 +123,44 @@ class TrainPanel(RoomPanel):
         for size, p in P.PRESETS[kind].items():
             combo.addItem(f"New {p.label} model — {P.human_count(p.parameters)} parameters",
                           f"size:{size}")
+        writer = None
         for m in self._models if kind == "text" else []:
-            combo.addItem(f"Fine-tune {m.name} ({m.source}, "
-                          f"{P.human_count(m.parameters or 0)} parameters)", f"init:{m.path}")
+            if (Path(m.path) / "adapter_config.json").is_file():
+                continue  # an adapter is not a base
+            ref = m.name if m.source == "built-in" else str(m.path)
+            combo.addItem(f"Fine-tune {m.name} on your writing (LoRA adapters, "
+                          f"{P.human_count(m.parameters or 0)} parameters frozen)",
+                          f"lora:{ref}")
+            if m.name == P.BUILTIN_WRITER:
+                writer = f"lora:{ref}"
+        for m in self._models if kind == "text" else []:
+            if Path(m.path).is_dir() and (Path(m.path) / "config.json").is_file() \
+                    and (Path(m.path) / "model.safetensors").is_file():
+                combo.addItem(f"Fine-tune all of {m.name} ({m.source}, "
+                              f"{P.human_count(m.parameters or 0)} parameters)",
+                              f"init:{m.path}")
         if kind != "text":
             combo.addItem(f"Fine-tuning a built-in {kind} model: not supported by "
                           f"`reverie train {kind}` yet", None)
             combo.model().item(combo.count() - 1).setEnabled(False)
-        combo.setCurrentIndex(max(combo.findData(current), 0) if current else 0)
+        # the default for text: adapters on the built-in writing model, when it is installed
+        # (once: after that the writer's own choice stays)
+        first_offer = writer is not None and not self._writer_offered
+        chosen = writer if first_offer else current
+        self._writer_offered = self._writer_offered or writer is not None
+        combo.setCurrentIndex(max(combo.findData(chosen), 0) if chosen else 0)
         combo.blockSignals(False)
+        if first_offer:
+            self._on_start_from_changed()
 
     def _on_name_edited(self) -> None:
         self._update_preview()
 
-    def _start_from(self) -> tuple[str | None, str | None]:
+    def _start_from(self) -> tuple[str | None, str | None, bool]:
+        """(size preset, model to start from, LoRA?)"""
         data = self.startFromCombo.currentData() or f"size:{next(iter(P.PRESETS[self.kind()]))}"
         how, _, value = data.partition(":")
-        return (value, None) if how == "size" else (None, value)
+        return (value, None, False) if how == "size" else (None, value, how == "lora")
 
     def set_model_message(self, message: str) -> None:
         """The main window rescanned the models: refresh the fine-tune choices."""
@@ -131,11 +176,14 @@ class TrainPanel(RoomPanel):
         self._update_preview()
 
     def _seconds_per_step(self) -> tuple[float, int]:
-        size, init = self._start_from()
+        size, init, lora = self._start_from()
         if size is not None:
             p = P.PRESETS[self.kind()][size]
             return p.seconds_per_step, p.parameters
-        m = next((m for m in self._models if str(m.path) == init), None)
+        m = next((m for m in self._models if init in (str(m.path), m.name)), None)
+        if lora:
+            n = (m.parameters if m else None) or P.LORA_REFERENCE_PARAMETERS
+            return P.lora_seconds_per_step(n), n
         n = (m.parameters if m else None) or 4_200_000
         tiny = P.PRESETS["text"]["tiny"]
         return tiny.seconds_per_step * n / tiny.parameters, n
@@ -143,8 +191,9 @@ class TrainPanel(RoomPanel):
     def _update_preview(self) -> None:
         sps, n = self._seconds_per_step()
         steps = self.stepsSpin.value()
-        size, _ = self._start_from()
-        how = "measured" if size is not None else "scaled from the measured tiny model"
+        size, _, lora = self._start_from()
+        how = ("measured" if size is not None else "measured for SmolLM2-135M" if lora
+               else "scaled from the measured tiny model")
         self.estimateLabel.setText(
             f"{P.human_count(n)} parameters · about {P.human_time(sps * steps)} for "
             f"{steps:,} steps on a 2-core CPU ({sps:.2g} s a step, {how}; evaluations add "
@@ -154,17 +203,17 @@ class TrainPanel(RoomPanel):
 
     def _args(self, *, resume: bool, request: R.RunRequest | None = None) -> list[str]:
         if request is None:
-            size, init = self._start_from()
+            size, init, lora = self._start_from()
             kind, name, data = self.kind(), self.modelNameEdit.text().strip(), \
                 self.dataFolderEdit.text().strip()
             steps = self.stepsSpin.value()
         else:
-            size, init, kind, name, data, steps = (request.size, request.init_from,
-                                                   request.kind, request.name, request.data,
-                                                   request.steps)
+            size, init, kind, name, data, steps, lora = (
+                request.size, request.init_from, request.kind, request.name, request.data,
+                request.steps, request.lora)
         return P.command_args(kind, size, data=data or "FOLDER",
                               out=str(R.run_dir(kind, name or "NAME")), steps=steps,
-                              resume=resume, init_from=init)
+                              resume=resume, init_from=init, lora=lora)
 
     # -- data --------------------------------------------------------------------------------
 
@@ -173,20 +222,70 @@ class TrainPanel(RoomPanel):
                                                   self.dataFolderEdit.text() or str(Path.home()))
         if folder:
             self.dataFolderEdit.setText(folder)
-            self.check_data()
+            self.check_data_in_background()
+
+    def _check_args(self) -> tuple[str, str, bool]:
+        return self.kind(), self.dataFolderEdit.text().strip(), self._start_from()[2]
 
     def check_data(self) -> DataReport:
-        """Check the chosen folder now and show what training would use."""
-        self.report = check_folder(self.kind(), self.dataFolderEdit.text().strip())
-        self.dataCheckLabel.setText(self.report.summary())
-        self.dataCheckLabel.setProperty("error", not self.report.ok)
-        self.dataCheckLabel.setStyleSheet("color: #c0392b;" if not self.report.ok else "")
-        self._update_preview()
+        """Check the chosen folder now (on this thread) and show what training would use."""
+        kind, folder, lora = key = self._check_args()
+        self._check_key, self._check_serial = key, self._check_serial + 1  # drops older ones
+        self._show_report(check_folder(kind, folder, fine_tune=lora))
         return self.report
+
+    def check_data_in_background(self) -> None:
+        """Check the chosen folder on a worker thread (a big folder takes seconds); the
+        result is shown when it arrives, unless the choice changed meanwhile."""
+        import threading
+
+        kind, folder, lora = key = self._check_args()
+        self._check_key, self._check_serial = key, self._check_serial + 1
+        serial = self._check_serial
+        self.dataCheckLabel.setStyleSheet("")
+        self.dataCheckLabel.setText("Checking the folder…")
+
+        def work() -> None:
+            try:
+                report = check_folder(kind, folder, fine_tune=lora)
+            except Exception as exc:  # noqa: BLE001 - shown in the room, never lost
+                report = DataReport(kind=kind, folder=Path(folder), error=f"Cannot check "
+                                    f"the folder: {exc}")
+            self._checks.done.emit((key, serial), report)
+
+        self._check_threads = [t for t in self._check_threads if t.is_alive()]
+        t = threading.Thread(target=work, name="train-data-check", daemon=True)
+        self._check_threads.append(t)
+        t.start()
+
+    def wait_for_checks(self, timeout: float = 30.0) -> None:
+        """Join the data-check threads (tests, closing)."""
+        for t in self._check_threads:
+            t.join(timeout)
+        self._check_threads = []
+
+    def _on_check_done(self, tagged, report: DataReport) -> None:
+        key, serial = tagged
+        if serial == self._check_serial and key == self._check_key == self._check_args():
+            self._show_report(report)
+
+    def _show_report(self, report: DataReport) -> None:
+        self.report = report
+        self.dataCheckLabel.setText(report.summary())
+        self.dataCheckLabel.setProperty("error", not report.ok)
+        self.dataCheckLabel.setStyleSheet("color: #c0392b;" if not report.ok else "")
+        if report.ok and self._message_is_data_error:
+            self.show_message("")  # the old "too little" error no longer applies
+        if self.state == "idle":
+            self.startButton.setEnabled(report.ok)
+        self._update_preview()
 
     # -- start / pause / resume / cancel -----------------------------------------------------
 
-    def show_message(self, text: str, error: bool = True) -> None:
+    _message_is_data_error = False
+
+    def show_message(self, text: str, error: bool = True, *, data_error: bool = False) -> None:
+        self._message_is_data_error = data_error
         self.messageLabel.setText(text)
         self.messageLabel.setStyleSheet("color: #c0392b;" if error and text else "")
         self.messageLabel.setVisible(bool(text))
@@ -199,8 +298,10 @@ class TrainPanel(RoomPanel):
             return False
         kind, name = self.kind(), self.modelNameEdit.text().strip()
         problem = R.check_name(name)
-        report = self.check_data()
-        if not problem and not report.ok:
+        report = self.report if (self.report is not None and self._check_key
+                                 == self._check_args()) else self.check_data()
+        data_problem = not problem and not report.ok
+        if data_problem:
             problem = report.error
         if not problem and R.model_dir(kind, name).exists():
             problem = (f"A {kind} model called “{name}” already exists in your models folder; "
@@ -210,11 +311,11 @@ class TrainPanel(RoomPanel):
             problem = (f"An unfinished run called “{name}” exists; resume it (above) or "
                        f"choose another name.")
         if problem:
-            self.show_message(problem)
+            self.show_message(problem, data_error=data_problem)
             return False
-        size, init = self._start_from()
+        size, init, lora = self._start_from()
         request = R.RunRequest(kind=kind, name=name, size=size, data=report.folder.as_posix(),
-                               steps=self.stepsSpin.value(), init_from=init,
+                               steps=self.stepsSpin.value(), init_from=init, lora=lora,
                                data_summary=report.summary())
         try:
             if folder.exists():  # an earlier attempt that never reached a checkpoint
@@ -256,6 +357,7 @@ class TrainPanel(RoomPanel):
         """Stop at once; the last checkpoint stays, so the run can still be resumed."""
         if self.state in ("running", "pausing"):
             self._set_state("cancelling")
+            self.etaLabel.setText("cancelled")  # no stale "N min left"
             self.process.kill()
         elif self.state == "paused":
             self._set_state("idle")
@@ -264,7 +366,7 @@ class TrainPanel(RoomPanel):
     def _set_state(self, state: str) -> None:
         self.state = state
         busy = state in ("running", "pausing", "cancelling")
-        self.startButton.setEnabled(state == "idle")
+        self.startButton.setEnabled(state == "idle" and (self.report is None or self.report.ok))
         self.pauseButton.setEnabled(state in ("running", "paused"))
         self.pauseButton.setText("Resume" if state == "paused" else "Pause")
         self.cancelButton.setEnabled(state in ("running", "pausing", "paused"))
@@ -336,6 +438,7 @@ class TrainPanel(RoomPanel):
         state, folder, request = self.state, self.run_folder, self.request
         saved = R.checkpoint_step(folder) if folder else 0
         if state == "cancelling":
+            self.etaLabel.setText(f"cancelled at step {saved:,}" if saved else "cancelled")
             self._set_state("idle")
             self.refresh_unfinished()
             self.show_message(f"Training cancelled. The checkpoint at step {saved:,} is kept: "
@@ -358,9 +461,14 @@ class TrainPanel(RoomPanel):
 
     def _install(self, request: R.RunRequest, folder: Path) -> None:
         line = P.shell_line(request.kind, self._args(resume=False, request=request))
+        card = R.model_card(request, self.stats, line)
+        if request.lora and (folder / "MODEL_CARD.md").is_file():  # the trainer's own card:
+            try:                                                   # bits/byte, samples
+                card = R.lora_card(request, (folder / "MODEL_CARD.md").read_text("utf-8"))
+            except (OSError, UnicodeDecodeError):
+                pass
         try:
-            self.installed = R.install_model(folder, request.kind, request.name,
-                                             R.model_card(request, self.stats, line))
+            self.installed = R.install_model(folder, request.kind, request.name, card)
         except ReverieError as exc:
             self._set_state("idle")
             self.show_message(str(exc))
@@ -403,6 +511,8 @@ class TrainPanel(RoomPanel):
 
     def shutdown(self) -> None:
         """Kill the trainer at once (tests' teardown; the last checkpoint survives)."""
+        self.wait_for_checks()
+        self._check_serial += 1  # results still queued are not shown
         if self.process.is_running():
             self.process.kill()
             self.process.wait(10_000)

@@ -45,6 +45,16 @@ PRESETS: dict[str, dict[str, Preset]] = {
     },
 }
 
+#: LoRA fine-tuning of a built-in writing model (``train text --lora``): tokens per step (the
+#: command's default two windows of 512) and the training rate measured for SmolLM2-135M with
+#: ``benchmarks/bench_finetune.py`` (bf16, 2 threads, the shared 2-core machine; see
+#: docs/train-room.md). Other bases scale by their parameter count.
+LORA_TOKENS_PER_STEP = 1024
+LORA_TOKENS_PER_S = 50.0
+LORA_REFERENCE_PARAMETERS = 134_515_008
+LORA_DEFAULT_STEPS = 40
+BUILTIN_WRITER = "smollm2-135m-instruct"
+
 KIND_LABELS = {"text": "Text (writing)", "image": "Image", "music": "Melody"}
 UNITS = {"text": "tokens/s", "image": "images/s", "music": "tokens/s"}
 
@@ -82,9 +92,15 @@ def train_threads() -> int:
     return max(1, (os.cpu_count() or 2) - 1)
 
 
+def lora_seconds_per_step(parameters: int | None) -> float:
+    n = parameters or LORA_REFERENCE_PARAMETERS
+    return LORA_TOKENS_PER_STEP / LORA_TOKENS_PER_S * n / LORA_REFERENCE_PARAMETERS
+
+
 def command_args(kind: str, size: str | None, *, data: str | None, out: str, steps: int,
                  resume: bool = False, init_from: str | None = None,
-                 progress_every: int | None = None, extra: tuple[str, ...] = ()) -> list[str]:
+                 progress_every: int | None = None, extra: tuple[str, ...] = (),
+                 lora: bool = False) -> list[str]:
     """The options after ``reverie train <kind>`` for one run (JSON progress on stdout)."""
     every = intervals(steps)
     if progress_every:
@@ -96,7 +112,7 @@ def command_args(kind: str, size: str | None, *, data: str | None, out: str, ste
         args += ["--data", data]
     args += ["--out", out]
     if init_from:
-        args += ["--init-from", init_from]
+        args += ["--init-from", init_from] + (["--lora"] if lora else [])
     elif size:
         args += list(PRESETS[kind][size].size_args)
     args += ["--steps", str(steps), "--eval-every", str(every["eval"]),

@@ -21,7 +21,8 @@ from pathlib import Path
 
 from desktop_app.core import paths
 from desktop_app.core.atomic import atomic_write_json, atomic_write_text
-from desktop_app.core.errors import ReverieError
+from desktop_app.core.errors import DataError, ReverieError
+from desktop_app.core.untrusted import read_json
 
 REQUEST_FILE = "train_request.json"
 HISTORY_FILE = "progress.jsonl"      # the progress lines seen so far (the charts after a resume)
@@ -40,6 +41,7 @@ class RunRequest:
     data: str
     steps: int
     init_from: str | None = None
+    lora: bool = False              # LoRA adapters on init_from (a PEFT adapter folder)
     extra: list[str] = field(default_factory=list)
     data_summary: str = ""
     created: float = field(default_factory=time.time)
@@ -78,17 +80,17 @@ def save_request(folder: Path, request: RunRequest) -> None:
 
 def load_request(folder: Path) -> RunRequest | None:
     try:
-        return RunRequest.from_json(json.loads((folder / REQUEST_FILE).read_text("utf-8")))
-    except (OSError, ValueError, TypeError):
+        return RunRequest.from_json(read_json(folder / REQUEST_FILE))  # bounded
+    except (DataError, OSError, ValueError, TypeError, AttributeError):
         return None
 
 
 def checkpoint_step(folder: Path) -> int:
     """Step of the newest complete checkpoint in a run folder (0 when none)."""
     try:
-        info = json.loads((folder / "checkpoints" / "latest.json").read_text("utf-8"))
+        info = read_json(folder / "checkpoints" / "latest.json")  # bounded
         return int(info["step"]) if (folder / "checkpoints" / str(info["dir"])).is_dir() else 0
-    except (OSError, ValueError, KeyError, TypeError):
+    except (DataError, OSError, ValueError, KeyError, TypeError):
         return 0
 
 
@@ -220,6 +222,20 @@ def model_card(request: RunRequest, stats: RunStats, command: str) -> str:
               "A small model trained on a small personal collection: it imitates the surface of "
               "the data it saw and repeats its biases; check what it makes before sharing it.", ""]
     return "\n".join(lines)
+
+
+def lora_card(request: RunRequest, trainer_card: str) -> str:
+    """The fine-tune's card: the trainer's own (held-out bits per byte before/after, the
+    samples) with the room's name and data summary on top."""
+    lines = [f"# {request.name}", "",
+             f"Fine-tuned from `{request.init_from}` in Reverie's Train room on "
+             f"{time.strftime('%Y-%m-%d', time.localtime())} (LoRA adapters; the base is "
+             f"unchanged).", "", "Licence: the base model's licence, and that of your own "
+             f"training data.", "", "## Data", "", f"Folder: `{request.data}`", "",
+             *[f"- {line}" for line in request.data_summary.splitlines() if line.strip()], ""]
+    body = trainer_card.split("\n---\n", 1)[-1] if trainer_card.startswith("---") else \
+        trainer_card
+    return "\n".join(lines) + "\n" + body
 
 
 def tidy_run(run: Path) -> None:

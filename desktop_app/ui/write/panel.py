@@ -330,7 +330,7 @@ class WritePanel(InspectionMixin, DocumentsMixin, RoomPanel):
             elif event.variant == 0:
                 self.editor.append_generated(event.text, event.tokens)
             if event.tokens_per_s:
-                self.rateLabel.setText(f"{event.tokens_per_s:.1f} tokens/s")
+                self.show_rate(event.tokens_per_s)
         elif isinstance(event, Progress) and event.message:
             # e.g. "The prompt is longer than the context: the oldest N tokens were left out"
             self.gauge.show_warning(event.message)
@@ -347,7 +347,7 @@ class WritePanel(InspectionMixin, DocumentsMixin, RoomPanel):
             first = results[0]
             self.gauge.set_dropped(first.dropped_context_tokens)
             self.gauge.set_usage(first.prompt_tokens + len(first.tokens), self._context())
-            self.rateLabel.setText(f"{first.generated_tokens_per_s:.1f} tokens/s")
+            self.show_rate(first.generated_tokens_per_s)
         if req.mode == "variants":
             self.variants_view.finish()
             self._variants_request = req

@@ -1,0 +1,196 @@
+"""LoRA fine-tuning on a laptop CPU: held-out bits/byte before/after, throughput, memory, peft.
+
+Usage:
+  python benchmarks/bench_finetune.py [--base smollm2-135m-instruct] [--minutes 4]
+      [--text FILE] [--bytes 40000] [--skip-throughput] [--skip-train]
+
+1. Data: the first ``--bytes`` of one public-domain text (default: Shakespeare's As You Like
+   It from ../shared/data/text), cut at a paragraph: 80 % for training, the last 20 % held out
+   (``--val-list``; never trained on).
+2. Throughput: tokens/s of one LoRA training step (forward + backward + AdamW, one window of
+   512 tokens) for float32 vs bf16 products and 1 vs 2 torch threads, in this process, median
+   of 3 steps after a warm-up.
+3. The real command, ``reverie train text --lora --init-from BASE --max-minutes M``, in a child
+   process; its peak resident memory (ru_maxrss of the child) and its held-out figures.
+4. Held-out bits per byte with Reverie's loader + evaluator (``text_eval.bits_per_byte``, the
+   rule of ``reverie eval text``) for the base and for the adapter folder, and with transformers
+   + ``peft.PeftModel.from_pretrained(base, adapter)`` on the same GGUF/HF base.
+The machine is shared: the load average is printed with every figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+from contextlib import nullcontext
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+DATA = ROOT.parent / "shared" / "data" / "text" / "shakespeare" / "as-you-like-it.txt"
+
+
+def load() -> str:
+    return "load average %.1f %.1f %.1f" % os.getloadavg()
+
+
+def make_data(text_file: Path, nbytes: int, tmp: Path) -> tuple[Path, Path, str, str]:
+    raw = text_file.read_bytes()[:nbytes].decode("utf-8", "ignore")
+    cut = raw.rfind("\n\n", 0, int(len(raw) * 0.8))
+    cut = cut if cut > len(raw) // 2 else int(len(raw) * 0.8)
+    folder = tmp / "data"
+    folder.mkdir()
+    (folder / "a-train.txt").write_text(raw[:cut], "utf-8")
+    (folder / "b-heldout.txt").write_text(raw[cut:], "utf-8")
+    (tmp / "val.txt").write_text("b-heldout.txt\n", "utf-8")
+    return folder, tmp / "val.txt", raw[:cut], raw[cut:]
+
+
+def throughput(base: Path, train_text: str) -> list[tuple[str, int, float]]:
+    import torch
+
+    from desktop_app.ml.text import lora
+    from desktop_app.ml.training.lora_task import load_base, to_bf16_projections
+
+    rows = []
+    for bf16 in (False, True):
+        model, tok = load_base(base)
+        if bf16:
+            to_bf16_projections(model)
+        torch.manual_seed(0)
+        lora.apply_lora(model, 8, 16)
+        model.train()
+        opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
+        ids = tok.encode(train_text, add_special_tokens=False)[:513]
+        x = torch.tensor([ids[:-1]])
+        y = torch.tensor([ids[1:]])
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            times = []
+            for i in range(3):
+                t0 = time.perf_counter()
+                ctx = torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else nullcontext()
+                with ctx:
+                    logits = model(x)
+                    loss = torch.nn.functional.cross_entropy(logits.view(-1, logits.shape[-1]),
+                                                             y.view(-1))
+                loss.backward()
+                opt.step()
+                opt.zero_grad(set_to_none=True)
+                if i:
+                    times.append(time.perf_counter() - t0)
+            rate = 512 / statistics.median(times)
+            rows.append(("bf16" if bf16 else "fp32", threads, rate))
+            print(f"  {'bf16' if bf16 else 'fp32'} {threads} thread(s): {rate:6.1f} tokens/s "
+                  f"({load()})", flush=True)
+        del model, opt
+    return rows
+
+
+def reverie_bpb(model_path: Path, heldout: str) -> float:
+    from desktop_app.ml.text.bpe import EOT_ID
+    from desktop_app.ml.text.loader import load_text_model
+    from desktop_app.ml.training.text_eval import bits_per_byte
+
+    lm = load_text_model(model_path, precision="fp32")
+    return bits_per_byte(lm.model, lm.tokenizer.tok, [heldout], 512, bos_id=EOT_ID, batch=4,
+                         check_roundtrip=False).bits_per_byte
+
+
+def peft_bpb(base: Path, adapter: Path, heldout: str) -> tuple[float, float]:
+    """(base, base + adapter) bits/byte with transformers + peft on the same scoring rule."""
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    from desktop_app.ml.text.bpe import EOT_ID
+    from desktop_app.ml.text.loader import load_text_model
+    from desktop_app.ml.training.text_eval import bits_per_byte
+
+    if base.is_file():  # a .gguf: transformers' own GGUF loader
+        hf = AutoModelForCausalLM.from_pretrained(str(base.parent), gguf_file=base.name,
+                                                  dtype=torch.float32)
+    else:
+        hf = AutoModelForCausalLM.from_pretrained(str(base), dtype=torch.float32)
+    tok = load_text_model(base, precision="fp32").tokenizer.tok
+
+    class Logits(torch.nn.Module):  # text_eval wants model(ids) -> logits
+        def __init__(self, m):
+            super().__init__()
+            self.m = m
+
+        def forward(self, ids):
+            return self.m(input_ids=ids).logits
+
+    before = bits_per_byte(Logits(hf), tok, [heldout], 512, bos_id=EOT_ID, batch=4,
+                           check_roundtrip=False).bits_per_byte
+    peft_model = PeftModel.from_pretrained(hf, str(adapter))
+    after = bits_per_byte(Logits(peft_model), tok, [heldout], 512, bos_id=EOT_ID, batch=4,
+                          check_roundtrip=False).bits_per_byte
+    return before, after
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--base", default="smollm2-135m-instruct")
+    ap.add_argument("--text", type=Path, default=DATA)
+    ap.add_argument("--bytes", type=int, default=40_000)
+    ap.add_argument("--minutes", type=float, default=4.0)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--out", type=Path, default=None, help="keep the adapter here")
+    ap.add_argument("--skip-throughput", action="store_true")
+    args = ap.parse_args()
+
+    from desktop_app.ml.text.adapter import resolve_model
+
+    base = resolve_model(args.base)
+    tmp = Path(tempfile.mkdtemp(prefix="bench-finetune-"))
+    data, val, train_text, heldout = make_data(args.text, args.bytes, tmp)
+    print(f"base {args.base} ({base}); text {args.text.name}: {len(train_text.encode()):,} "
+          f"bytes training, {len(heldout.encode()):,} held out; {os.cpu_count()} CPUs; "
+          f"{load()}", flush=True)
+    if not args.skip_throughput:
+        print("training throughput, context 512, one window a step (LoRA rank 8):")
+        throughput(base, train_text)
+    out = args.out or tmp / "adapter"
+    cmd = [sys.executable, "-m", "desktop_app", "train", "text", "--lora", "--init-from",
+           args.base, "--data", str(data), "--val-list", str(val), "--out", str(out),
+           "--max-minutes", str(args.minutes), "--threads", str(args.threads),
+           "--progress", "json"]
+    print("$ reverie " + " ".join(cmd[3:]), flush=True)
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20  # KiB -> GiB
+    if proc.returncode:
+        print(proc.stdout[-3000:], proc.stderr[-3000:])
+        return 1
+    events = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    evals = [e for e in events if e.get("kind") == "eval"]
+    steps = [e for e in events if e.get("kind") == "step"]
+    done = events[-1]
+    rates = [e["tokens_per_s"] for e in steps if e.get("tokens_per_s")]
+    print(f"run: {done.get('step')} steps, {wall:.0f} s wall (training "
+          f"{done.get('elapsed_s', 0):.0f} s), median {statistics.median(rates):.0f} tokens/s, "
+          f"peak memory {peak:.2f} GiB ({load()})")
+    print("held-out bits/byte during the run: " + ", ".join(
+        f"step {e['step']}: {e['bits_per_byte']:.4f}" for e in evals))
+    rb, ra = reverie_bpb(base, heldout), reverie_bpb(out, heldout)
+    print(f"Reverie eval: base {rb:.4f} -> adapter {ra:.4f} bits/byte "
+          f"({(ra - rb) / rb * 100:+.1f} %; target <= -10 %)")
+    pb, pa = peft_bpb(base, out, heldout)
+    print(f"transformers + peft: base {pb:.4f} -> adapter {pa:.4f} bits/byte; "
+          f"Reverie vs peft on the adapter: {abs(ra - pa) / pa * 100:.2f} % apart (target < 2 %)")
+    print(f"peak memory of the training process: {peak:.2f} GiB (target < 3 GB)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

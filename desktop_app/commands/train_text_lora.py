@@ -1,0 +1,153 @@
+"""``reverie train text --lora --init-from MODEL``: fine-tune a text model on your own writing.
+
+The base (a model name such as ``smollm2-135m-instruct``, a model folder or a ``.gguf`` file)
+stays frozen; low-rank adapters on its attention and MLP projections are trained with the
+shared loop (checkpoints of the adapters only, ``--resume``, Ctrl+C/SIGTERM, ``--progress
+json``). The user's text is split as for any training run (every 20th file held out, or the
+last 10 % of each file when there are fewer than 10, or ``--val-list``); held-out bits per byte
+are measured before the first step and at every evaluation, and the run ends early when they
+stop improving (``--patience``) or when ``--max-minutes`` is spent. ``--out`` receives a PEFT
+adapter folder (``adapter_config.json``, ``adapter_model.safetensors``) and ``MODEL_CARD.md``;
+Reverie's commands and rooms load it as base + adapter (:mod:`desktop_app.ml.text.adapter`).
+
+Small text is normal here: from about 2 KB an adapter picks up vocabulary, names, spelling and
+layout habits; it cannot learn facts or a plot from so little, and it starts to repeat the
+text when trained for long (early stopping guards against that).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import math
+import sys
+import time
+from pathlib import Path
+
+from desktop_app.commands.stop_signal import StopOnSignal
+from desktop_app.commands.train_text import _note, _printer
+from desktop_app.core.errors import UsageError
+
+#: Below this a held-out split would be a sentence or two: refuse (the data check agrees).
+MIN_LORA_BYTES = 1_000
+DEFAULT_CONTEXT = 512
+DEFAULT_BATCH = 2
+EPOCHS = 4          # default steps: about this many passes over the training text
+MIN_STEPS, MAX_STEPS = 20, 2000
+
+
+def cpu_has_bf16() -> bool:
+    """True where the CPU multiplies bf16 natively (AVX512-BF16 or AMX); elsewhere bf16
+    products are emulated and slower than float32."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text(errors="replace")
+    except OSError:
+        return False
+    return " avx512_bf16" in flags or " amx_bf16" in flags
+
+
+def default_steps(train_tokens: int, tokens_per_step: int) -> int:
+    return max(MIN_STEPS, min(MAX_STEPS, math.ceil(EPOCHS * train_tokens / tokens_per_step)))
+
+
+def run_lora(args: argparse.Namespace) -> int:
+    import numpy as np
+    import torch
+
+    from desktop_app.ml.text.adapter import merge_to_folder, resolve_model
+    from desktop_app.ml.text.train_data import TokenWindows, encode_docs, load_corpus
+    from desktop_app.ml.training import state
+    from desktop_app.ml.training.lora_task import LoRATextTask, load_base, sample_prompt_from
+    from desktop_app.ml.training.loop import TrainConfig, train
+
+    if not args.init_from:
+        raise UsageError("--lora needs --init-from MODEL (a model name, folder or .gguf file)")
+    if not 1 <= args.lora_rank <= 256:
+        raise UsageError("--lora-rank must be between 1 and 256")
+    if not 0 < args.lora_alpha <= 4096:
+        raise UsageError("--lora-alpha must be positive (at most 4096)")
+    if args.max_minutes is not None and not 0 < args.max_minutes <= 7 * 24 * 60:
+        raise UsageError("--max-minutes must be positive (at most a week)")
+    batch = args.batch_size or DEFAULT_BATCH
+    if batch <= 0 or (args.steps is not None and args.steps <= 0) or args.grad_accum <= 0:
+        raise UsageError("--steps, --batch-size and --grad-accum must be positive")
+    if batch % args.grad_accum:
+        raise UsageError(f"--batch-size {batch} must be a multiple of --grad-accum")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    out = Path(args.out).expanduser()
+    step = state.latest_step(out)
+    if step > 0 and not args.resume:
+        raise UsageError(f"{out} already holds a training run (checkpoint at step {step}); add "
+                         f"--resume to continue it, or choose an empty --out")
+    say = lambda m: _note(args.progress, m)  # noqa: E731
+    base_path = resolve_model(args.init_from)
+    given = Path(args.init_from).expanduser()
+    is_path = "/" in args.init_from or given.exists() or args.init_from.endswith(".gguf")
+    base_ref = str(base_path.resolve()) if is_path else args.init_from  # a name stays a name
+
+    corpus = load_corpus(args.data, args.val_list)
+    ntrain, nval = corpus.byte_counts()
+    if ntrain + nval < MIN_LORA_BYTES:
+        raise UsageError(f"only {ntrain + nval} bytes of text: fine-tuning needs at least "
+                         f"{MIN_LORA_BYTES:,} bytes (about half a page); 2 KB or more is better")
+    say(f"data: {len(corpus.train)} training files ({ntrain:,} bytes), {len(corpus.val)} "
+        f"held-out ({nval:,} bytes)" + (f"; skipped {len(corpus.skipped)} unusable files"
+                                        if corpus.skipped else ""))
+    if ntrain < 20_000:
+        say(f"{ntrain / 1000:.1f} kB is little text: the adapter can pick up your vocabulary, "
+            f"names, spelling and layout, not facts or a plot; early stopping keeps it from "
+            f"memorising the text")
+    bf16 = (args.bf16 or cpu_has_bf16()) and not args.bf16_off
+    say(f"loading {args.init_from} (frozen; {'bf16' if bf16 else 'float32'} products)...")
+    t_load = time.perf_counter()
+    probe, tokenizer = load_base(base_path)
+    base_config = probe.config.to_hf()
+    max_ctx = int(probe.max_context)
+    say(f"loaded in {time.perf_counter() - t_load:.1f} s")
+    train_ids = encode_docs(tokenizer.tok, corpus.train)
+    val_docs = [t for _, t in corpus.val if t.strip()]
+    context = min(args.context or DEFAULT_CONTEXT, max_ctx, len(train_ids) - 2)
+    if context < 16:
+        raise UsageError("too little training text for even one short window (16 tokens)")
+    steps = args.steps or default_steps(len(train_ids), batch * context)
+    say(f"tokens: {len(train_ids):,} training, context {context}, {batch} windows a step, "
+        f"{steps} steps (about {steps * batch * context / max(len(train_ids), 1):.1f} passes)")
+    data_key = hashlib.sha256((corpus.fingerprint() + str(base_path)).encode()).hexdigest()[:16]
+    task = LoRATextTask(base_path, base_ref, base_config, tokenizer,
+                        TokenWindows(np.asarray(train_ids), context), val_docs,
+                        rank=args.lora_rank, alpha=args.lora_alpha, bf16=bf16,
+                        data_fingerprint=data_key,
+                        sample_prompt=sample_prompt_from(val_docs[0] if val_docs else ""),
+                        base_model=probe)
+    del probe  # the task owns it now (one copy of the weights in memory)
+    every = args.eval_every if args.eval_every != 200 else max(1, steps // 4)
+    cfg = TrainConfig(
+        steps=steps, batch_size=batch, grad_accum=args.grad_accum,
+        lr=args.lr if args.lr is not None else 2e-3,
+        min_lr=args.min_lr if args.min_lr is not None else (args.lr or 2e-3) / 10,
+        warmup_steps=args.warmup if args.warmup is not None else max(1, steps // 20),
+        weight_decay=0.0, eval_every=every,
+        sample_every=args.sample_every if args.sample_every != 500 else 0,
+        checkpoint_every=args.checkpoint_every if args.checkpoint_every != 200
+        else max(1, min(50, steps // 4)),
+        log_every=args.log_every if args.log_every != 10 else 1, seed=args.seed,
+        bf16=bf16, device="cpu", eval_at_start=True,
+        patience=3 if args.patience is None else args.patience,
+        max_seconds=(args.max_minutes or 0) * 60)
+    events: list = []
+    with StopOnSignal() as stop:
+        result = train(task, cfg, out, callbacks=[_printer(args.progress), events.append],
+                       stop=stop, resume=args.resume)
+    if result.stopped:
+        print(f"reverie: stopped at step {result.step}; continue with the same command plus "
+              f"--resume", file=sys.stderr)
+        return 130
+    from desktop_app.ml.training.lora_card import write_card
+    write_card(out, events, base_ref=base_ref, data=args.data, command=sys.argv, bf16=bf16,
+               rank=args.lora_rank, alpha=args.lora_alpha, context=context,
+               train_bytes=ntrain, heldout_bytes=nval)
+    if args.merge_to:
+        say(f"merging the adapter into a full model folder {args.merge_to}...")
+        merge_to_folder(out, Path(args.merge_to).expanduser())
+    return 0

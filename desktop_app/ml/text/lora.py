@@ -1,0 +1,203 @@
+"""Low-rank adapters (LoRA) for Reverie's Llama models, saved in PEFT's own format.
+
+Hu et al. 2021, "LoRA: Low-Rank Adaptation of Large Language Models" (arXiv:2106.09685): a
+frozen projection ``W`` (out, in) gets a trainable update ``(alpha / r) * B @ A`` with
+``A`` (r, in) and ``B`` (out, r); ``B`` starts at zero, so training starts from the base model
+exactly. Only ``A`` and ``B`` are trained (0.3 % to 1 % of the parameters of a 135M model), so
+a fine-tune fits in a laptop's memory and its result is a few megabytes.
+
+:class:`LoRALinear` keeps the projection's own ``weight``/``bias`` names and adds ``lora_A`` /
+``lora_B`` submodules, so parameter names are those of Hugging Face + PEFT
+(``model.layers.3.self_attn.q_proj.lora_A.weight``). :func:`save_adapter` writes what
+``peft.PeftModel.from_pretrained(base, folder)`` reads: ``adapter_config.json`` and
+``adapter_model.safetensors`` with keys ``base_model.model.<name>.lora_A.weight``.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from desktop_app.core.errors import ModelLoadError
+from desktop_app.ml import checkpoints as ck
+
+#: The projections of a Llama block that get adapters (attention and MLP).
+TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+CONFIG_FILE = "adapter_config.json"
+WEIGHTS_FILE = "adapter_model.safetensors"
+PEFT_PREFIX = "base_model.model."
+MAX_RANK = 256
+
+
+class LoRALinear(nn.Module):
+    """``y = x W^T + b + (alpha/r) * (x A^T) B^T`` with W, b frozen (the base projection's)."""
+
+    def __init__(self, base: nn.Linear, rank: int, alpha: float, dropout: float = 0.0) -> None:
+        super().__init__()
+        self.in_features, self.out_features = base.in_features, base.out_features
+        self.weight = base.weight
+        self.bias = base.bias
+        self.weight.requires_grad_(False)
+        if self.bias is not None:
+            self.bias.requires_grad_(False)
+        self.rank, self.alpha, self.scaling = rank, alpha, alpha / rank
+        self.lora_A = nn.Linear(self.in_features, rank, bias=False,
+                                device=self.weight.device, dtype=torch.float32)
+        self.lora_B = nn.Linear(rank, self.out_features, bias=False,
+                                device=self.weight.device, dtype=torch.float32)
+        # PEFT's default initialisation: A Kaiming-uniform, B zero (the update starts at 0)
+        nn.init.kaiming_uniform_(self.lora_A.weight, a=math.sqrt(5))
+        nn.init.zeros_(self.lora_B.weight)
+        self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # F.linear directly (not ops.linear): under bf16 autocast the product stays bf16
+        w = self.weight
+        if x.dtype != w.dtype:  # bf16 base outside autocast (sampling): bf16 product
+            y = F.linear(x.to(w.dtype), w, None if self.bias is None else
+                         self.bias.to(w.dtype)).to(x.dtype)
+        else:
+            y = F.linear(x, w, self.bias)
+        return y + self.lora_B(self.lora_A(self.dropout(x))) * self.scaling
+
+    @torch.no_grad()
+    def delta(self) -> torch.Tensor:
+        """The update ``(alpha/r) B A`` as an (out, in) float32 matrix."""
+        return (self.lora_B.weight.float() @ self.lora_A.weight.float()) * self.scaling
+
+
+def apply_lora(model: nn.Module, rank: int = 8, alpha: float = 16.0, dropout: float = 0.0,
+               targets: tuple[str, ...] = TARGETS) -> int:
+    """Freeze ``model`` and wrap every target projection with a :class:`LoRALinear`.
+
+    Returns the number of trainable parameters. Adapter weights are float32 even when the
+    base is bf16 (the optimiser updates them in full precision).
+    """
+    if not 1 <= rank <= MAX_RANK:
+        raise ValueError(f"LoRA rank must be between 1 and {MAX_RANK}, not {rank}")
+    for p in model.parameters():
+        p.requires_grad_(False)
+    found = 0
+    for name, module in list(model.named_modules()):
+        leaf = name.rpartition(".")[2]
+        if leaf in targets and isinstance(module, nn.Linear):
+            parent = model.get_submodule(name.rpartition(".")[0])
+            setattr(parent, leaf, LoRALinear(module, rank, alpha, dropout))
+            found += 1
+    if not found:
+        raise ValueError(f"the model has none of the projections {', '.join(targets)}")
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def lora_modules(model: nn.Module) -> dict[str, LoRALinear]:
+    return {n: m for n, m in model.named_modules() if isinstance(m, LoRALinear)}
+
+
+def adapter_state(model: nn.Module) -> dict[str, torch.Tensor]:
+    """The adapter weights under PEFT's names (``base_model.model.<module>.lora_A.weight``)."""
+    out: dict[str, torch.Tensor] = {}
+    for name, m in lora_modules(model).items():
+        out[f"{PEFT_PREFIX}{name}.lora_A.weight"] = m.lora_A.weight.detach().float().contiguous()
+        out[f"{PEFT_PREFIX}{name}.lora_B.weight"] = m.lora_B.weight.detach().float().contiguous()
+    return out
+
+
+def adapter_config(rank: int, alpha: float, base: str, targets: tuple[str, ...] = TARGETS,
+                   dropout: float = 0.0) -> dict:
+    """PEFT's ``LoraConfig`` as JSON (the keys PEFT writes itself, so any version reads it)."""
+    return {
+        "peft_type": "LORA", "task_type": "CAUSAL_LM", "base_model_name_or_path": base,
+        "r": rank, "lora_alpha": alpha, "lora_dropout": dropout,
+        "target_modules": sorted(targets), "bias": "none", "fan_in_fan_out": False,
+        "inference_mode": True, "init_lora_weights": True, "modules_to_save": None,
+        "use_rslora": False, "use_dora": False, "layers_to_transform": None,
+        "layers_pattern": None, "rank_pattern": {}, "alpha_pattern": {}, "revision": None,
+    }
+
+
+def save_adapter(model: nn.Module, folder: str | Path, *, base: str, extra: dict | None = None
+                 ) -> None:
+    """Write ``adapter_config.json`` + ``adapter_model.safetensors`` into ``folder``.
+
+    ``extra`` keys are added to the config (Reverie's own ``reverie`` entry: how to find the
+    base); PEFT ignores keys it does not know.
+    """
+    mods = lora_modules(model)
+    if not mods:
+        raise ValueError("the model has no LoRA adapters to save")
+    first = next(iter(mods.values()))
+    targets = tuple(sorted({n.rpartition(".")[2] for n in mods}))
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    ck.save_tensors(folder / WEIGHTS_FILE, adapter_state(model), metadata={"format": "pt"})
+    cfg = adapter_config(first.rank, first.alpha, base, targets)
+    ck.save_json(folder / CONFIG_FILE, {**cfg, **(extra or {})})
+
+
+def read_adapter_config(folder: Path) -> dict:
+    """The adapter's config, checked (ModelLoadError naming the problem)."""
+    path = Path(folder) / CONFIG_FILE
+    try:
+        cfg = ck.load_json(path)
+    except Exception as exc:  # noqa: BLE001 - unreadable JSON of any kind is one message
+        raise ModelLoadError(f"{path} is not readable JSON: {exc}") from None
+    if not isinstance(cfg, dict) or str(cfg.get("peft_type", "")).upper() != "LORA":
+        raise ModelLoadError(f"{path} is not a LoRA adapter (peft_type "
+                             f"{cfg.get('peft_type') if isinstance(cfg, dict) else None!r})")
+    r, alpha = cfg.get("r"), cfg.get("lora_alpha")
+    if not isinstance(r, int) or not 1 <= r <= MAX_RANK or not isinstance(alpha, (int, float)):
+        raise ModelLoadError(f"{path} has an unusable rank or alpha (r={r!r}, "
+                             f"lora_alpha={alpha!r})")
+    if cfg.get("use_dora") or cfg.get("use_rslora") or cfg.get("rank_pattern") \
+            or cfg.get("alpha_pattern"):
+        raise ModelLoadError(f"{path} uses DoRA, rsLoRA or per-layer ranks, which Reverie "
+                             f"does not apply; merge it with peft first")
+    return cfg
+
+
+@torch.no_grad()
+def merge_adapter_into(model: nn.Module, folder: Path) -> int:
+    """Add a saved adapter's update to ``model``'s projection weights in place (W += s B A).
+
+    Works on a plain (not LoRA-wrapped) model; returns how many projections changed.
+    Every tensor is checked by name and shape before any weight changes.
+    """
+    folder = Path(folder)
+    cfg = read_adapter_config(folder)
+    scaling = float(cfg["lora_alpha"]) / int(cfg["r"])
+    path = folder / WEIGHTS_FILE
+    if not path.is_file():
+        raise ModelLoadError(f"{path} is missing")
+    tensors = ck.load_tensors(path)
+    pairs: dict[str, dict[str, torch.Tensor]] = {}
+    for key, t in tensors.items():
+        name = key[len(PEFT_PREFIX):] if key.startswith(PEFT_PREFIX) else key
+        for part in ("lora_A", "lora_B"):
+            for suffix in (f".{part}.weight", f".{part}.default.weight"):
+                if name.endswith(suffix):
+                    pairs.setdefault(name[: -len(suffix)], {})[part] = t
+    if not pairs:
+        raise ModelLoadError(f"{path} holds no LoRA weights")
+    plan = []
+    for mod_name, ab in sorted(pairs.items()):
+        try:
+            module = model.get_submodule(mod_name)
+        except AttributeError:
+            raise ModelLoadError(f"the adapter names {mod_name!r}, which the base model does "
+                                 f"not have; it was made for another model") from None
+        a, b = ab.get("lora_A"), ab.get("lora_B")
+        w = getattr(module, "weight", None)
+        if a is None or b is None or w is None or a.dim() != 2 or b.dim() != 2 \
+                or a.shape[0] != b.shape[1] or (b.shape[0], a.shape[1]) != tuple(w.shape):
+            raise ModelLoadError(f"the adapter's {mod_name} does not fit the base model "
+                                 f"(shapes {None if a is None else list(a.shape)} and "
+                                 f"{None if b is None else list(b.shape)} for a weight of "
+                                 f"{None if w is None else list(w.shape)})")
+        plan.append((w, a, b))
+    for w, a, b in plan:
+        w.copy_((w.float() + (b.float() @ a.float()) * scaling).to(w.dtype))
+    return len(plan)

@@ -1,0 +1,74 @@
+"""``MODEL_CARD.md`` for a LoRA fine-tune, from the run's own progress events.
+
+It says what the adapter was trained on and how long, the held-out bits per byte before the
+first step and at the end (measured by the run, not estimated), and the samples the run wrote
+before and after, unedited.
+"""
+
+from __future__ import annotations
+
+import shlex
+import time
+from pathlib import Path
+
+from desktop_app.core.atomic import atomic_write_text
+
+
+def card_text(events: list, *, base_ref: str, data, command, bf16: bool, rank: int,
+              alpha: float, context: int, train_bytes: int, heldout_bytes: int) -> str:
+    evals = [e for e in events if e.kind == "eval" and e.bits_per_byte is not None]
+    samples = [e for e in events if e.kind == "sample"]
+    steps = [e for e in events if e.kind == "step"]
+    end = next((e for e in reversed(events) if e.kind in ("done", "stopped")), None)
+    before = evals[0].bits_per_byte if evals else None
+    after = evals[-1].bits_per_byte if evals else None
+    best = min(evals, key=lambda e: e.bits_per_byte) if evals else None
+    rate = steps[-1].tokens_per_s if steps else None
+    lines = [
+        "---", "kind: text", f"base: {base_ref}", "format: PEFT LoRA adapter", "---", "",
+        f"# LoRA adapter for {base_ref}", "",
+        "Trained by `reverie train text --lora` on the writer's own text. The base model is "
+        "unchanged; this folder holds only the adapters (rank "
+        f"{rank}, alpha {alpha:g}, on the q/k/v/o and gate/up/down projections of every "
+        "layer). Reverie loads it as base + adapter; `peft.PeftModel.from_pretrained(base, "
+        "this_folder)` loads it on the same base in transformers.", "",
+        f"Licence: that of the base model ({base_ref}) and of your own text.", "",
+        f"Attribution: LoRA adapter on {base_ref}, trained on your own text.", "",
+        "## Training", "",
+        f"- text: {', '.join(map(str, data))} ({train_bytes:,} bytes for training, "
+        f"{heldout_bytes:,} held out and never trained on)",
+        f"- {end.step if end else '?'} steps of windows of {context} tokens, "
+        f"{'bf16' if bf16 else 'float32'} products, "
+        f"{(end.elapsed_s or 0) / 60 if end else 0:.1f} min of training"
+        + (f", {rate:,.0f} tokens/s at the end" if rate else ""),
+        f"- finished {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
+        + (f"; {end.message}" if end and end.message else ""),
+        f"- command: `{shlex.join(str(c) for c in command)}`", "",
+        "## Held-out bits per byte (lower is better)", "",
+    ]
+    if before is not None:
+        change = (after - before) / before * 100
+        lines += [f"- before fine-tuning (the base): {before:.4f}",
+                  f"- after: {after:.4f} ({change:+.1f} %)",
+                  f"- best: {best.bits_per_byte:.4f} at step {best.step}", ""]
+    else:
+        lines += ["- not measured", ""]
+    if samples:
+        lines += ["## Samples (unedited; the same prompt and seed)", "",
+                  f"Before (step {samples[0].step}):", "", "> " + samples[0].sample.replace(
+                      "\n", "\n> "), ""]
+        if len(samples) > 1:
+            lines += [f"After (step {samples[-1].step}):", "",
+                      "> " + samples[-1].sample.replace("\n", "\n> "), ""]
+    lines += ["## What so little text can do", "",
+              "An adapter trained on a few kilobytes picks up vocabulary, names, spelling and "
+              "layout habits; it cannot learn facts or a plot from so little, and trained for "
+              "long it starts repeating the text (the run stops early when the held-out score "
+              "stops improving).", ""]
+    return "\n".join(lines)
+
+
+def write_card(out: Path, events: list, **kw) -> Path:
+    path = Path(out) / "MODEL_CARD.md"
+    atomic_write_text(path, card_text(events, **kw))
+    return path

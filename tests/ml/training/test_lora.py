@@ -1,0 +1,226 @@
+"""LoRA fine-tuning: the adapter layer, ``train text --lora`` end to end on a tiny seeded base,
+PEFT's loader on the saved folder, resume, merge, and small-data acceptance/refusal."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from desktop_app.cli import main
+from desktop_app.ml import checkpoints as ck
+from desktop_app.ml.text import lora
+from desktop_app.ml.text.llama import LlamaConfig, LlamaForCausalLM
+from training_helpers import story, write_corpus
+
+BASE_FAST = ["--size", "test", "--batch-size", "4", "--eval-batches", "2", "--threads", "1",
+             "--vocab-size", "300", "--context", "32", "--warmup", "2"]
+LORA_FAST = ["--lora", "--threads", "1", "--context", "32", "--batch-size", "4",
+             "--no-bf16", "--progress", "json", "--lora-rank", "4", "--warmup", "1"]
+
+
+def _json_lines(out: str) -> list[dict]:
+    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+
+
+@pytest.fixture(scope="module")
+def base_dir(tmp_path_factory):
+    """A tiny Llama model folder (trained 6 steps from scratch: tokenizer + weights)."""
+    tmp = tmp_path_factory.mktemp("base")
+    data = write_corpus(tmp / "data")
+    out = tmp / "base"
+    assert main(["train", "text", "--data", str(data), "--out", str(out), "--steps", "6",
+                 "--progress", "json", *BASE_FAST]) == 0
+    return out
+
+
+def _tiny_llama(seed: int = 0) -> LlamaForCausalLM:
+    torch.manual_seed(seed)
+    return LlamaForCausalLM(LlamaConfig(vocab_size=50, hidden_size=32, intermediate_size=64,
+                                        num_hidden_layers=2, num_attention_heads=4,
+                                        num_key_value_heads=2, max_position_embeddings=64,
+                                        tie_word_embeddings=True))
+
+
+def test_adapters_start_at_the_base_and_only_they_learn():
+    model = _tiny_llama()
+    x = torch.randint(0, 50, (4, 24), generator=torch.Generator().manual_seed(1))
+    before = model(x).detach()
+    frozen = {k: v.clone() for k, v in model.state_dict().items()}
+    trained = lora.apply_lora(model, rank=4, alpha=8)
+    assert trained == sum(p.numel() for n, p in model.named_parameters() if "lora_" in n) > 0
+    assert all(p.requires_grad == ("lora_" in n) for n, p in model.named_parameters())
+    assert torch.allclose(model(x), before, atol=1e-6)  # B = 0: the very same model
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-2)
+    losses = []
+    for _ in range(30):
+        logits = model(x[:, :-1])
+        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, 50), x[:, 1:].reshape(-1))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(float(loss.detach()))
+    assert losses[-1] < losses[0] - 0.2
+    for name, value in model.state_dict().items():
+        if "lora_" not in name:
+            assert torch.equal(value, frozen[name]), name
+    names = set(lora.adapter_state(model))
+    assert "base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight" in names
+    assert "base_model.model.model.layers.1.mlp.down_proj.lora_B.weight" in names
+    assert len(names) == 2 * 7 * 2
+
+
+def test_merge_equals_applying_on_the_fly(tmp_path):
+    model = _tiny_llama()
+    lora.apply_lora(model, rank=4, alpha=8)
+    for m in lora.lora_modules(model).values():
+        torch.nn.init.normal_(m.lora_B.weight, std=0.05)
+    x = torch.randint(0, 50, (2, 16), generator=torch.Generator().manual_seed(2))
+    expected = model(x).detach()
+    lora.save_adapter(model, tmp_path, base="tiny")
+    plain = _tiny_llama()
+    assert lora.merge_adapter_into(plain, tmp_path) == 14
+    assert torch.allclose(plain(x), expected, atol=1e-5)
+    wrong = LlamaForCausalLM(LlamaConfig(vocab_size=50, hidden_size=48, intermediate_size=64,
+                                         num_hidden_layers=2, num_attention_heads=4,
+                                         tie_word_embeddings=True))
+    with pytest.raises(Exception, match="does not fit"):
+        lora.merge_adapter_into(wrong, tmp_path)
+
+
+def test_train_text_lora_end_to_end_peft_resume_and_merge(base_dir, tmp_path, capsys):
+    data = tmp_path / "mine"
+    data.mkdir()
+    (data / "notes.txt").write_text(story(7, 120), encoding="utf-8")
+    out = tmp_path / "adapter"
+    argv = ["train", "text", "--init-from", str(base_dir), "--data", str(data), "--out",
+            str(out), "--steps", "6", "--eval-every", "3", "--checkpoint-every", "3",
+            "--lr", "0.01", *LORA_FAST]
+    capsys.readouterr()
+    assert main(argv) == 0
+    events = _json_lines(capsys.readouterr().out)
+    start = next(e for e in events if e["kind"] == "start")
+    assert "fine-tuning" in start["message"] and "from scratch" not in start["message"]
+    evals = [e for e in events if e["kind"] == "eval"]
+    assert evals[0]["step"] == 0 and evals[-1]["step"] == 6
+    assert all(e["bits_per_byte"] > 0 for e in evals)
+    assert evals[-1]["bits_per_byte"] < evals[0]["bits_per_byte"]  # held-out improves
+    samples = [e for e in events if e["kind"] == "sample"]
+    assert samples[0]["step"] == 0 and samples[-1]["step"] == 6
+    for name in ("adapter_config.json", "adapter_model.safetensors", "MODEL_CARD.md"):
+        assert (out / name).is_file(), name
+    card = (out / "MODEL_CARD.md").read_text()
+    assert "before fine-tuning" in card and "After (step 6)" in card
+    cfg = json.loads((out / "adapter_config.json").read_text())
+    assert cfg["peft_type"] == "LORA" and cfg["r"] == 4
+    assert cfg["base_model_name_or_path"] == str(base_dir.resolve())
+    # checkpoints hold only the adapters
+    ckpt = ck.load_tensors(next((out / "checkpoints").glob("step-*")) / "model.safetensors")
+    assert ckpt and all("lora_" in k for k in ckpt)
+
+    # Reverie loads the folder as base + adapter; PEFT on transformers gives the same logits
+    from desktop_app.ml.text.loader import load_text_model
+    lm = load_text_model(out)
+    assert lm.name == "adapter"
+    ids = torch.tensor([lm.tokenizer.encode("Anna found the moon.", add_special_tokens=False)])
+    ours = lm.model(ids)
+    base_logits = load_text_model(base_dir).model(ids)
+    assert not torch.allclose(ours, base_logits, atol=1e-4)  # the adapter changes the model
+    peft = pytest.importorskip("peft")
+    transformers = pytest.importorskip("transformers")
+    hf = transformers.LlamaForCausalLM.from_pretrained(str(base_dir)).eval()
+    pm = peft.PeftModel.from_pretrained(hf, str(out)).eval()
+    with torch.no_grad():
+        theirs = pm(input_ids=ids).logits
+    assert torch.allclose(ours, theirs, atol=1e-4), (ours - theirs).abs().max()
+
+    # the commands and the model pickers take the adapter folder like any model
+    from desktop_app.core.model_registry import describe_model
+    info = describe_model(out, "text", "user")
+    assert not info.problem and "LoRA adapter on" in info.attribution
+    capsys.readouterr()
+    assert main(["generate", "text", "--model", str(out), "--prompt", "Anna found",
+                 "--max-tokens", "3", "--temperature", "0", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["model"]["name"] == "adapter"
+
+    # resume to more steps continues from the checkpoint
+    argv[argv.index("--steps") + 1] = "8"
+    assert main([*argv, "--resume"]) == 0
+    events = _json_lines(capsys.readouterr().out)
+    assert next(e for e in events if e["kind"] == "start")["step"] == 6
+    assert events[-1]["kind"] == "done" and events[-1]["step"] == 8
+
+    # --merge-to writes a plain model folder with the same logits
+    from desktop_app.ml.text.adapter import merge_to_folder
+    merged = merge_to_folder(out, tmp_path / "merged")
+    assert not (merged / "adapter_config.json").exists()
+    again = load_text_model(out).model(ids)
+    assert torch.allclose(load_text_model(merged).model(ids), again, atol=1e-5)
+
+
+def test_time_budget_ends_with_a_checkpoint_and_the_adapter(base_dir, tmp_path, capsys):
+    data = tmp_path / "mine"
+    data.mkdir()
+    (data / "notes.txt").write_text(story(3, 80), encoding="utf-8")
+    out = tmp_path / "adapter"
+    capsys.readouterr()
+    assert main(["train", "text", "--init-from", str(base_dir), "--data", str(data), "--out",
+                 str(out), "--steps", "100000", "--max-minutes", "0.0001", *LORA_FAST]) == 0
+    events = _json_lines(capsys.readouterr().out)
+    done = events[-1]
+    assert done["kind"] == "done" and done["step"] < 100000
+    assert "time budget" in done["message"]
+    assert any(e["kind"] == "checkpoint" for e in events)
+    assert (out / "adapter_model.safetensors").is_file()
+
+
+def test_small_text_is_accepted_and_tiny_or_binary_text_refused(base_dir, tmp_path, capsys):
+    small = tmp_path / "small"
+    small.mkdir()
+    text = story(5, 60)
+    assert 2000 <= len(text.encode()) < 4000
+    (small / "mine.txt").write_text(text, encoding="utf-8")
+    assert main(["train", "text", "--init-from", str(base_dir), "--data", str(small),
+                 "--out", str(tmp_path / "a"), "--steps", "2", *LORA_FAST]) == 0
+    assert "little text" in capsys.readouterr().out
+    tiny = tmp_path / "tiny"
+    tiny.mkdir()
+    (tiny / "mine.txt").write_text(story(5, 8)[:600], encoding="utf-8")
+    assert main(["train", "text", "--init-from", str(base_dir), "--data", str(tiny),
+                 "--out", str(tmp_path / "b"), *LORA_FAST]) == 2
+    err = capsys.readouterr().err
+    assert "at least 1,000 bytes" in err and "Traceback" not in err
+    binary = tmp_path / "bin"
+    binary.mkdir()
+    (binary / "x.txt").write_bytes(b"\x00\x01" * 2000)
+    assert main(["train", "text", "--init-from", str(base_dir), "--data", str(binary),
+                 "--out", str(tmp_path / "c"), *LORA_FAST]) != 0
+    assert "no usable text" in capsys.readouterr().err
+
+
+def test_lora_needs_a_base_and_bad_adapters_are_refused(tmp_path, capsys):
+    assert main(["train", "text", "--lora", "--data", str(tmp_path), "--out",
+                 str(tmp_path / "o")]) == 2
+    assert "--init-from" in capsys.readouterr().err
+    (tmp_path / "ad").mkdir()
+    (tmp_path / "ad" / "adapter_config.json").write_text('{"peft_type": "PREFIX_TUNING"}')
+    from desktop_app.core.errors import ModelLoadError
+    from desktop_app.ml.text.loader import load_text_model
+    with pytest.raises(ModelLoadError, match="not a LoRA adapter"):
+        load_text_model(tmp_path / "ad")
+    (tmp_path / "ad" / "adapter_config.json").write_text(json.dumps(
+        lora.adapter_config(4, 8, "no-such-model-anywhere")))
+    with pytest.raises(ModelLoadError, match="not installed"):
+        load_text_model(tmp_path / "ad")
+
+
+def test_a_full_fine_tune_says_where_it_starts(base_dir, tmp_path, capsys):
+    data = write_corpus(tmp_path / "data", n_files=2, sentences=80)
+    capsys.readouterr()
+    assert main(["train", "text", "--init-from", str(base_dir), "--data", str(data), "--out",
+                 str(tmp_path / "ft"), "--steps", "2", "--progress", "json", "--threads", "1",
+                 "--batch-size", "4", "--eval-batches", "1", "--context", "32"]) == 0
+    start = next(e for e in _json_lines(capsys.readouterr().out) if e["kind"] == "start")
+    assert "fine-tuning all weights of" in start["message"]
+    assert "from scratch" not in start["message"]
