@@ -211,6 +211,13 @@ class Settings:
         value = self._get("engine/memory_budget_mb", 0, int)
         return 0 if value <= 0 else max(256, min(1 << 20, value))
 
+    def text_precision(self) -> str:
+        """Weight precision for text models ("auto" = the file's own; see core.textgen)."""
+        from desktop_app.core.textgen import PRECISIONS
+
+        value = str(self._get("engine/text_precision", "auto", str)).lower()
+        return value if value in PRECISIONS else "auto"
+
     def extra_model_dirs(self) -> list[Path]:
         value = self._qs.value("models/extra_folders", [])
         if isinstance(value, str):

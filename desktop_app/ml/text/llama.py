@@ -250,16 +250,28 @@ class LlamaAttention(nn.Module):
         self.k_proj = Linear(h, kvd, bias=cfg.attention_bias)
         self.v_proj = Linear(h, kvd, bias=cfg.attention_bias)
         self.o_proj = Linear(qd, h, bias=cfg.attention_out_bias)
+        self.qkv_proj: nn.Module | None = None  # set by fuse_qkv (quantized inference)
+        self.split = (qd, kvd, kvd)
+
+    def fuse_qkv(self, qkv: nn.Module) -> None:
+        """Use one module whose output is q, k and v side by side (one matrix product)."""
+        self.qkv_proj = qkv
+        self.q_proj = self.k_proj = self.v_proj = None
 
     def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor,
                 cache: KVCache | None, start_pos: int) -> torch.Tensor:
         B, T, _ = x.shape  # x: (B, T, hidden)
-        q = self.q_proj(x).view(B, T, self.n_heads, self.head_dim).transpose(1, 2)
-        k = self.k_proj(x).view(B, T, self.n_kv, self.head_dim).transpose(1, 2)
-        v = self.v_proj(x).view(B, T, self.n_kv, self.head_dim).transpose(1, 2)
+        if self.qkv_proj is not None:
+            q, k, v = self.qkv_proj(x).split(self.split, dim=-1)
+        else:
+            q, k, v = self.q_proj(x), self.k_proj(x), self.v_proj(x)
+        q = q.view(B, T, self.n_heads, self.head_dim).transpose(1, 2)
+        k = k.view(B, T, self.n_kv, self.head_dim).transpose(1, 2)
+        v = v.view(B, T, self.n_kv, self.head_dim).transpose(1, 2)
         # q: (B, H, T, hd); k, v: (B, Hkv, T, hd); cos/sin: (T, hd)
         q = q * cos + _rotate_half(q) * sin
         k = k * cos + _rotate_half(k) * sin
+        v = v.to(k.dtype)  # quantized layers give bf16; the cache and rotary tables are fp32
         if cache is not None:
             k, v = cache.update(self.layer_idx, k, v, start_pos)
         y = _attend(q, k, v, start_pos if cache is not None else 0)
@@ -296,8 +308,17 @@ class LlamaMLP(nn.Module):
         self.gate_proj = Linear(h, i, bias=cfg.mlp_bias)
         self.up_proj = Linear(h, i, bias=cfg.mlp_bias)
         self.down_proj = Linear(i, h, bias=cfg.mlp_bias)
+        self.gate_up_proj: nn.Module | None = None  # set by fuse_gate_up (quantized inference)
+
+    def fuse_gate_up(self, gate_up: nn.Module) -> None:
+        """Use one module whose output is gate and up side by side (one matrix product)."""
+        self.gate_up_proj = gate_up
+        self.gate_proj = self.up_proj = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.gate_up_proj is not None:
+            gate, up = self.gate_up_proj(x).chunk(2, dim=-1)
+            return self.down_proj(F.silu(gate) * up)
         return self.down_proj(F.silu(self.gate_proj(x)) * self.up_proj(x))  # SwiGLU
 
 
@@ -340,6 +361,7 @@ class LlamaForCausalLM(nn.Module):
             self.lm_head = Linear(cfg.hidden_size, cfg.vocab_size, bias=False)
         self.register_buffer("inv_freq", rope_inv_freq(cfg), persistent=False)
         self.output_proj: nn.Module | None = None  # set by quant.quantize_model (int8)
+        self.cache_dtype: torch.dtype | None = None  # set by int4_gguf (float32 keys/values)
         self.apply(self._init_weights)
 
     def _init_weights(self, module: nn.Module) -> None:
@@ -372,7 +394,7 @@ class LlamaForCausalLM(nn.Module):
 
     def new_cache(self, batch: int, max_len: int, dtype: torch.dtype | None = None) -> KVCache:
         cfg = self.config
-        dtype = dtype or self.model.embed_tokens.weight.dtype
+        dtype = dtype or self.cache_dtype or self.model.embed_tokens.weight.dtype
         return KVCache(cfg.num_hidden_layers, batch, cfg.num_key_value_heads, max_len,
                        cfg.head_dim, dtype=dtype, device=self.inv_freq.device)
 

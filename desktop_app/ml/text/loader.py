@@ -28,13 +28,14 @@ from desktop_app.core.untrusted import child_file, str_in
 from desktop_app.ml.text.gpt2 import GPT2Config, GPT2LMHeadModel
 from desktop_app.ml.text.llama import LLAMA_MODEL_TYPES, LlamaConfig, LlamaForCausalLM
 from desktop_app.ml.text.ops import weight_for_decode
-from desktop_app.ml.text.quant import quantize_model
+from desktop_app.ml.text.quant import folder_precision, quantize_model, stderr_notice
 from desktop_app.ml.text.tokenizer import TextTokenizer, _read_json
 
 SUPPORTED_MODEL_TYPES = ("gpt2", *LLAMA_MODEL_TYPES)
 #: precision -> dtype the weights are loaded at ("int8" loads float32, then quantizes).
-PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "int8": torch.float32}
-_RESIDENT_BYTES = {"fp32": 4, "bf16": 2, "int8": 2}  # per parameter, for the memory estimate
+PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "int8": torch.float32,
+              "int4": torch.float32}
+_RESIDENT_BYTES = {"fp32": 4, "bf16": 2, "int8": 2, "int4": 2}  # per parameter, for the memory estimate
 _DTYPE_BYTES = {"F64": 8, "F32": 4, "BF16": 2, "F16": 2, "I64": 8, "I32": 4, "U8": 1, "I8": 1,
                 "BOOL": 1, "F8_E4M3": 1, "F8_E5M2": 1}
 #: Tensors in published checkpoints that are not parameters (masks, cached RoPE frequencies).
@@ -225,10 +226,11 @@ def estimate_bytes(headers: list[dict[str, Any]], precision: str) -> int:
 def load_text_model(folder: str | Path, *, precision: str = "fp32",
                     progress: ProgressFn | None = None, check_memory: bool = True,
                     available_bytes: int | None = None,
-                    name: str | None = None) -> LoadedTextModel:
-    """Load the model in ``folder`` at ``precision``: "fp32", "bf16" or "int8" (weight-only
-    int8 with bf16 activations, see :mod:`desktop_app.ml.text.quant`). ``folder`` may also be
-    a GGUF file (:mod:`desktop_app.ml.text.gguf_loader`); ``name`` names it."""
+                    name: str | None = None, notice=None) -> LoadedTextModel:
+    """Load the model in ``folder`` at ``precision``: "fp32", "bf16", "int8" / "int4"
+    (weight-only, bf16 activations, see :mod:`desktop_app.ml.text.quant`) or "auto" (the
+    file's own). ``folder`` may also be a GGUF file (:mod:`desktop_app.ml.text.gguf_loader`);
+    ``name`` names it. ``notice`` gets one line when a kernel is missing (default: stderr)."""
     folder = Path(folder)
     report = progress or (lambda f, m: None)
     from desktop_app.ml.text.gguf_loader import is_gguf, load_gguf_model
@@ -236,7 +238,10 @@ def load_text_model(folder: str | Path, *, precision: str = "fp32",
     if is_gguf(folder):
         return load_gguf_model(folder, precision=precision, progress=progress,
                                check_memory=check_memory, available_bytes=available_bytes,
-                               name=name)
+                               name=name, notice=notice)
+    if precision == "auto":  # the folder's own (fp32 unless its config says 16-bit)
+        cfg_path = folder / "config.json"
+        precision = folder_precision(_read_json(cfg_path)) if cfg_path.is_file() else "fp32"
     if precision not in PRECISIONS:
         raise ModelLoadError(f"unknown precision {precision!r}; choose {', '.join(PRECISIONS)}")
     if (folder / "adapter_config.json").is_file():  # a LoRA adapter: its base + the adapter
@@ -262,9 +267,10 @@ def load_text_model(folder: str | Path, *, precision: str = "fp32",
     tokenizer = TextTokenizer.from_folder(folder)
     arch, model = build_model(config)
     _load_weights(model, arch, files, headers, PRECISIONS[precision], report)
-    if precision == "int8":
-        report(0.96, "Quantizing to int8")
-        quantize_model(model, arch)
+    if precision in ("int8", "int4"):
+        report(0.96, f"Quantizing to {precision}")
+        quantize_model(model, arch, bits=8 if precision == "int8" else 4,
+                       notice=notice or stderr_notice)
     model.eval()
     gen_cfg = _read_json(folder / "generation_config.json") if (
         folder / "generation_config.json").is_file() else {}

@@ -67,7 +67,9 @@ class DocumentsMixin:
 
     def _update_title(self) -> None:
         name = self.path.name if self.path else "Untitled"
-        self.docLabel.setText(("● " if self.has_unsaved_changes() else "") + name)
+        label = ("● " if self.has_unsaved_changes() else "") + name
+        short = label if len(label) <= 24 else label[:22] + "…"  # a narrow footer's wording
+        self.docLabel.set_variants([label, short])
         self.docLabel.setToolTip(str(self.path) if self.path else "Not saved yet")
 
     def _ask_discard(self, action: str) -> bool:
