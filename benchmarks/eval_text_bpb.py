@@ -40,6 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-bytes", type=int, default=0,
                     help="score only the first N/len(files) bytes of each held-out file")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--keep-line-breaks", action="store_true",
+                    help="score the files as they are (default: hard-wrapped paragraphs joined, "
+                         "as training prepares them)")
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)
     t0 = time.perf_counter()
@@ -50,14 +53,14 @@ def main(argv: list[str] | None = None) -> int:
     tok = Tokenizer.from_file(str(a.model / "tokenizer.json"))
     bos = cfg.get("bos_token_id")
     bos = bos if isinstance(bos, int) else (lm.eos_ids[0] if lm.eos_ids else 0)
-    corpus = load_corpus(a.data, a.val_list)
+    corpus = load_corpus(a.data, a.val_list, unwrap=not a.keep_line_breaks)
     docs = [t for _, t in corpus.val]
     if a.max_bytes:
         per = max(1, a.max_bytes // len(docs))
         docs = [d.encode("utf-8")[:per].decode("utf-8", "ignore") for d in docs]
     res = bits_per_byte(lm.model, tok, docs, context, bos_id=bos, stride=a.stride,
                         check_roundtrip=False)
-    out = {"model": str(a.model), "context": context, **res.to_json(),
+    out = {"model": str(a.model), "context": context, "unwrapped": not a.keep_line_breaks, **res.to_json(),
            "seconds": round(time.perf_counter() - t0, 1)}
     print(json.dumps(out, indent=2))
     print(f"{a.model.name}: {res.bits_per_byte:.4f} bits/byte over {res.bytes:,} held-out bytes")

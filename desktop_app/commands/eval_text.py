@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+from desktop_app.core.textgen import PRECISIONS, precision_arg
 from desktop_app.commands import options as opt
 from desktop_app.core.errors import ReverieError, UsageError
 
@@ -35,8 +36,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--context", type=opt.int_in(16, 1_048_576), default=None, metavar="N",
                         help=f"tokens each window sees (default: {DEFAULT_CONTEXT} or the "
                              f"model's limit if smaller); the window moves by N/2")
-    parser.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
-                        help="weight precision (default fp32)")
+    parser.add_argument("--precision", type=precision_arg, choices=PRECISIONS, default="fp32",
+                        metavar="{auto,fp32,bf16,int8,int4}",
+                        help="weight precision (default fp32, the exact reference; auto = the "
+                             "file's own, e.g. int4 for a Q4 GGUF)")
     parser.add_argument("--threads", type=opt.THREADS, default=None, metavar="N",
                         help=f"CPU threads, 1-{opt.MAX_THREADS} (default: all cores)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")

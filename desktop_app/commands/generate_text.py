@@ -17,6 +17,7 @@ from pathlib import Path
 
 from desktop_app.commands import options as opt
 from desktop_app.core.errors import ReverieError, UsageError
+from desktop_app.core.textgen import PRECISIONS, precision_arg
 
 DEFAULT_MODEL = "smollm2-135m-instruct"
 
@@ -78,9 +79,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="wrap the prompt with the model's chat template (instruct models)")
     parser.add_argument("--system", default=None, type=opt.text, metavar="TEXT",
                         help="a system message for --chat")
-    parser.add_argument("--precision", choices=("fp32", "bf16", "int8"), default="fp32",
-                        help="weight precision (default fp32; int8 is weight-only int8, "
-                             "fastest, slightly less exact; a GGUF file loads at fp32 or bf16)")
+    parser.add_argument("--precision", type=precision_arg, choices=PRECISIONS, default="auto",
+                        metavar="{auto,fp32,bf16,int8,int4}",
+                        help="weight precision: auto (default: the file's own; a Q4 GGUF runs "
+                             "int4), fp32, bf16, int8 or int4 (weight-only, bf16 activations)")
     parser.add_argument("--threads", type=opt.THREADS, default=None, metavar="N",
                         help=f"CPU threads, 1-{opt.MAX_THREADS} (default: all cores this process may use)")
     parser.add_argument("--context-length", type=opt.int_in(1, 1_048_576), default=None, metavar="N",

@@ -52,7 +52,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="peak learning rate (default 2e-3)")
     p.add_argument("--min-lr", type=opt.float_in(0, 10), default=None, help="default lr/10")
     p.add_argument("--warmup", type=opt.int_in(0, 10_000_000), default=None, help="warm-up steps (default steps/20)")
-    p.add_argument("--init-from", metavar="MODEL", default=None,
+    p.add_argument("--init-from", type=opt.text, metavar="MODEL", default=None,
                    help="fine-tune: start from this Llama model folder (its tokenizer and "
                         "size; --size and --vocab-size are then ignored). With --lora: a "
                         "model name (e.g. smollm2-135m-instruct), a model folder or a .gguf "
@@ -70,7 +70,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--patience", type=opt.int_in(0, 1000), default=None,
                    help="end early after this many evaluations without a better held-out "
                         "score (default 3 with --lora, off otherwise; 0 turns it off)")
-    p.add_argument("--merge-to", metavar="DIR", default=None,
+    p.add_argument("--merge-to", type=opt.output_dir, metavar="DIR", default=None,
                    help="with --lora: also write base + adapter merged into a full model "
                         "folder DIR (for tools without PEFT)")
     p.add_argument("--vocab-size", type=opt.int_in(260, 262_144), default=None,

@@ -18,6 +18,7 @@ from typing import Any
 
 from desktop_app.core.atomic import atomic_write_text
 from desktop_app.core.errors import DataError
+from desktop_app.core.untrusted import loads_json
 
 SESSION_SUFFIX = ".reverie"
 TEXT_SUFFIXES = (".txt", ".md")
@@ -67,8 +68,11 @@ class WritingSession:
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise DataError(f"{source} is not a Reverie session file")
         version = data.get("version")
-        if not isinstance(version, int) or version > FORMAT_VERSION:
-            raise DataError(f"{source} was written by a newer Reverie (format {version!r}); "
+        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+            raise DataError(f"{source} has an invalid format version ({str(version)[:20]!r}); "
+                            "it is damaged")
+        if version > FORMAT_VERSION:
+            raise DataError(f"{source} was written by a newer Reverie (format {version}); "
                             "update Reverie to open it")
         text = data.get("text")
         if not isinstance(text, str):
@@ -118,16 +122,13 @@ def load_document(path: str | Path) -> WritingSession:
         raw = path.read_bytes()
     except OSError as exc:
         raise DataError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    if path.suffix.lower() == SESSION_SUFFIX:  # bounded: size, nesting depth, no NaN
+        data = loads_json(raw, source=path.name, max_bytes=MAX_FILE_BYTES)
+        return WritingSession.from_json(data, source=path.name)
     try:
         decoded = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise DataError(f"{path.name} is not UTF-8 text (byte {exc.start} is invalid)") from exc
-    if path.suffix.lower() == SESSION_SUFFIX:
-        try:
-            data = json.loads(decoded)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{path.name} is damaged: {exc.msg} at line {exc.lineno}") from exc
-        return WritingSession.from_json(data, source=path.name)
     return WritingSession(text=decoded, title=path.stem)
 
 

@@ -78,7 +78,7 @@ class LoadModelJob(Job):
 
     model_dir: str
     kind: str  # "text" | "image" | "music"
-    precision: str = "fp32"
+    precision: str = "auto"
     label: ClassVar[str] = "Loading model"
 
 

@@ -10,10 +10,11 @@ the edge, as note-seq does with its NoteSequence. Times and durations are in *qu
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field, replace
 
-from desktop_app.core.errors import UsageError
+from desktop_app.core.errors import DataError, UsageError
 
 #: Scale steps (semitones above the tonic) of each mode.
 MODE_STEPS: dict[str, tuple[int, ...]] = {
@@ -152,6 +153,9 @@ class Note:
     def __post_init__(self) -> None:
         if not 0 <= self.pitch <= 127:
             raise ValueError(f"MIDI pitch {self.pitch} is outside 0-127")
+        if not (math.isfinite(self.start) and math.isfinite(self.duration)):
+            raise ValueError(f"note start and duration must be finite numbers, got "
+                             f"{self.start} and {self.duration}")
         if self.duration <= 0:
             raise ValueError(f"note duration must be positive, got {self.duration}")
         if self.start < 0:
@@ -163,6 +167,11 @@ class Note:
 
 
 TEMPO_RANGE = (20.0, 400.0)
+#: Bounds on a melody read from any file (MIDI, autosave, session): the longest tune in the
+#: training corpus is 696 quarter notes and 725 notes, so these leave room for any real
+#: melody while a hostile file (one note 2^28 ticks long) cannot become a 134-million-bar one.
+MAX_NOTES = 8192
+MAX_QUARTERS = 4096.0
 
 
 @dataclass(frozen=True)
@@ -176,7 +185,13 @@ class Melody:
     title: str = ""
 
     def __post_init__(self) -> None:
+        if len(self.notes) > MAX_NOTES:
+            raise DataError(f"the melody has {len(self.notes)} notes; Reverie works with at "
+                            f"most {MAX_NOTES}")
         object.__setattr__(self, "notes", tuple(sorted(self.notes)))
+        if self.notes and max(n.end for n in self.notes) > MAX_QUARTERS:
+            raise DataError(f"the melody lasts {self.end:.0f} quarter notes; Reverie works with "
+                            f"at most {MAX_QUARTERS:.0f} (1024 bars of 4/4)")
         if not TEMPO_RANGE[0] <= self.tempo <= TEMPO_RANGE[1]:
             raise UsageError(f"tempo {self.tempo:g} is outside {TEMPO_RANGE[0]:g}-"
                              f"{TEMPO_RANGE[1]:g} quarter notes per minute")

@@ -6,6 +6,8 @@
 - ``notes_per_bar``
 - ``repeated_bar_share``: share of non-empty bars that repeat an earlier bar exactly or
   transposed (same rhythm, all pitches shifted by one interval)
+- ``ends_on_tonic``: whether the last note's pitch class is the key's tonic
+- ``out_of_mode_count``: notes whose pitch class is outside the key's mode
 - ``estimate_key``: Krumhansl–Schmuckler key finding (duration-weighted), major or minor.
 """
 
@@ -95,3 +97,17 @@ def summary(melody: Melody, key: Key | None = None) -> dict[str, float]:
         "notes_per_bar": round(notes_per_bar(melody), 3),
         "repeated_bar_share": round(repeated_bar_share(melody), 4),
     }
+
+
+def ends_on_tonic(melody: Melody, key: Key | None = None) -> bool:
+    """True when the last-starting note (the last of a final chord) is on the tonic."""
+    key = key or melody.key
+    if not melody.notes:
+        return False
+    last = max(melody.notes, key=lambda n: (n.start, n.pitch))
+    return (last.pitch - key.tonic) % 12 == 0
+
+
+def out_of_mode_count(melody: Melody, key: Key | None = None) -> int:
+    key = key or melody.key
+    return sum(not key.contains(n.pitch) for n in melody.notes)

@@ -22,12 +22,17 @@ import mido
 
 from desktop_app.core.atomic import atomic_write_bytes
 from desktop_app.core.errors import DataError, UsageError
-from desktop_app.core.melody import TEMPO_RANGE, Key, Melody, Meter, Note
+from desktop_app.core.melody import (MAX_NOTES, MAX_QUARTERS, TEMPO_RANGE, Key, Melody, Meter,
+                                     Note)
 from desktop_app.core.melody_stats import estimate_key
 
 TICKS_PER_BEAT = 480
 MAX_TRACKS = 256
-MAX_FILE_BYTES = 32 * 1024 * 1024
+#: mido turns every event into a Python object (~0.3 KB), so the file size bounds the memory a
+#: file can take; melodic MIDI files are kilobytes, whole orchestral scores a few MB.
+MAX_FILE_BYTES = 8 * 1024 * 1024
+#: Notes collected over all tracks before choosing the melody (a bound before allocating).
+MAX_RAW_NOTES = 200_000
 DRUM_CHANNEL = 9  # "channel 10" counted from 1
 
 
@@ -122,7 +127,7 @@ def _open(path: Path) -> mido.MidiFile:
                         f"{exc})") from None
 
 
-def _collect(mid: mido.MidiFile):
+def _collect(mid: mido.MidiFile, name: str):
     notes: list[_Raw] = []
     tempos: list[tuple[int, int]] = []
     meter = key = None
@@ -131,8 +136,12 @@ def _collect(mid: mido.MidiFile):
         held: dict[tuple[int, int], tuple[int, int]] = {}
         for msg in track:
             now += msg.time
+            if len(notes) > MAX_RAW_NOTES:
+                raise DataError(f"{name} has more than {MAX_RAW_NOTES} notes; Reverie reads "
+                                f"melodies, not files this large")
             if msg.type == "set_tempo":
-                tempos.append((now, msg.tempo))
+                if msg.tempo > 0:  # a tempo of 0 microseconds per beat means nothing: ignore
+                    tempos.append((now, msg.tempo))
             elif msg.type == "time_signature" and meter is None:
                 meter = (msg.numerator, msg.denominator)
             elif msg.type == "key_signature" and key is None:
@@ -165,7 +174,7 @@ def read_midi(path: str | Path, *, track: int | None = None, grid: float = 0.25)
                         f"at most {MAX_TRACKS}")
     if mid.ticks_per_beat <= 0:
         raise DataError(f"{path.name} uses SMPTE time code, not ticks per quarter note")
-    notes, tempos, meter, key_text = _collect(mid)
+    notes, tempos, meter, key_text = _collect(mid, path.name)
     if not notes:
         raise DataError(f"{path.name} has no notes")
     melodic = [n for n in notes if n.channel != DRUM_CHANNEL]
@@ -186,6 +195,15 @@ def read_midi(path: str | Path, *, track: int | None = None, grid: float = 0.25)
                         f"{', '.join(map(str, sorted(counts)))}")
     chosen = [n for n in melodic if n.track == track]
     tpb = mid.ticks_per_beat
+    # Bound the sizes the file sets before the melody is built from them (a single note
+    # 2**28 ticks long would otherwise become a melody of 134 million bars).
+    quarters = max(n.end for n in chosen) / tpb
+    if quarters > MAX_QUARTERS:
+        raise DataError(f"{path.name} lasts {quarters:.0f} quarter notes; Reverie reads "
+                        f"melodies up to {MAX_QUARTERS:.0f} (1024 bars of 4/4)")
+    if len(chosen) > MAX_NOTES:
+        raise DataError(f"{path.name}: track {track} has {len(chosen)} notes; Reverie reads "
+                        f"melodies of up to {MAX_NOTES}")
     tempo = mido.tempo2bpm(tempos[0][1]) if tempos else 120.0
     tempo = min(max(round(tempo, 3), TEMPO_RANGE[0]), TEMPO_RANGE[1])
     try:

@@ -23,7 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from desktop_app.core import paths
+from desktop_app.core.errors import DataError
 from desktop_app.core.gguf_header import PACKAGED_GGUF, packaged_gguf, read_summary
+from desktop_app.core.untrusted import loads_json, read_json
 
 #: A safetensors header larger than this is treated as corrupt (real ones are kilobytes).
 MAX_HEADER_BYTES = 100 * 1024 * 1024
@@ -101,10 +103,10 @@ def read_safetensors_header(path: Path) -> dict:
         size = os.fstat(fh.fileno()).st_size
         if length == 0 or length > MAX_HEADER_BYTES or length > size - 8:
             raise ValueError(f"header length {length} does not fit the file")
-        try:
-            header = json.loads(fh.read(length).decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ValueError(f"header is not valid JSON ({exc.__class__.__name__})") from None
+        try:  # bounded: a hostile header cannot nest deep enough to blow the stack
+            header = loads_json(fh.read(length), source="the header", max_bytes=MAX_HEADER_BYTES)
+        except DataError as exc:
+            raise ValueError(str(exc)) from None
     if not isinstance(header, dict):
         raise ValueError("header is not a JSON object")
     return header
@@ -118,7 +120,8 @@ def count_parameters(files: list[Path]) -> int:
             if name == "__metadata__":
                 continue
             shape = entry.get("shape") if isinstance(entry, dict) else None
-            if not isinstance(shape, list) or not all(isinstance(d, int) and d >= 0 for d in shape):
+            if not isinstance(shape, list) or len(shape) > 8 or not all(
+                    type(d) is int and 0 <= d < 2**40 for d in shape):
                 raise ValueError(f"tensor {name!r} has no valid shape")
             total += math.prod(shape)
     return total
@@ -155,10 +158,10 @@ def read_card(folder: Path) -> tuple[str, str]:
     config = folder / "config.json"
     if config.is_file():
         try:
-            data = json.loads(config.read_text(encoding="utf-8"))
+            data = read_json(config)
             if isinstance(data, dict):
-                licence = str(data.get("license") or data.get("licence") or "")
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+                licence = str(data.get("license") or data.get("licence") or "")[:200]
+        except DataError:
             pass
     card = folder / "MODEL_CARD.md"
     attribution = ""
@@ -274,6 +277,12 @@ def describe_model(folder: Path, kind: str, source: str) -> ModelInfo:
             problem = f"cannot read the weights in {folder}: {exc}"
     if not problem and not (folder / "config.json").is_file():
         problem = f"config.json is missing in {folder}"
+    elif not problem:
+        try:  # one damaged config (100 000-deep nesting) must not break the whole scan
+            if not isinstance(read_json(folder / "config.json"), dict):
+                problem = f"config.json in {folder} is not a JSON object"
+        except DataError as exc:
+            problem = str(exc)
     licence, attribution = read_card(folder)
     return ModelInfo(name=folder.name, kind=kind, path=folder, source=source,
                      parameters=parameters, size_bytes=folder_size(folder),

@@ -24,6 +24,8 @@ from desktop_app.core.errors import UsageError
 from desktop_app.core.melody import Melody, Meter
 
 SAMPLE_RATES = (44_100, 48_000)
+#: The longest audio :func:`render` makes: 10 minutes at 48 kHz is ~0.7 GB of working buffers.
+MAX_RENDER_SECONDS = 600
 DEFAULT_RATE = 44_100
 #: Seconds of release tail after the last bar when not looping.
 TAIL_S = 0.6
@@ -157,6 +159,10 @@ def render(melody: Melody, *, sample_rate: int = DEFAULT_RATE, program: int = 0,
     sr, spq = sample_rate, seconds_per_quarter(melody)
     body = buffer_length(melody, sr, tail=False)
     total = buffer_length(melody, sr, loops=loops, tail=tail)
+    if total > MAX_RENDER_SECONDS * sr:  # checked before allocating (~24 bytes per sample)
+        raise UsageError(f"the audio would last {total / sr / 60:.0f} minutes; Reverie renders "
+                         f"at most {MAX_RENDER_SECONDS // 60} minutes (shorten the melody, "
+                         f"raise the tempo or play fewer loops)")
     timbre = TIMBRES[timbre_for_program(program)]
     rel = int(timbre.release * sr)
     one = np.zeros(body + rel + int(TAIL_S * sr), dtype=np.float64)

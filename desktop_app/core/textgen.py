@@ -16,7 +16,29 @@ from desktop_app.core.sampling import SamplerSettings
 
 #: Why generation stopped: the token budget, an end-of-sequence token, a stop string, or Stop.
 FINISH_REASONS = ("length", "eos", "stop", "cancelled")
-PRECISIONS = ("fp32", "bf16", "int8")  # int8: weight-only, bf16 activations
+#: weight precisions: "auto" keeps the file's own (a GGUF file's Q4 blocks -> int4, Q8 -> int8,
+#: F16/BF16 -> bf16; a safetensors folder's torch_dtype); int8/int4 are weight-only with bf16
+#: activations (desktop_app.ml.text.quant / int4)
+PRECISIONS = ("auto", "fp32", "bf16", "int8", "int4")
+
+
+def parse_precision(value: str) -> str:
+    """A precision given as text (``--precision``, a setting): lower-cased and checked.
+    Raises ValueError naming the choices."""
+    v = str(value).strip().lower()
+    if v not in PRECISIONS:
+        raise ValueError(f"unknown precision {value!r}; choose {', '.join(PRECISIONS)}")
+    return v
+
+
+def precision_arg(value: str) -> str:
+    """:func:`parse_precision` as an argparse ``type`` (its message becomes the usage error)."""
+    import argparse
+
+    try:
+        return parse_precision(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -102,7 +124,7 @@ class TextGenerationJob(Job):
     variants: int = 1
     chat: bool = False
     system_prompt: str | None = None
-    precision: str = "fp32"
+    precision: str = "auto"
     top_alternatives: int = 5
     context_length: int | None = None
     label: ClassVar[str] = "Generating text"
@@ -114,7 +136,7 @@ class LoadTextModelJob(Job):
     """Load (or find in the cache) a text model; the result is a :class:`TextModelInfo`."""
 
     model_dir: str
-    precision: str = "fp32"
+    precision: str = "auto"
     label: ClassVar[str] = "Loading text model"
 
 

@@ -24,7 +24,7 @@ class NextTokenLogitsJob(Job):
 
     model_dir: str
     text: str
-    precision: str = "fp32"
+    precision: str = "auto"
     context_length: int | None = None
     label_count: int = 256
     dry_sequence_breakers: tuple[str, ...] = ()

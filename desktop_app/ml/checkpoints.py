@@ -15,8 +15,10 @@ Functions:
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import re
 import struct
 import tempfile
 from pathlib import Path
@@ -26,9 +28,11 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from desktop_app.core.errors import ModelLoadError
+from desktop_app.core.errors import DataError, ModelLoadError
+from desktop_app.core.untrusted import float_in, int_in, loads_json, read_json
 
 _MAX_HEADER = 100 * 1024 * 1024
+_MAX_JSON = 64 * 1024 * 1024
 
 
 def _atomic_target(path: Path) -> tuple[int, str]:
@@ -76,13 +80,14 @@ def save_json(path: str | Path, obj: Any) -> None:
 
 
 def load_json(path: str | Path) -> Any:
+    """Read a JSON side file with the bounds of :mod:`core.untrusted` (size, nesting, no NaN)."""
     path = Path(path)
+    if not path.is_file():
+        raise ModelLoadError(f"missing file {path}")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ModelLoadError(f"missing file {path}") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelLoadError(f"cannot read {path}: {exc}") from None
+        return read_json(path, source=str(path), max_bytes=_MAX_JSON)
+    except DataError as exc:
+        raise ModelLoadError(str(exc)) from None
 
 
 def save_tensors(path: str | Path, tensors: dict[str, torch.Tensor],
@@ -101,7 +106,14 @@ def save_tensors(path: str | Path, tensors: dict[str, torch.Tensor],
     fd, tmp = _atomic_target(path)
     os.close(fd)
     try:
-        save_file(clean, tmp, metadata=metadata)
+        try:
+            save_file(clean, tmp, metadata=metadata)
+        except SafetensorError as exc:
+            # safetensors reports a full disk as its own error, not an OSError: make it one,
+            # so every caller's "could not write" handling (and clean-up) applies to it.
+            code = re.search(r"code: (\d+)", str(exc))
+            err = int(code.group(1)) if code else errno.EIO
+            raise OSError(err, os.strerror(err), str(path)) from None
         os.chmod(tmp, 0o644)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
@@ -135,19 +147,32 @@ def read_header(path: str | Path) -> tuple[dict[str, tuple[str, list[int]]], dic
             (n,) = struct.unpack("<Q", raw)
             if n <= 0 or n > _MAX_HEADER or 8 + n > size:
                 raise ValueError("header length is not plausible")
-            header = json.loads(fh.read(n).decode("utf-8"))
+            header = loads_json(fh.read(n), source="the header", max_bytes=_MAX_HEADER)
+        if not isinstance(header, dict):
+            raise ValueError("the header is not a JSON object")
         meta = header.pop("__metadata__", None) or {}
+        if not isinstance(meta, dict):
+            raise ValueError("__metadata__ is not a mapping")
         out: dict[str, tuple[str, list[int]]] = {}
         end = 0
         for name, info in header.items():
-            out[name] = (str(info["dtype"]), [int(s) for s in info["shape"]])
-            end = max(end, int(info["data_offsets"][1]))
+            dtype, shape, offsets = info["dtype"], info["shape"], info["data_offsets"]
+            # typed, not coerced: a dtype that is a number or a shape of strings is damage
+            if not isinstance(dtype, str) or not isinstance(shape, list) or not all(
+                    type(d) is int and 0 <= d < 2**40 for d in shape):
+                raise ValueError(f"tensor {name[:80]!r} has a malformed dtype or shape")
+            if (not isinstance(offsets, list) or len(offsets) != 2
+                    or not all(type(o) is int and o >= 0 for o in offsets)
+                    or offsets[0] > offsets[1]):
+                raise ValueError(f"tensor {name[:80]!r} has malformed data offsets")
+            out[name] = (dtype, list(shape))
+            end = max(end, offsets[1])
         if 8 + n + end > size:
             raise ValueError("file is truncated (tensor data missing)")
         return out, dict(meta)
     except FileNotFoundError:
         raise ModelLoadError(f"missing weights file {path}") from None
-    except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError, DataError) as exc:
         raise ModelLoadError(f"{path} is not a valid safetensors file: {exc}") from None
 
 
@@ -169,3 +194,41 @@ def validate_state_dict(expected: dict[str, torch.Tensor], found: dict[str, torc
         if t.is_floating_point() != expected[k].is_floating_point():
             raise ModelLoadError(f"{source}: tensor {k!r} has dtype {t.dtype}, "
                                  f"expected {expected[k].dtype}")
+
+
+#: Largest size any field of a built-in model's config may hold (widths, layers, vocabularies).
+MAX_CONFIG_SIZE = 1 << 16
+
+
+def config_from_dict(cls, raw: Any, source: str, *, zero_ok: tuple[str, ...] = ()):
+    """``cls.from_dict(raw)`` for a config dataclass, after checking every field it names:
+    ints (and tuples of ints) whole numbers in 1..MAX_CONFIG_SIZE (0 allowed for ``zero_ok``
+    names), floats finite, bools real booleans. Anything else is a ModelLoadError naming the
+    field, before a layer is built from it."""
+    from dataclasses import fields
+
+    if not isinstance(raw, dict):
+        raise ModelLoadError(f"{source} is not a JSON object")
+    try:
+        for f in fields(cls):
+            if f.name not in raw:
+                continue
+            value, kind = raw[f.name], str(f.type)
+            lo = 0 if f.name in zero_ok or f.name.endswith("_steps") else 1
+            hi = 1 << 30 if f.name.endswith("_steps") else MAX_CONFIG_SIZE  # step counts
+            if kind.startswith("tuple[int"):
+                if not isinstance(value, list) or not 1 <= len(value) <= 16:
+                    raise DataError(f"{source}: {f.name!r} must be a list of 1-16 sizes")
+                for v in value:
+                    int_in(v, f.name, lo, hi, source=source)
+            elif kind == "int":
+                int_in(value, f.name, lo, hi, source=source)
+            elif kind == "float":
+                float_in(value, f.name, -1e9, 1e9, source=source)
+            elif kind == "bool" and not isinstance(value, bool):
+                raise DataError(f"{source}: {f.name!r} must be true or false")
+        return cls.from_dict(raw)
+    except DataError as exc:
+        raise ModelLoadError(str(exc)) from None
+    except (TypeError, ValueError, KeyError) as exc:
+        raise ModelLoadError(f"{source} is not a usable config: {exc}") from None

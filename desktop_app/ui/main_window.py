@@ -54,6 +54,7 @@ class MainWindow(QMainWindow):
 
         self.randomness = RandomnessControls(self)
         self.panels: list[RoomPanel] = [cls(engine, self.randomness) for cls in room_classes()]
+        self._apply_text_precision()
         self.stack = QStackedWidget(self)
         self.stack.setObjectName("roomStack")
         for panel in self.panels:
@@ -212,11 +213,18 @@ class MainWindow(QMainWindow):
         dialog = PreferencesDialog(self.settings, self)
         if dialog.exec():
             self.engine.set_num_threads(self.settings.inference_threads() or None)
+            self._apply_text_precision()
             budget_mb = self.settings.memory_budget_mb()
             if budget_mb:  # 0 = automatic: the engine keeps the budget it chose
                 self.engine.set_memory_budget(budget_mb * 1_000_000)
             self.refresh_models()
             self.status.showMessage("Preferences saved.", 6000)
+
+    def _apply_text_precision(self) -> None:
+        """Rooms that load text models use the Preferences precision from their next load."""
+        for panel in self.panels:
+            if hasattr(panel, "precision"):
+                panel.precision = self.settings.text_precision()
 
     def show_shortcuts(self) -> None:
         from desktop_app.ui.shortcuts import ShortcutsDialog

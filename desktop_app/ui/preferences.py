@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QGroupBox,
+from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QGroupBox,
                                QHBoxLayout, QLineEdit, QListWidget, QListWidgetItem,
                                QMessageBox, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
@@ -22,6 +22,15 @@ from desktop_app.core.model_registry import human_count, human_size, scan_models
 from desktop_app.ui.settings import Settings
 
 log = logging.getLogger(__name__)
+
+#: the text precision choice (core.textgen.PRECISIONS) as the dialog shows it
+PRECISION_LABELS = (
+    ("auto", "Automatic (the model file's own: 4-bit GGUF runs int4)"),
+    ("fp32", "fp32 (exact, slowest)"),
+    ("bf16", "bf16"),
+    ("int8", "int8 weights"),
+    ("int4", "int4 weights (fastest)"),
+)
 
 
 def remove_user_model(model_dir: Path, user_models_root: Path) -> None:
@@ -82,8 +91,16 @@ class PreferencesDialog(QDialog):
         self.memorySpin.setSingleStep(256)
         self.memorySpin.setSuffix(" MB")
         self.memorySpin.setValue(settings.memory_budget_mb())
+        self.precisionCombo = QComboBox(engine_box)
+        self.precisionCombo.setObjectName("textPrecisionCombo")
+        self.precisionCombo.setAccessibleName("Text model precision")
+        for value, label in PRECISION_LABELS:
+            self.precisionCombo.addItem(label, value)
+        self.precisionCombo.setCurrentIndex(
+            max(0, self.precisionCombo.findData(settings.text_precision())))
         form.addRow("Inference threads", self.threadsSpin)
         form.addRow("Memory for loaded models", self.memorySpin)
+        form.addRow("Text model precision", self.precisionCombo)
         layout.addWidget(engine_box)
 
         self._default_models = paths.user_data_dir() / "models"
@@ -187,6 +204,7 @@ class PreferencesDialog(QDialog):
         s = self.settings
         s.set_value("engine/threads", self.threadsSpin.value())
         s.set_value("engine/memory_budget_mb", self.memorySpin.value())
+        s.set_value("engine/text_precision", self.precisionCombo.currentData())
         # Store a folder only when it differs from the default, so defaults follow
         # $REVERIE_DATA_DIR; the app applies them to core.paths at its next start.
         for key, field, default in (("paths/user_models", self.userModels, self._default_models),
@@ -197,5 +215,6 @@ class PreferencesDialog(QDialog):
                 s.set_value(key, str(field.path()))
         s.set_extra_model_dirs([Path(self.extraList.item(i).text())
                                 for i in range(self.extraList.count())])
-        s.sync()
+        if not s.sync():  # a full disk or a read-only folder: say so, never silently
+            QMessageBox.warning(self, "Preferences not saved", s.warning)
         super().accept()

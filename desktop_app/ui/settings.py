@@ -3,8 +3,11 @@
 The file lives at ``$XDG_CONFIG_HOME/reverie/reverie.ini`` (``~/.config/reverie/``), so tests
 that point ``XDG_CONFIG_HOME`` at a temporary folder are isolated. Every getter validates its
 value and falls back to the default, so a hand-edited or damaged file never breaks start-up.
-A file that is not a readable INI file at all is moved aside to ``reverie.ini.corrupt`` and the
-app starts with defaults; :attr:`Settings.warning` then holds a one-line message for the user.
+A file that is not a readable INI file at all, or that parses but holds a value out of the
+range a control can take (:data:`RANGES`: ``seed=4294967296`` or ``top_k=3000000000`` would
+overflow a spin box during start-up), is moved aside to ``reverie.ini.corrupt`` and the app
+starts with defaults; :attr:`Settings.warning` then holds a one-line message for the user.
+A save that fails (a full disk) is reported by :meth:`Settings.sync`, never silent.
 """
 
 from __future__ import annotations
@@ -22,6 +25,18 @@ log = logging.getLogger(__name__)
 THEMES = ("system", "light", "dark")
 ROOMS = ("write", "imagine", "compose", "explore", "train")
 MAX_RECENT = 10
+#: Numeric keys and the range their control takes (RandomnessControls, Preferences). A number
+#: outside its range means the file was edited or damaged: it is set aside. (A value that is
+#: not a number at all only falls back to that key's default, as every getter does.)
+RANGES: dict[str, tuple[type, float, float]] = {
+    "randomness/seed": (int, 0, 2_147_483_647),
+    "randomness/temperature": (float, 0.0, 5.0),
+    "randomness/top_k": (int, 0, 100_000),
+    "randomness/top_p": (float, 0.0, 1.0),
+    "randomness/min_p": (float, 0.0, 1.0),
+    "engine/threads": (int, 0, 256),
+    "engine/memory_budget_mb": (int, 0, 1 << 20),
+}
 
 
 def config_dir() -> Path:
@@ -54,6 +69,21 @@ def _looks_corrupt(path: Path) -> str:
     return ""
 
 
+def _out_of_range(qs: QSettings) -> str:
+    """Why a parsed settings file holds a value its control cannot take, or ""."""
+    for key, (kind, lo, hi) in RANGES.items():
+        raw = qs.value(key)
+        if raw is None:
+            continue
+        try:
+            value = kind(raw) if not isinstance(raw, str) or kind is float else int(raw.strip())
+        except (TypeError, ValueError):
+            continue  # not a number at all: that key alone falls back to its default
+        if not (math_ok(value) and lo <= value <= hi):
+            return f"{key} is {value}, outside {lo}-{hi}"
+    return ""
+
+
 class Settings:
     """Typed access to the settings file. Lives on the GUI thread."""
 
@@ -66,6 +96,8 @@ class Settings:
                 probe = QSettings(str(self.path), QSettings.Format.IniFormat)
                 if probe.status() != QSettings.Status.NoError:
                     reason = "Qt could not parse it"
+                else:
+                    reason = _out_of_range(probe)
                 del probe
             if reason:
                 self._move_aside(reason)
@@ -116,8 +148,15 @@ class Settings:
     def remove(self, key: str) -> None:
         self._qs.remove(key)
 
-    def sync(self) -> None:
+    def sync(self) -> bool:
+        """Write the settings to disk; False (and :attr:`warning` says why) if that failed."""
         self._qs.sync()
+        if self._qs.status() == QSettings.Status.NoError:
+            return True
+        self.warning = (f"The settings could not be saved to {self.path} (the disk may be "
+                        f"full or the folder read-only); the changes last until Reverie closes.")
+        log.warning(self.warning)
+        return False
 
     # -- window ----------------------------------------------------------------------------
 
@@ -172,6 +211,13 @@ class Settings:
         """Memory for loaded models in MB; 0 means "automatic" (the engine's default)."""
         value = self._get("engine/memory_budget_mb", 0, int)
         return 0 if value <= 0 else max(256, min(1 << 20, value))
+
+    def text_precision(self) -> str:
+        """Weight precision for text models ("auto" = the file's own; see core.textgen)."""
+        from desktop_app.core.textgen import PRECISIONS
+
+        value = str(self._get("engine/text_precision", "auto", str)).lower()
+        return value if value in PRECISIONS else "auto"
 
     def extra_model_dirs(self) -> list[Path]:
         value = self._qs.value("models/extra_folders", [])

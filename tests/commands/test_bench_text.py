@@ -24,8 +24,8 @@ def test_bench_text_reverie_only(tmp_path, capsys):
                      "--new-tokens", "4"])
     out = capsys.readouterr().out
     assert code == 0, out
-    assert "reverie fp32" in out and "gen tok/s" in out and "peak RSS" in out
-    line = next(ln for ln in out.splitlines() if ln.startswith("reverie fp32"))
+    assert "reverie auto" in out and "gen tok/s" in out and "peak RSS" in out
+    line = next(ln for ln in out.splitlines() if ln.startswith("reverie auto"))
     assert float(line.split()[2]) > 0  # prompt tokens/s
     assert torch.get_num_threads() >= 1
 

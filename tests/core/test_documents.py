@@ -62,14 +62,14 @@ def test_missing_file_message(tmp_path):
 
 
 def test_autosave_offers_state_left_by_a_dead_process(tmp_path):
-    store = AutosaveStore("write", folder=tmp_path)
+    store = AutosaveStore("notes", folder=tmp_path)
     assert store.pending() is None
     store.save({"text": "unsaved words"})
     # Our own snapshot is offered (the room decides at start-up, before saving again).
     assert store.pending() == {"text": "unsaved words"}
     # A snapshot written by a process that has since died is offered.
     code = ("import sys; from pathlib import Path; from desktop_app.core.autosave import "
-            "AutosaveStore; AutosaveStore('write', folder=Path(sys.argv[1])).save({'text': 'x'})")
+            "AutosaveStore; AutosaveStore('notes', folder=Path(sys.argv[1])).save({'text': 'x'})")
     subprocess.run([sys.executable, "-c", code, str(tmp_path)], check=True, timeout=60)
     data = json.loads(store.path.read_text())
     assert data["pid"] != os.getpid()
@@ -79,7 +79,7 @@ def test_autosave_offers_state_left_by_a_dead_process(tmp_path):
 
 
 def test_autosave_of_a_live_other_process_is_not_offered(tmp_path):
-    store = AutosaveStore("write", folder=tmp_path)
+    store = AutosaveStore("notes", folder=tmp_path)
     store.save({"text": "live"})
     data = json.loads(store.path.read_text())
     other = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"],

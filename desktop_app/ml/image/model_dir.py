@@ -32,13 +32,11 @@ def load_vae(model_dir: str | Path, device: str = "cpu") -> tuple[ConvVAE, dict]
     """Return ``(model in eval mode, config dict)`` for an image model folder."""
     model_dir = Path(model_dir)
     raw = ck.load_json(model_dir / "config.json")
-    if raw.get("model_type") != "reverie-conv-vae":
+    if not isinstance(raw, dict) or raw.get("model_type") != "reverie-conv-vae":
         raise ModelLoadError(f"{model_dir / 'config.json'} is not a Reverie image model "
-                             f"(model_type {raw.get('model_type')!r})")
-    try:
-        cfg = VAEConfig.from_dict(raw)
-    except (TypeError, ValueError) as exc:
-        raise ModelLoadError(f"{model_dir / 'config.json'}: {exc}") from None
+                             f"(model_type {raw.get('model_type') if isinstance(raw, dict) else None!r})")
+    cfg = ck.config_from_dict(VAEConfig, raw, str(model_dir / "config.json"),  # bounded
+                              zero_ok=("extra_conv_max_side",))
     model = ConvVAE(cfg)
     weights = ck.load_tensors(model_dir / "model.safetensors")
     expected = model.state_dict()

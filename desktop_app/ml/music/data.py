@@ -159,8 +159,9 @@ def melody_tune(melody: Melody, name: str, index: int = 0) -> dict:
             "notes": [[n.pitch, n.duration, n.start] for n in melody.notes]}
 
 
-def midi_folder_tunes(folder: Path) -> list[dict]:
-    """Every readable ``*.mid``/``*.midi`` under ``folder`` as a tune; unreadable files skipped."""
+def midi_folder_tunes(folder: Path, skipped: list[str] | None = None) -> list[dict]:
+    """Every readable ``*.mid``/``*.midi`` under ``folder`` as a tune; an unreadable or
+    oversized file is skipped, with "name: reason" appended to ``skipped`` when given."""
     from desktop_app.core.midi import read_midi
     folder = Path(folder)
     files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in (".mid", ".midi"))
@@ -170,7 +171,9 @@ def midi_folder_tunes(folder: Path) -> list[dict]:
     for i, f in enumerate(files):
         try:
             tunes.append(melody_tune(read_midi(f), str(f.relative_to(folder)), i))
-        except DataError:
+        except DataError as exc:
+            if skipped is not None:
+                skipped.append(f"{f.relative_to(folder)}: {exc}")
             continue
     if not tunes:
         raise DataError(f"none of the {len(files)} MIDI files in {folder} could be read")

@@ -6,6 +6,14 @@ bar line, and generation stops after the requested number of bars, so a melody a
 bar line. The user's options act on the logits *before* the sampler chain (temperature, top-k,
 top-p, min-p, seed; :mod:`desktop_app.core.sampling`): pitch range, and optional hard in-scale
 masking. Decoding applies the key: pitch tokens are semitones above the tonic.
+
+Cadence: the last bar ends on the tonic (``end_on_tonic``, on by default). The corpus's tokens
+drop each tune's final part-bar (the bar that completes the pickup, where ~80 % of the source
+tunes land on the tonic), so the model on its own ends on the tonic only ~20 % of the time.
+In the final bar a note other than the tonic (or a rest) may not take the bar's last beat,
+a note comes on the tonic when no shorter duration would leave room for another, and no bar
+copy is offered; everything else is the model's choice. Without a tonic in the pitch range
+the ending is left free.
 """
 
 from __future__ import annotations
@@ -38,6 +46,7 @@ class MelodyRequest:
     high: int | None = None
     hard_mask: bool = False       # only in-scale pitches
     title: str = ""
+    end_on_tonic: bool = True     # the last note is the tonic (a cadence)
 
 
 def _bar_len(meter: str) -> Fraction:
@@ -99,6 +108,26 @@ def _pitch_mask(key: Key, low: int | None, high: int | None, hard: bool) -> np.n
     return allowed
 
 
+def _tonic_mask(pitch_allowed: np.ndarray) -> np.ndarray:
+    """The allowed pitch tokens on the tonic (any octave); no rest."""
+    mask = np.zeros_like(pitch_allowed)
+    for tok in T.PITCH_IDS:
+        if tok != T.REST and T.token_pitch(tok) % 12 == 0 and pitch_allowed[tok]:
+            mask[tok] = True
+    return mask
+
+
+@lru_cache(maxsize=256)
+def _not_last_mask(remaining: Fraction) -> np.ndarray:
+    """Durations that leave room for another note in the final bar (not the bar's end)."""
+    allowed = _dur_mask(remaining).copy()
+    for tok in T.DUR_IDS:
+        if T.token_dur(tok) == remaining:
+            allowed[tok] = False
+    allowed.flags.writeable = False
+    return allowed
+
+
 @lru_cache(maxsize=256)
 def _dur_mask(remaining: Fraction) -> np.ndarray:
     allowed = np.zeros(T.VOCAB_SIZE, dtype=bool)
@@ -125,8 +154,10 @@ def _window(seq: list[int], block: int) -> tuple[list[int], int]:
 def sample_tokens(model, *, meter: str, mode: str, bars: int, key: Key | None = None,
                   settings: SamplerSettings | None = None, seed: int | None = None,
                   primer: list[int] = (), low: int | None = None, high: int | None = None,
-                  hard_mask: bool = False, cancel=None, on_bar=None) -> list[int]:
-    """Token ids ``BOS METER MODE [primer] | ...`` with ``bars`` new complete bars."""
+                  hard_mask: bool = False, cancel=None, on_bar=None,
+                  end_on_tonic: bool = True) -> list[int]:
+    """Token ids ``BOS METER MODE [primer] | ...`` with ``bars`` new complete bars (the last
+    note on the tonic when ``end_on_tonic``; see the module docstring)."""
     key = key or Key(0, mode)
     settings = settings or MUSIC_DEFAULTS
     sampler = Sampler(settings.with_seed(seed) if seed is not None else settings)
@@ -138,6 +169,8 @@ def sample_tokens(model, *, meter: str, mode: str, bars: int, key: Key | None = 
         started, pos, want_dur = 1, Fraction(0), False
     done, target = started - 1, started - 1 + bars + (1 if primer else 0)
     pitch_allowed = _pitch_mask(key, low, high, hard_mask)
+    tonic_allowed = _tonic_mask(pitch_allowed)
+    end_on_tonic = end_on_tonic and bool(tonic_allowed.any())
     block = model.cfg.block_size
     cache, fed = None, 0
     model.eval()
@@ -162,8 +195,14 @@ def sample_tokens(model, *, meter: str, mode: str, bars: int, key: Key | None = 
                 for t in new:
                     logits, cache = model.forward_cached(torch.tensor([[t]]), cache)
             fed = len(seq)
+            final = end_on_tonic and done == target - 1
             if want_dur:
                 allowed = _dur_mask(bar - pos)
+                if final and not tonic_allowed[seq[-1]]:
+                    allowed = _not_last_mask(bar - pos)   # only the tonic may end the tune
+            elif final:
+                allowed = (pitch_allowed if _not_last_mask(bar - pos).any()
+                           else tonic_allowed)           # no room left for another note
             elif pos == 0:
                 allowed = _copy_mask(pitch_allowed.tobytes(), seq.count(T.BAR) - 1)
             else:
@@ -200,7 +239,8 @@ def generate_melody(model, req: MelodyRequest, settings: SamplerSettings | None 
         primer_toks, notice = primer_tokens(primer, req, model.cfg.block_size)
     toks = sample_tokens(model, meter=req.meter, mode=req.key.mode, bars=req.bars, key=req.key,
                          settings=settings, seed=seed, primer=primer_toks, low=req.low,
-                         high=req.high, hard_mask=req.hard_mask, cancel=cancel, on_bar=on_bar)
+                         high=req.high, hard_mask=req.hard_mask, cancel=cancel, on_bar=on_bar,
+                         end_on_tonic=req.end_on_tonic)
     melody = D.tokens_to_melody(toks, req.key, tempo=req.tempo, title=req.title)
     if primer is not None and notice:
         melody = _restore_primer_front(melody, primer, primer_toks, req)

@@ -23,7 +23,8 @@ def _config(model_dir: Path, architecture: str) -> dict:
 
 def load_melody_model(model_dir: str | Path) -> MelodyTransformer:
     model_dir = Path(model_dir)
-    cfg = MelodyTransformerConfig.from_dict(_config(model_dir, "melody-transformer"))
+    cfg = ck.config_from_dict(MelodyTransformerConfig, _config(model_dir, "melody-transformer"),
+                              str(model_dir / "config.json"), zero_ok=("phrase_bars",))
     with torch.device("cpu"):
         model = MelodyTransformer(cfg)
     tensors = ck.load_tensors(model_dir / "model.safetensors")
@@ -34,7 +35,8 @@ def load_melody_model(model_dir: str | Path) -> MelodyTransformer:
 
 def load_phrase_vae(model_dir: str | Path) -> PhraseVAE:
     model_dir = Path(model_dir)
-    cfg = PhraseVAEConfig.from_dict(_config(model_dir, "phrase-vae"))
+    cfg = ck.config_from_dict(PhraseVAEConfig, _config(model_dir, "phrase-vae"),
+                              str(model_dir / "config.json"))
     model = PhraseVAE(cfg)
     tensors = ck.load_tensors(model_dir / "model.safetensors")
     ck.validate_state_dict(model.state_dict(), tensors, str(model_dir / "model.safetensors"))

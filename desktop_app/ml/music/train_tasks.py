@@ -154,8 +154,12 @@ def corpus_sequences(collections=None, midi_dir: Path | None = None):
     """(train token sequences, held-out sequences, description) from the corpus or MIDI files."""
     from desktop_app.ml.music import data as D
     if midi_dir is not None:
-        tunes = D.midi_folder_tunes(midi_dir)
+        skipped: list[str] = []
+        tunes = D.midi_folder_tunes(midi_dir, skipped)
         desc = f"{len(tunes)} MIDI files from {midi_dir}"
+        if skipped:  # say which files were left out and why, instead of aborting the run
+            desc += f" (skipped {len(skipped)}: " + "; ".join(skipped[:3]) + \
+                ("; ..." if len(skipped) > 3 else "") + ")"
     else:
         collections = tuple(collections or D.PUBLIC_DOMAIN)
         tunes = D.load_tunes(collections)

@@ -27,9 +27,22 @@ BANDWIDTH_GBPS = 14.0  # this machine's memory read bandwidth when quiet (GB/s)
 
 
 def weight_bytes_per_token(folder: Path, precision: str = "fp32") -> int:
-    """Bytes of weights one decode step reads (from the safetensors headers; no loading)."""
+    """Bytes of weights one decode step reads (from the safetensors headers or the GGUF
+    tensor table; no loading). A GGUF file at int4/int8/auto counts its own block bytes."""
     from desktop_app.core.model_registry import read_safetensors_header
     from desktop_app.ml.text.loader import find_weight_files
+
+    if Path(folder).is_file():
+        from desktop_app.ml.text.gguf_file import GGUFFile
+
+        gf = GGUFFile(folder)
+        tied = gf.config["tie_word_embeddings"]
+        elem = {"fp32": 4, "bf16": 2}.get(precision)
+        return sum(t.n_elements * elem if elem else t.raw.nbytes
+                   for name, t in gf.tensors.items()
+                   if tied or "embed_tokens" not in name)
+    if precision in ("auto", "int4"):
+        precision = "int8" if precision == "int4" else "fp32"
 
     cfg = json.loads((Path(folder) / "config.json").read_text(encoding="utf-8"))
     tied = cfg.get("tie_word_embeddings", cfg.get("model_type") == "gpt2")
@@ -79,7 +92,7 @@ def measure_reverie(folder: Path, prompt_tokens: int, new_tokens: int, precision
     lm = load_text_model(folder, precision=precision)
     load_s = time.perf_counter() - t
     lm.eos_ids = ()  # always generate the full budget
-    ids = _prompt(lm.model.output_weight.shape[0], prompt_tokens)
+    ids = _prompt(lm.model.config.vocab_size, prompt_tokens)
     settings = SamplerSettings(seed=7)
     Generation(lm, ids[:16], settings, max_tokens=8).run()  # warm-up
     (r,) = Generation(lm, ids, settings, max_tokens=new_tokens).run()
@@ -101,12 +114,18 @@ def measure_transformers(folder: Path, prompt_tokens: int, new_tokens: int,
     if precision != "fp32":
         raise ValueError("transformers is timed at fp32 only")
     t = time.perf_counter()
-    # use_safetensors: never let transformers fall back to unpickling a .bin file.
-    model = transformers.AutoModelForCausalLM.from_pretrained(
-        folder, use_safetensors=True).eval()  # float32
+    folder = Path(folder)
+    if folder.is_file():  # a GGUF file: transformers dequantizes it to float32 itself
+        model = transformers.AutoModelForCausalLM.from_pretrained(
+            folder.parent, gguf_file=folder.name, dtype=torch.float32).eval()
+    else:  # use_safetensors: never let transformers fall back to unpickling a .bin file
+        model = transformers.AutoModelForCausalLM.from_pretrained(
+            folder, use_safetensors=True).eval()  # float32
     load_s = time.perf_counter() - t
     ids = torch.tensor([_prompt(model.config.vocab_size, prompt_tokens)])
     eos = model.config.eos_token_id or 0
+    if isinstance(eos, list):
+        eos = eos[0]
 
     def gen(x, n):
         t0 = time.perf_counter()
@@ -124,13 +143,54 @@ def measure_transformers(folder: Path, prompt_tokens: int, new_tokens: int,
             "generated": n, "load_s": load_s}
 
 
+def measure_llamacpp(path: Path, prompt_tokens: int, new_tokens: int, precision: str,
+                     threads: int = 1) -> dict:
+    """llama.cpp through llama-cpp-python (an optional benchmark extra), on the GGUF file
+    itself: the prompt in one batch, then one token per call (greedy from its logits)."""
+    try:
+        import llama_cpp
+    except ImportError:
+        raise RuntimeError("llama-cpp-python is not installed (pip install "
+                           "'reverie[bench]'); it is only a yardstick") from None
+    if not Path(path).is_file():
+        raise ValueError("llama.cpp runs GGUF files only")
+    t = time.perf_counter()
+    llm = llama_cpp.Llama(model_path=str(path), n_ctx=prompt_tokens + new_tokens + 16,
+                          n_batch=512, n_threads=threads, n_threads_batch=threads,
+                          verbose=False, logits_all=False)
+    load_s = time.perf_counter() - t
+    ids = _prompt(llm.n_vocab(), prompt_tokens)
+    llm.eval(ids[:16])  # warm-up
+    llm.reset()
+    t0 = time.perf_counter()
+    llm.eval(ids)
+    t1 = time.perf_counter()
+    tok = int(llm.scores[llm.n_tokens - 1].argmax())
+    t2 = time.perf_counter()
+    for _ in range(new_tokens - 1):
+        llm.eval([tok])
+        tok = int(llm.scores[llm.n_tokens - 1].argmax())
+    t3 = time.perf_counter()
+    return {"prompt_tokens_per_s": prompt_tokens / (t1 - t0),
+            "generated_tokens_per_s": (new_tokens - 1) / max(t3 - t2, 1e-9),
+            "generated": new_tokens, "load_s": load_s}
+
+
 def _worker(args: argparse.Namespace) -> None:
     import torch
 
     torch.set_num_threads(args.threads)
-    fn = measure_reverie if args.worker == "reverie" else measure_transformers
     try:
-        out = fn(Path(args.model), args.prompt_tokens, args.new_tokens, args.precision)
+        if args.worker == "kl":
+            from desktop_app.ml.text.int4_quality import mean_kl
+
+            out = mean_kl(Path(args.model), args.precision)
+        elif args.worker == "llamacpp":
+            out = measure_llamacpp(Path(args.model), args.prompt_tokens, args.new_tokens,
+                                   args.precision, args.threads)
+        else:
+            fn = measure_reverie if args.worker == "reverie" else measure_transformers
+            out = fn(Path(args.model), args.prompt_tokens, args.new_tokens, args.precision)
     except Exception as exc:  # noqa: BLE001 - one line for the parent instead of a traceback
         print(f"ERROR {exc}", flush=True)
         raise SystemExit(1) from None
@@ -156,45 +216,64 @@ def run_worker(tool: str, folder: Path, *, prompt_tokens: int, new_tokens: int, 
 
 def compare(folder: Path, runs, *, rounds: int = 1, prompt_tokens: int = 128,
             new_tokens: int = 256, threads: int = 1, log=print) -> dict[str, dict]:
-    """Run every (tool, precision) of ``runs`` ``rounds`` times, interleaved; keep each one's
-    best run (the one with the highest generation speed)."""
-    best: dict[str, dict] = {}
+    """Run every (tool, precision) of ``runs`` ``rounds`` times, interleaved (so background
+    load hits all alike); each one's prompt and generation speeds are the medians of its
+    rounds (peak RSS the largest)."""
+    got: dict[str, list[dict]] = {}
     for r in range(rounds):
         for tool, precision in runs:
             key = f"{tool} {precision}"
-            log(f"round {r + 1}/{rounds}: {key} ...")
+            log(f"round {r + 1}/{rounds}, {threads} thread(s): {key} ...")
             res = run_worker(tool, folder, prompt_tokens=prompt_tokens, new_tokens=new_tokens,
                              threads=threads, precision=precision)
             if "error" in res:
                 log(f"  {key} failed: {res['error']}")
-            old = best.get(key)
-            if old is None or ("error" not in res and (
-                    "error" in old or res["generated_tokens_per_s"] > old["generated_tokens_per_s"])):
-                best[key] = res
-    return best
+            got.setdefault(key, []).append(res)
+    out: dict[str, dict] = {}
+    for key, results in got.items():
+        ok = [r for r in results if "error" not in r]
+        if not ok:
+            out[key] = results[-1]
+            continue
+        out[key] = {"prompt_tokens_per_s": _median([r["prompt_tokens_per_s"] for r in ok]),
+                    "generated_tokens_per_s": _median([r["generated_tokens_per_s"] for r in ok]),
+                    "peak_rss": max(r["peak_rss"] for r in ok), "rounds": len(ok)}
+    return out
+
+
+def _median(xs: list[float]) -> float:
+    xs = sorted(xs)
+    n = len(xs)
+    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
+
+
+REFERENCES = ("transformers fp32", "llamacpp file")
 
 
 def report(best: dict[str, dict], folder: Path, *, prompt_tokens: int, new_tokens: int,
            threads: int) -> str:
     lines = [f"model: {folder}  prompt {prompt_tokens} tokens, {new_tokens} new tokens, "
-             f"{threads} thread(s), batch 1",
+             f"{threads} thread(s), batch 1, medians of interleaved rounds",
              f"{'tool':<22}{'prompt tok/s':>14}{'gen tok/s':>12}{'peak RSS':>11}"
              f"{'bound tok/s':>13}{'of bound':>10}"]
     for key, res in best.items():
         precision = key.split()[-1]
-        bound = BANDWIDTH_GBPS * 1e9 / weight_bytes_per_token(folder, precision)
         if "error" in res:
             lines.append(f"{key:<22}  failed: {res['error']}")
             continue
+        bound = BANDWIDTH_GBPS * 1e9 / weight_bytes_per_token(
+            folder, "auto" if precision == "file" else precision)
         g = res["generated_tokens_per_s"]
         lines.append(f"{key:<22}{res['prompt_tokens_per_s']:>14.1f}{g:>12.2f}"
                      f"{res['peak_rss'] / 2**20:>8.0f} MB{bound:>13.1f}{g / bound:>9.0%}")
-    ref = best.get("transformers fp32")
-    if ref and "error" not in ref:
+    for ref_key in REFERENCES:
+        ref = best.get(ref_key)
+        if not ref or "error" in ref:
+            continue
         for key, res in best.items():
             if key.startswith("reverie") and "error" not in res:
                 lines.append(
-                    f"ratio {key} / transformers fp32: generation "
+                    f"ratio {key} / {ref_key}: generation "
                     f"{res['generated_tokens_per_s'] / ref['generated_tokens_per_s']:.2f}x, "
                     f"prompt {res['prompt_tokens_per_s'] / ref['prompt_tokens_per_s']:.2f}x")
     lines.append(f"bound = {BANDWIDTH_GBPS:.0f} GB/s / bytes of weights read per token "
@@ -204,12 +283,14 @@ def report(best: dict[str, dict], folder: Path, *, prompt_tokens: int, new_token
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description="one timed run in this process (used by compare)")
-    p.add_argument("--worker", choices=("reverie", "transformers"), required=True)
+    p.add_argument("--worker", choices=("reverie", "transformers", "llamacpp", "kl"),
+                   required=True)
     p.add_argument("--model", required=True)
     p.add_argument("--prompt-tokens", type=int, default=128)
     p.add_argument("--new-tokens", type=int, default=256)
     p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--precision", choices=("fp32", "bf16", "int8"), default="fp32")
+    p.add_argument("--precision", choices=("auto", "fp32", "bf16", "int8", "int4", "file"),
+                   default="fp32")
     _worker(p.parse_args(argv))
 
 

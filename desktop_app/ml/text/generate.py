@@ -186,7 +186,8 @@ class Generation:
     @torch.inference_mode()
     def _new_cache(self, batch: int, cap: int):
         model = self.lm.model
-        return model.new_cache(batch, cap, next(model.parameters()).dtype)
+        return model.new_cache(batch, cap, getattr(model, "cache_dtype", None)
+                               or next(model.parameters()).dtype)
 
     @torch.inference_mode()
     def _expand(self, cache, logits: torch.Tensor, n: int):

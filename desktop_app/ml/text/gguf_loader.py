@@ -18,10 +18,12 @@ from desktop_app.core.errors import ModelLoadError
 from desktop_app.core.gguf_header import packaged_name
 from desktop_app.ml.text.gguf_file import GGUFFile
 from desktop_app.ml.text.gguf_tokenizer import tokenizer_from_gguf
+from desktop_app.ml.text.int4_gguf import QUANT_PRECISIONS, auto_precision, fill_quantized
 from desktop_app.ml.text.llama import LlamaConfig, LlamaForCausalLM
 from desktop_app.ml.text.ops import weight_for_decode
+from desktop_app.ml.text.quant import stderr_notice
 
-#: precisions a GGUF file can be loaded at (the quantized ones come with the int4/int8 paths)
+#: precisions a GGUF file is dequantized to (int4/int8 stay quantized: int4_gguf)
 GGUF_PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16}
 
 
@@ -41,18 +43,22 @@ def is_gguf(path: str | Path) -> bool:
 
 def load_gguf_model(path: str | Path, *, precision: str = "fp32", progress=None,
                     check_memory: bool = True, available_bytes: int | None = None,
-                    name: str | None = None):
+                    name: str | None = None, notice=None):
     """A :class:`~desktop_app.ml.text.loader.LoadedTextModel` for the GGUF file ``path``."""
     from desktop_app.ml.text.loader import LoadedTextModel, read_meminfo_available
 
     path = Path(path)
     report = progress or (lambda f, m: None)
-    if precision not in GGUF_PRECISIONS:
-        raise ModelLoadError(f"a GGUF model loads at {' or '.join(GGUF_PRECISIONS)}, not "
-                             f"{precision!r}")
+    if precision not in (*GGUF_PRECISIONS, *QUANT_PRECISIONS, "auto"):
+        raise ModelLoadError(f"a GGUF model loads at auto, {', '.join(GGUF_PRECISIONS)}, "
+                             f"{', '.join(QUANT_PRECISIONS)}, not {precision!r}")
     gf = GGUFFile(path, progress=report)
-    dtype = GGUF_PRECISIONS[precision]
-    need = int(gf.parameter_count() * (4 if precision == "fp32" else 2) * 1.1) + (64 << 20)
+    if precision == "auto":
+        precision = auto_precision(gf)  # the file's own: Q4 -> int4, Q8 -> int8, F16 -> bf16
+    quantized = precision in QUANT_PRECISIONS
+    dtype = GGUF_PRECISIONS.get(precision, torch.bfloat16)
+    per_param = {"fp32": 4, "bf16": 2, "int8": 1.2, "int4": 2.7}[precision]  # int4: + bf16 copy
+    need = int(gf.parameter_count() * per_param * 1.1) + (64 << 20)
     free = available_bytes if available_bytes is not None else read_meminfo_available()
     if check_memory and free is not None and need > free:
         raise ModelLoadError(f"{path.name} needs about {need / 2**30:.1f} GiB of memory at "
@@ -67,7 +73,10 @@ def load_gguf_model(path: str | Path, *, precision: str = "fp32", progress=None,
         raise ModelLoadError(f"{path.name} has an unusable configuration: {exc}") from None
     with torch.device("meta"):
         model = LlamaForCausalLM(cfg)
-    _fill(model, gf, dtype, report)
+    if quantized:
+        fill_quantized(model, gf, precision, report=report, notice=notice or stderr_notice)
+    else:
+        _fill(model, gf, dtype, report)
     model.eval()
     eos = [i for i in (config.get("eos_token_id"), tokenizer.eos_id) if isinstance(i, int)]
     # ChatML models end a turn with <|im_end|> and a document with <|endoftext|>: a

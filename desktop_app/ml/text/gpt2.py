@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from desktop_app.core.untrusted import check_sizes, float_in
 from desktop_app.ml.text.kv_cache import KVCache
 from desktop_app.ml.text.ops import linear
 
@@ -43,6 +44,14 @@ class GPT2Config:
     extra: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
+        # An untrusted config: types and ranges checked before any layer is built from them.
+        check_sizes(vars(self), {"vocab_size": (1, 1 << 22), "n_positions": (1, 1 << 20),
+                                 "n_embd": (1, 1 << 16), "n_layer": (1, 512),
+                                 "n_head": (1, 1024), "n_inner": (1, 1 << 18)},
+                    source="config.json")
+        float_in(self.layer_norm_epsilon, "layer_norm_epsilon", 0.0, 1.0, source="config.json")
+        if self.n_embd % self.n_head:
+            raise ValueError(f"n_embd {self.n_embd} is not a multiple of n_head {self.n_head}")
         if self.n_inner is None:
             self.n_inner = 4 * self.n_embd
         if self.activation_function not in _ACTIVATIONS:

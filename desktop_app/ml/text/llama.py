@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from desktop_app.core.untrusted import check_sizes, float_in
 from desktop_app.ml.text.kv_cache import KVCache
 from desktop_app.ml.text.ops import linear
 
@@ -55,10 +56,20 @@ class LlamaConfig:
     extra: dict[str, Any] = field(default_factory=dict, repr=False)  # other HF keys, kept as-is
 
     def __post_init__(self) -> None:
+        # Configs come from untrusted folders: check types and ranges before anything is
+        # built from them (a string size, zero heads, 10**9 layers, a non-numeric factor).
+        check_sizes(vars(self), _BOUNDS, source="config.json")
+        for name, lo, hi in (("rms_norm_eps", 0.0, 1.0), ("rope_theta", 1.0, 1e12),
+                             ("initializer_range", 0.0, 10.0)):
+            float_in(getattr(self, name), name, lo, hi, source="config.json")
+        _check_rope_scaling(self.rope_scaling)
         if self.num_key_value_heads is None:
             self.num_key_value_heads = self.num_attention_heads
         if self.head_dim is None:
             self.head_dim = self.hidden_size // self.num_attention_heads
+            if self.head_dim < 1 or self.hidden_size % self.num_attention_heads:
+                raise ValueError(f"hidden_size {self.hidden_size} is not a multiple of "
+                                 f"num_attention_heads {self.num_attention_heads}")
         if self.attention_out_bias is None:
             self.attention_out_bias = self.attention_bias
         if self.num_attention_heads % self.num_key_value_heads:
@@ -80,6 +91,8 @@ class LlamaConfig:
             kind = params.get("rope_type", params.get("type", "default"))
             if rope_scaling is None and kind not in (None, "default"):
                 rope_scaling = {k: v for k, v in params.items() if k != "rope_theta"}
+        if rope_scaling is not None and not isinstance(rope_scaling, dict):
+            raise ValueError("rope_scaling must be a mapping")
         if rope_scaling is not None and _rope_kind(rope_scaling) == "default":
             rope_scaling = None
         qkv_bias = bool(d.get("attention_bias", model_type == "qwen2"))
@@ -149,6 +162,30 @@ _DERIVED_KEYS = {"rope_theta", "rope_scaling", "rope_parameters", "attention_out
                  "architectures", "hidden_act", "torch_dtype", "dtype", "transformers_version"}
 
 
+#: Plausible ranges for a config's sizes (the largest published models fit well inside).
+_BOUNDS = {"vocab_size": (1, 1 << 22), "hidden_size": (1, 1 << 16),
+           "intermediate_size": (1, 1 << 18), "num_hidden_layers": (1, 512),
+           "num_attention_heads": (1, 1024), "num_key_value_heads": (1, 1024),
+           "max_position_embeddings": (1, 1 << 24), "head_dim": (1, 1024)}
+
+
+def _check_rope_scaling(s: Any) -> None:
+    if s is None:
+        return
+    if not isinstance(s, dict):
+        raise ValueError("rope_scaling must be a mapping")
+    kind = _rope_kind(s)
+    needed = {"default": (), "linear": ("factor",),
+              "llama3": ("factor", "low_freq_factor", "high_freq_factor",
+                         "original_max_position_embeddings")}.get(kind)
+    if needed is None:
+        raise ValueError(f"unsupported rope_scaling type {kind!r} (supported: linear, llama3)")
+    for name in needed:
+        float_in(s.get(name), f"rope_scaling.{name}", 1e-6, 1e7, source="config.json")
+    if kind == "llama3" and s["low_freq_factor"] == s["high_freq_factor"]:
+        raise ValueError("rope_scaling low_freq_factor and high_freq_factor must differ")
+
+
 def _rope_kind(scaling: dict[str, Any]) -> str:
     return str(scaling.get("rope_type", scaling.get("type", "default")))
 
@@ -213,16 +250,28 @@ class LlamaAttention(nn.Module):
         self.k_proj = Linear(h, kvd, bias=cfg.attention_bias)
         self.v_proj = Linear(h, kvd, bias=cfg.attention_bias)
         self.o_proj = Linear(qd, h, bias=cfg.attention_out_bias)
+        self.qkv_proj: nn.Module | None = None  # set by fuse_qkv (quantized inference)
+        self.split = (qd, kvd, kvd)
+
+    def fuse_qkv(self, qkv: nn.Module) -> None:
+        """Use one module whose output is q, k and v side by side (one matrix product)."""
+        self.qkv_proj = qkv
+        self.q_proj = self.k_proj = self.v_proj = None
 
     def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor,
                 cache: KVCache | None, start_pos: int) -> torch.Tensor:
         B, T, _ = x.shape  # x: (B, T, hidden)
-        q = self.q_proj(x).view(B, T, self.n_heads, self.head_dim).transpose(1, 2)
-        k = self.k_proj(x).view(B, T, self.n_kv, self.head_dim).transpose(1, 2)
-        v = self.v_proj(x).view(B, T, self.n_kv, self.head_dim).transpose(1, 2)
+        if self.qkv_proj is not None:
+            q, k, v = self.qkv_proj(x).split(self.split, dim=-1)
+        else:
+            q, k, v = self.q_proj(x), self.k_proj(x), self.v_proj(x)
+        q = q.view(B, T, self.n_heads, self.head_dim).transpose(1, 2)
+        k = k.view(B, T, self.n_kv, self.head_dim).transpose(1, 2)
+        v = v.view(B, T, self.n_kv, self.head_dim).transpose(1, 2)
         # q: (B, H, T, hd); k, v: (B, Hkv, T, hd); cos/sin: (T, hd)
         q = q * cos + _rotate_half(q) * sin
         k = k * cos + _rotate_half(k) * sin
+        v = v.to(k.dtype)  # quantized layers give bf16; the cache and rotary tables are fp32
         if cache is not None:
             k, v = cache.update(self.layer_idx, k, v, start_pos)
         y = _attend(q, k, v, start_pos if cache is not None else 0)
@@ -259,8 +308,17 @@ class LlamaMLP(nn.Module):
         self.gate_proj = Linear(h, i, bias=cfg.mlp_bias)
         self.up_proj = Linear(h, i, bias=cfg.mlp_bias)
         self.down_proj = Linear(i, h, bias=cfg.mlp_bias)
+        self.gate_up_proj: nn.Module | None = None  # set by fuse_gate_up (quantized inference)
+
+    def fuse_gate_up(self, gate_up: nn.Module) -> None:
+        """Use one module whose output is gate and up side by side (one matrix product)."""
+        self.gate_up_proj = gate_up
+        self.gate_proj = self.up_proj = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.gate_up_proj is not None:
+            gate, up = self.gate_up_proj(x).chunk(2, dim=-1)
+            return self.down_proj(F.silu(gate) * up)
         return self.down_proj(F.silu(self.gate_proj(x)) * self.up_proj(x))  # SwiGLU
 
 
@@ -303,6 +361,7 @@ class LlamaForCausalLM(nn.Module):
             self.lm_head = Linear(cfg.hidden_size, cfg.vocab_size, bias=False)
         self.register_buffer("inv_freq", rope_inv_freq(cfg), persistent=False)
         self.output_proj: nn.Module | None = None  # set by quant.quantize_model (int8)
+        self.cache_dtype: torch.dtype | None = None  # set by int4_gguf (float32 keys/values)
         self.apply(self._init_weights)
 
     def _init_weights(self, module: nn.Module) -> None:
@@ -335,7 +394,7 @@ class LlamaForCausalLM(nn.Module):
 
     def new_cache(self, batch: int, max_len: int, dtype: torch.dtype | None = None) -> KVCache:
         cfg = self.config
-        dtype = dtype or self.model.embed_tokens.weight.dtype
+        dtype = dtype or self.cache_dtype or self.model.embed_tokens.weight.dtype
         return KVCache(cfg.num_hidden_layers, batch, cfg.num_key_value_heads, max_len,
                        cfg.head_dim, dtype=dtype, device=self.inv_freq.device)
 

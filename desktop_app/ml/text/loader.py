@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -21,18 +22,20 @@ from typing import Any, Callable
 import torch
 from safetensors import safe_open
 
-from desktop_app.core.errors import ModelLoadError
+from desktop_app.core.errors import DataError, ModelLoadError
 from desktop_app.core.model_registry import read_safetensors_header
+from desktop_app.core.untrusted import child_file, str_in
 from desktop_app.ml.text.gpt2 import GPT2Config, GPT2LMHeadModel
 from desktop_app.ml.text.llama import LLAMA_MODEL_TYPES, LlamaConfig, LlamaForCausalLM
 from desktop_app.ml.text.ops import weight_for_decode
-from desktop_app.ml.text.quant import quantize_model
+from desktop_app.ml.text.quant import folder_precision, quantize_model, stderr_notice
 from desktop_app.ml.text.tokenizer import TextTokenizer, _read_json
 
 SUPPORTED_MODEL_TYPES = ("gpt2", *LLAMA_MODEL_TYPES)
 #: precision -> dtype the weights are loaded at ("int8" loads float32, then quantizes).
-PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "int8": torch.float32}
-_RESIDENT_BYTES = {"fp32": 4, "bf16": 2, "int8": 2}  # per parameter, for the memory estimate
+PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "int8": torch.float32,
+              "int4": torch.float32}
+_RESIDENT_BYTES = {"fp32": 4, "bf16": 2, "int8": 2, "int4": 2}  # per parameter, for the memory estimate
 _DTYPE_BYTES = {"F64": 8, "F32": 4, "BF16": 2, "F16": 2, "I64": 8, "I32": 4, "U8": 1, "I8": 1,
                 "BOOL": 1, "F8_E4M3": 1, "F8_E5M2": 1}
 #: Tensors in published checkpoints that are not parameters (masks, cached RoPE frequencies).
@@ -109,7 +112,12 @@ def find_weight_files(folder: Path) -> list[Path]:
         weight_map = _read_json(index).get("weight_map")
         if not isinstance(weight_map, dict) or not weight_map:
             raise ModelLoadError(f"{index} has no weight_map")
-        files = [folder / name for name in sorted(set(weight_map.values()))]
+        try:  # names are untrusted: text, and inside the folder (never ../elsewhere)
+            names = sorted({str_in(v, "weight_map entry", max_len=255, source=index.name)
+                            for v in weight_map.values()})
+            files = [child_file(folder, name, source=index.name) for name in names]
+        except DataError as exc:
+            raise ModelLoadError(str(exc)) from None
         for f in files:
             if not f.is_file():
                 raise ModelLoadError(f"weight file {f} (listed in {index.name}) is missing")
@@ -142,7 +150,7 @@ def build_model(config: dict[str, Any]):
             raise ModelLoadError(
                 f"config.json has model_type {model_type or '(none)'!r}, which Reverie cannot "
                 f"run; supported: {', '.join(SUPPORTED_MODEL_TYPES)}")
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, DataError) as exc:
         raise ModelLoadError(f"config.json is not a usable {model_type} config: {exc}") from None
     with torch.device("meta"):
         model = cls(cfg)
@@ -163,19 +171,41 @@ def _check_file(path: Path) -> dict[str, Any]:
         raise ModelLoadError(f"{path} is not a readable safetensors file: {exc}") from None
     with open(path, "rb") as fh:
         header_len = int.from_bytes(fh.read(8), "little")
-    try:
-        end = max((int(e["data_offsets"][1]) for k, e in header.items() if k != "__metadata__"),
-                  default=0)
-        for k, e in header.items():
-            if k != "__metadata__" and not all(isinstance(d, int) for d in e["shape"]):
-                raise ValueError(k)
-    except (KeyError, TypeError, ValueError, IndexError):
-        raise ModelLoadError(f"{path} has a malformed safetensors header") from None
+    end = 0
+    for k, e in header.items():
+        if k == "__metadata__":
+            continue
+        # Every field typed and bounded before the estimate or the reader uses it.
+        offsets = e.get("data_offsets") if isinstance(e, dict) else None
+        shape = e.get("shape") if isinstance(e, dict) else None
+        if (not isinstance(e.get("dtype") if isinstance(e, dict) else None, str)
+                or not isinstance(shape, list) or len(shape) > 8
+                or not all(type(d) is int and 0 <= d < 2**40 for d in shape)
+                or not isinstance(offsets, list) or len(offsets) != 2
+                or not all(type(o) is int and 0 <= o for o in offsets)
+                or offsets[0] > offsets[1]):
+            raise ModelLoadError(f"{path} has a malformed safetensors header (tensor {k[:80]!r})")
+        end = max(end, offsets[1])
     size = path.stat().st_size
     if size < 8 + header_len + end:
         raise ModelLoadError(f"{path} is truncated ({size} bytes, the header needs "
                              f"{8 + header_len + end}); copy or download it again")
     return header
+
+
+_LAYER_INDEX = re.compile(r"\.(?:layers|h)\.(\d+)\.")
+
+
+def _check_layer_count(config: dict[str, Any], headers: list[dict[str, Any]]) -> None:
+    """Refuse a config that asks for more layers than the weights hold, before the model is
+    built from it (``num_hidden_layers: 1e9`` would otherwise build for ever)."""
+    asked = config.get("num_hidden_layers", config.get("n_layer"))
+    held = {int(m.group(1)) for h in headers for k in h if (m := _LAYER_INDEX.search(k))}
+    if not held or isinstance(asked, bool) or not isinstance(asked, (int, float)):
+        return  # other checks (LlamaConfig / GPT2Config) give the precise message
+    if asked != len(held):
+        raise ModelLoadError(f"config.json says {asked:g} layers but the weights hold "
+                             f"{len(held)}; the config does not match the weights")
 
 
 def estimate_bytes(headers: list[dict[str, Any]], precision: str) -> int:
@@ -196,10 +226,11 @@ def estimate_bytes(headers: list[dict[str, Any]], precision: str) -> int:
 def load_text_model(folder: str | Path, *, precision: str = "fp32",
                     progress: ProgressFn | None = None, check_memory: bool = True,
                     available_bytes: int | None = None,
-                    name: str | None = None) -> LoadedTextModel:
-    """Load the model in ``folder`` at ``precision``: "fp32", "bf16" or "int8" (weight-only
-    int8 with bf16 activations, see :mod:`desktop_app.ml.text.quant`). ``folder`` may also be
-    a GGUF file (:mod:`desktop_app.ml.text.gguf_loader`); ``name`` names it."""
+                    name: str | None = None, notice=None) -> LoadedTextModel:
+    """Load the model in ``folder`` at ``precision``: "fp32", "bf16", "int8" / "int4"
+    (weight-only, bf16 activations, see :mod:`desktop_app.ml.text.quant`) or "auto" (the
+    file's own). ``folder`` may also be a GGUF file (:mod:`desktop_app.ml.text.gguf_loader`);
+    ``name`` names it. ``notice`` gets one line when a kernel is missing (default: stderr)."""
     folder = Path(folder)
     report = progress or (lambda f, m: None)
     from desktop_app.ml.text.gguf_loader import is_gguf, load_gguf_model
@@ -207,7 +238,10 @@ def load_text_model(folder: str | Path, *, precision: str = "fp32",
     if is_gguf(folder):
         return load_gguf_model(folder, precision=precision, progress=progress,
                                check_memory=check_memory, available_bytes=available_bytes,
-                               name=name)
+                               name=name, notice=notice)
+    if precision == "auto":  # the folder's own (fp32 unless its config says 16-bit)
+        cfg_path = folder / "config.json"
+        precision = folder_precision(_read_json(cfg_path)) if cfg_path.is_file() else "fp32"
     if precision not in PRECISIONS:
         raise ModelLoadError(f"unknown precision {precision!r}; choose {', '.join(PRECISIONS)}")
     if (folder / "adapter_config.json").is_file():  # a LoRA adapter: its base + the adapter
@@ -222,6 +256,7 @@ def load_text_model(folder: str | Path, *, precision: str = "fp32",
     report(0.0, f"Reading {folder.name}")
     files = find_weight_files(folder)
     headers = [_check_file(f) for f in files]
+    _check_layer_count(config, headers)
     need = estimate_bytes(headers, precision)
     free = available_bytes if available_bytes is not None else read_meminfo_available()
     if check_memory and free is not None and need > free:
@@ -232,9 +267,10 @@ def load_text_model(folder: str | Path, *, precision: str = "fp32",
     tokenizer = TextTokenizer.from_folder(folder)
     arch, model = build_model(config)
     _load_weights(model, arch, files, headers, PRECISIONS[precision], report)
-    if precision == "int8":
-        report(0.96, "Quantizing to int8")
-        quantize_model(model, arch)
+    if precision in ("int8", "int4"):
+        report(0.96, f"Quantizing to {precision}")
+        quantize_model(model, arch, bits=8 if precision == "int8" else 4,
+                       notice=notice or stderr_notice)
     model.eval()
     gen_cfg = _read_json(folder / "generation_config.json") if (
         folder / "generation_config.json").is_file() else {}

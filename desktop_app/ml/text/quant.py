@@ -11,6 +11,12 @@ layer). For prompts it is about 2x slower than float32 but still faster than deq
 The kernel needs ``in_features % 16 == 0`` (other widths crash it), so other layers take a
 slower dequantizing path. Per-row int8 loses some accuracy (about 1% relative per weight), unlike
 llama.cpp's q8_0 with one scale per 32 values; the tests bound the change in probabilities.
+
+This module also holds the ``--precision`` choice shared by ``generate text``, ``eval text``,
+``bench text`` and Preferences: ``auto`` keeps a file's own (a GGUF file's 4-bit blocks ->
+int4, 8-bit -> int8, F16/BF16 -> bf16; a safetensors folder's ``torch_dtype``), and
+:func:`quantize_model` also makes int4 layers (:mod:`desktop_app.ml.text.int4`) from float
+weights.
 """
 
 from __future__ import annotations
@@ -19,7 +25,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from desktop_app.core.textgen import PRECISIONS, parse_precision  # noqa: F401 - re-exported
+
 _KERNEL = getattr(torch.ops.aten, "_weight_int8pack_mm", None)
+
+#: every value of ``--precision`` (and of the Preferences choice)
+PRECISION_CHOICES = PRECISIONS
+
+
+def folder_precision(config: dict) -> str:
+    """``auto`` for a safetensors folder: bf16 when its weights are stored as 16-bit floats."""
+    dtype = str(config.get("torch_dtype") or config.get("dtype") or "float32")
+    return "bf16" if dtype in ("bfloat16", "float16") else "fp32"
 
 
 class Int8Linear(nn.Module):
@@ -52,23 +69,45 @@ class Int8Linear(nn.Module):
         return y.view(*lead, self.out_features)
 
 
-def quantize_model(model: nn.Module, arch: str) -> nn.Module:
-    """Replace the matrix products of a loaded bf16/fp32 model with :class:`Int8Linear`.
+def quantize_model(model: nn.Module, arch: str, bits: int = 8,
+                   notice=None) -> nn.Module:
+    """Replace the matrix products of a loaded bf16/fp32 model with :class:`Int8Linear`
+    (``bits=8``) or :class:`~desktop_app.ml.text.int4.Int4Linear` (``bits=4``; widths the int4
+    kernel cannot take, or a CPU without it, get int8 and ``notice`` one line).
 
     GPT-2's ``Conv1D`` (weight stored (in, out)) is transposed first; the output matrix gets
     its own int8 copy (``model.output_proj``) while the embedding table stays for lookups.
     """
     from desktop_app.ml.text.gpt2 import Conv1D
+    from desktop_app.ml.text.int4 import GROUP, Int4Linear, kernels
+
+    if bits == 4 and not kernels()["int4"]:
+        (notice or (lambda line: None))(
+            "the int4 kernel (aten._weight_int4pack_mm_for_cpu) does not work on this CPU; "
+            "using int8")
+        bits = 8
+
+    def make(w: torch.Tensor, b: torch.Tensor | None) -> nn.Module:
+        if bits == 4 and w.shape[1] % GROUP == 0:
+            return Int4Linear.from_float(w, b)
+        return Int8Linear(w, b)
 
     for parent in list(model.modules()):
         for name, child in list(parent.named_children()):
             if isinstance(child, nn.Linear) and name != "lm_head":
-                setattr(parent, name, Int8Linear(child.weight, child.bias))
+                setattr(parent, name, make(child.weight, child.bias))
             elif isinstance(child, Conv1D):
-                setattr(parent, name, Int8Linear(child.weight.t(), child.bias))
+                setattr(parent, name, make(child.weight.t(), child.bias))
     model.output_proj = Int8Linear(model.output_weight)
     if getattr(model, "lm_head", None) is not None:
         model.lm_head = None  # the untied output matrix now lives in output_proj only
     for p in model.parameters():
         p.data = p.data.to(torch.bfloat16)
     return model
+
+
+def stderr_notice(line: str) -> None:
+    """Default sink for a loader's one-line notices (a missing kernel and its fallback)."""
+    import sys
+
+    print(f"reverie: {line}", file=sys.stderr, flush=True)

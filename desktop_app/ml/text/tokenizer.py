@@ -8,14 +8,16 @@ prefix/read offset scheme of Hugging Face's ``TextStreamer`` and vLLM's detokeni
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers
 
-from desktop_app.core.errors import ModelLoadError
+from desktop_app.core.errors import DataError, ModelLoadError
+from desktop_app.core.untrusted import read_json
 
 REPLACEMENT = "\ufffd"
+#: JSON side files of a model folder (configs, index, tokenizer_config with its templates).
+MAX_JSON_FILE = 64 * 1024 * 1024
 
 
 class TextTokenizer:
@@ -115,10 +117,10 @@ def _token_str(value) -> str | None:
 
 
 def _read_json(path: Path) -> dict:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelLoadError(f"cannot read {path}: {exc}") from None
+    try:  # bounded (size, nesting depth): model folders are untrusted
+        data = read_json(path, source=str(path), max_bytes=MAX_JSON_FILE)
+    except DataError as exc:
+        raise ModelLoadError(str(exc)) from None
     if not isinstance(data, dict):
         raise ModelLoadError(f"{path} does not hold a JSON object")
     return data

@@ -123,6 +123,9 @@ def save_checkpoint(out_dir: Path, model: nn.Module, opt: torch.optim.Optimizer,
         kept = f"; the previous checkpoint ({prev}) is intact" if prev.exists() else ""
         raise ReverieError(f"could not write the checkpoint for step {step} in {root}: "
                            f"{exc.strerror or exc}{kept}") from None
+    except BaseException:  # anything else (an interrupt): never leave a half-written folder
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     old = sorted(p for p in root.glob("step-*") if p.is_dir() and p.name != name)
     for p in old[: max(0, len(old) - (keep - 1))]:
         shutil.rmtree(p, ignore_errors=True)

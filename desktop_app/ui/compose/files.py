@@ -98,8 +98,12 @@ class FilesMixin:
         melody = self._checked_melody()
         if melody is None:
             return False
-        buf = synth.render(melody, program=self.controls.program(),
-                           metronome=self.metronomeCheck.isChecked())
+        try:
+            buf = synth.render(melody, program=self.controls.program(),
+                               metronome=self.metronomeCheck.isChecked())
+        except ReverieError as exc:  # e.g. longer than synth.MAX_RENDER_SECONDS
+            self.show_message(f"Could not export: {exc}.")
+            return False
         return self._write(Path(path), synth.wav_bytes(buf), "WAV file")
 
     def _write(self, path: Path, data: bytes, what: str) -> bool:
@@ -168,7 +172,9 @@ class FilesMixin:
 
     def restore(self) -> bool:
         """Restore the last autosaved state, if any; a damaged one is reported and ignored."""
-        state = self.autosave_store.pending()
+        state = self.autosave_store.pending()  # validated; a damaged one is set aside
+        if self.autosave_store.problem:
+            self.show_message(self.autosave_store.problem)
         if not state:
             return False
         try:

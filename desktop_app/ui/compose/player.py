@@ -20,6 +20,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtMultimedia import QAudio, QAudioFormat, QAudioSink, QMediaDevices
 
 from desktop_app.core import synth
+from desktop_app.core.errors import ReverieError
 from desktop_app.core.melody import Melody
 
 log = logging.getLogger(__name__)
@@ -91,8 +92,12 @@ class AudioPlayer(QObject):
             self.error.emit(NO_OUTPUT)
             return False
         fmt, channels = self._format(device)
-        buf = synth.render(melody, sample_rate=fmt.sampleRate(), program=program,
-                           metronome=metronome, tail=not loop)
+        try:
+            buf = synth.render(melody, sample_rate=fmt.sampleRate(), program=program,
+                               metronome=metronome, tail=not loop)
+        except ReverieError as exc:  # e.g. longer than synth.MAX_RENDER_SECONDS
+            self.error.emit(str(exc))
+            return False
         pcm = synth.to_int16(buf)
         if channels > 1:
             pcm = np.repeat(pcm[:, None], channels, axis=1).reshape(-1)

@@ -7,7 +7,6 @@ writes) in the user data folder.
 
 from __future__ import annotations
 
-import json
 import logging
 
 from PySide6.QtCore import QSize, Qt, Signal
@@ -16,7 +15,8 @@ from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QLin
 
 from desktop_app.core import paths
 from desktop_app.core.atomic import atomic_write_json
-from desktop_app.core.errors import ReverieError
+from desktop_app.core.errors import DataError, ReverieError
+from desktop_app.core.untrusted import read_json
 from desktop_app.ui.explore.latent_map import class_colour
 
 log = logging.getLogger(__name__)
@@ -174,9 +174,9 @@ class Bookmarks(QWidget):
 
     def _read(self) -> list[dict]:
         try:
-            data = json.loads(self.path().read_text(encoding="utf-8"))
+            data = read_json(self.path())  # bounded (size, depth): damage gives no bookmarks
             return [b for b in data.get("bookmarks", []) if isinstance(b, dict)]
-        except (OSError, ValueError, AttributeError):
+        except (DataError, AttributeError, TypeError):
             return []
 
     def _write(self) -> None:

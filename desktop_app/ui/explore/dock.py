@@ -20,7 +20,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QDockWidget, QMenu
 
 from desktop_app.core.events import Finished, ImageReady
-from desktop_app.core.model_registry import scan_models
+from desktop_app.ui.explore.panel import configured_scan
 from desktop_app.ui.explore.view import ROOM_OF, ExploreBus, ExploreView
 
 KIND_OF_ROOM = {"imagine": "image", "compose": "music", "write": "text"}
@@ -41,10 +41,10 @@ class ExploreDock(QDockWidget):
     def follow(self, kind: str | None, model: str | None) -> None:
         """Show the map of ``model`` (``kind`` image/music/text); loads when visible."""
         if kind == "music":
-            vae = [m for m in scan_models().of_kind("music") if m.name == "phrase-vae"]
+            vae = [m for m in configured_scan(self).of_kind("music") if m.name == "phrase-vae"]
             model = str(vae[0].path) if vae else None
         elif not model and kind:      # the room has not loaded one yet: its first usable one
-            found = [m for m in scan_models().of_kind(kind) if not m.problem
+            found = [m for m in configured_scan(self).of_kind(kind) if not m.problem
                      and (kind != "image" or (m.path / "atlas.json").is_file())]
             model = str(found[0].path) if found else None
         if not kind:

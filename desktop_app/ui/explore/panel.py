@@ -41,7 +41,7 @@ class ModelChooser(QWidget):
 
     def fill_models(self, prefer: str = "") -> None:
         kind = self.kind()
-        models = [m for m in scan_models().of_kind(kind) if not m.problem]
+        models = [m for m in configured_scan(self).of_kind(kind) if not m.problem]
         self.modelCombo.blockSignals(True)
         self.modelCombo.clear()
         for m in models:
@@ -55,6 +55,20 @@ class ModelChooser(QWidget):
                          usable[0] if usable else (0 if models else -1))
         self.modelCombo.setCurrentIndex(index)
         self.modelCombo.blockSignals(False)
+
+
+def configured_scan(widget: QWidget):
+    """The models the window knows (Preferences' own and extra folders), not a default scan:
+    the main window's last scan when it has one, else a scan with the settings' folders."""
+    window = widget.window()
+    scan = getattr(window, "scan", None)
+    if scan is not None and scan.models:
+        return scan
+    settings = getattr(window, "settings", None)
+    if settings is not None and hasattr(settings, "extra_model_dirs"):
+        return scan_models(user_dir=settings.user_models_dir(),
+                           extra_dirs=settings.extra_model_dirs())
+    return scan_models()
 
 
 def __getattr__(name: str):

@@ -203,7 +203,13 @@ class ExploreView(LookupMixin, QWidget):
         self.data = data
         self.selected = None
         self.linear = None
+        # Nothing of the previous map may stay: its neighbours, its room on the button, its
+        # hover card and the live-link star (they described points that no longer exist).
         self.openButton.setEnabled(False)
+        self.openButton.setText("Open in its room")
+        self.neighbours.show_neighbours("", [])
+        self.hover.hide()
+        self.latentMap.set_current(None)
         self._tsne_xy = None
         self.path.reset(data)
         c = self.controls

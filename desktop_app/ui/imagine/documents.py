@@ -167,7 +167,9 @@ class ImagineDocumentsMixin:
         return True
 
     def offer_restore(self) -> bool:
-        state = self.autosave_store.pending()
+        state = self.autosave_store.pending()  # validated; a damaged one is set aside
+        if self.autosave_store.problem:
+            self.show_message(self.autosave_store.problem)
         if not state or not isinstance(state.get("history"), dict):
             return False
         self._pending_restore = state

@@ -23,10 +23,13 @@ from PIL import Image, PngImagePlugin
 
 from desktop_app.core.animation import scaled
 from desktop_app.core.atomic import atomic_write_bytes
-from desktop_app.core.errors import UsageError
+from desktop_app.core.errors import DataError, UsageError
+from desktop_app.core.untrusted import loads_json, slider_amounts
 
 META_KEY = "reverie-latent"
 FORMAT_VERSION = 1
+#: The chunk holds two latents (a few KB); anything much larger is not ours.
+MAX_META_BYTES = 4 * 1024 * 1024
 SCALES = (1, 2, 4, 8)
 
 
@@ -72,10 +75,16 @@ def meta_to_text(meta: LatentMeta) -> str:
 def meta_from_text(text: str) -> LatentMeta:
     """Parse the chunk; ValueError with a readable reason if it is damaged."""
     try:
-        d = json.loads(text)
+        # Bounded, typed reading (core.untrusted): everything is checked here, before the
+        # room touches its undo history or its sliders.
+        d = loads_json(text, source="the latent data", max_bytes=MAX_META_BYTES)
+        if not isinstance(d, dict):
+            raise ValueError("it is not a JSON object")
         base = unpack_latent(d["base"])
         latent = unpack_latent(d["latent"]) if d.get("latent") else None
-        amounts = {str(k): float(v) for k, v in dict(d.get("amounts") or {}).items()}
+        amounts = slider_amounts(d.get("amounts"), source="the latent data")
+        if not isinstance(d.get("settings") or {}, dict):
+            raise ValueError("its settings are not a mapping")
         if int(d.get("latent_dim", base.size)) != base.size or (
                 latent is not None and latent.size != base.size):
             raise ValueError("latent sizes disagree")
@@ -84,7 +93,7 @@ def meta_from_text(text: str) -> LatentMeta:
                           settings=dict(d.get("settings") or {}))
     except (KeyError, TypeError, AttributeError, json.JSONDecodeError) as exc:
         raise ValueError(f"damaged latent data ({type(exc).__name__})") from None
-    except (ValueError, base64.binascii.Error) as exc:
+    except (ValueError, DataError, base64.binascii.Error) as exc:
         raise ValueError(f"damaged latent data ({exc})") from None
 
 

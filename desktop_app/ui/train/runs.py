@@ -21,7 +21,8 @@ from pathlib import Path
 
 from desktop_app.core import paths
 from desktop_app.core.atomic import atomic_write_json, atomic_write_text
-from desktop_app.core.errors import ReverieError
+from desktop_app.core.errors import DataError, ReverieError
+from desktop_app.core.untrusted import read_json
 
 REQUEST_FILE = "train_request.json"
 HISTORY_FILE = "progress.jsonl"      # the progress lines seen so far (the charts after a resume)
@@ -79,17 +80,17 @@ def save_request(folder: Path, request: RunRequest) -> None:
 
 def load_request(folder: Path) -> RunRequest | None:
     try:
-        return RunRequest.from_json(json.loads((folder / REQUEST_FILE).read_text("utf-8")))
-    except (OSError, ValueError, TypeError):
+        return RunRequest.from_json(read_json(folder / REQUEST_FILE))  # bounded
+    except (DataError, OSError, ValueError, TypeError, AttributeError):
         return None
 
 
 def checkpoint_step(folder: Path) -> int:
     """Step of the newest complete checkpoint in a run folder (0 when none)."""
     try:
-        info = json.loads((folder / "checkpoints" / "latest.json").read_text("utf-8"))
+        info = read_json(folder / "checkpoints" / "latest.json")  # bounded
         return int(info["step"]) if (folder / "checkpoints" / str(info["dir"])).is_dir() else 0
-    except (OSError, ValueError, KeyError, TypeError):
+    except (DataError, OSError, ValueError, KeyError, TypeError):
         return 0
 
 

@@ -19,8 +19,9 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDoubleSpinBox, QFo
 
 from desktop_app.core import paths
 from desktop_app.core.atomic import atomic_write_json
-from desktop_app.core.errors import ReverieError
+from desktop_app.core.errors import DataError, ReverieError
 from desktop_app.core.sampling import STAGES, SamplerSettings
+from desktop_app.core.untrusted import read_json
 
 STAGE_LABELS = {
     "penalties": "Repetition penalties", "dry": "DRY (don't repeat yourself)", "top_k": "Top-k",
@@ -72,8 +73,8 @@ def presets_path():
 def load_user_presets() -> dict[str, SamplerSettings]:
     """The user's saved presets; a damaged file or entry is skipped, never fatal."""
     try:
-        data = json.loads(presets_path().read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        data = read_json(presets_path())  # bounded (size, depth): a damaged file is skipped
+    except DataError:
         return {}
     out = {}
     if isinstance(data, dict):

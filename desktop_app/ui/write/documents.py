@@ -54,6 +54,7 @@ class DocumentsMixin:
         self.editor.forget_spans()
         self.session = session
         self.path = path
+        self._restored_path = None
         self.editor.setPlainText(session.text)
         self.editor.document().setModified(False)
         self.history_list.clear()
@@ -66,7 +67,9 @@ class DocumentsMixin:
 
     def _update_title(self) -> None:
         name = self.path.name if self.path else "Untitled"
-        self.docLabel.setText(("● " if self.has_unsaved_changes() else "") + name)
+        label = ("● " if self.has_unsaved_changes() else "") + name
+        short = label if len(label) <= 24 else label[:22] + "…"  # a narrow footer's wording
+        self.docLabel.set_variants([label, short])
         self.docLabel.setToolTip(str(self.path) if self.path else "Not saved yet")
 
     def _ask_discard(self, action: str) -> bool:
@@ -110,7 +113,8 @@ class DocumentsMixin:
         return self.save_to(self.path)
 
     def save_as(self) -> bool:
-        start = str(self.path) if self.path else "Untitled.reverie"
+        restored = getattr(self, "_restored_path", None)  # offered, never trusted (below)
+        start = str(self.path) if self.path else restored or "Untitled.reverie"
         path, chosen = QFileDialog.getSaveFileName(self, "Save the document as", start,
                                                    FILE_FILTERS)
         if not path:
@@ -186,7 +190,9 @@ class DocumentsMixin:
 
     def offer_restore(self) -> bool:
         """Show the restore banner if a previous session left unsaved work; True if shown."""
-        state = self.autosave_store.pending()
+        state = self.autosave_store.pending()  # validated; a damaged one is set aside
+        if self.autosave_store.problem:
+            self.show_error(self.autosave_store.problem)
         if not state or not isinstance(state.get("session"), dict):
             return False
         if not state.get("modified"):  # it had been saved: nothing was lost
@@ -210,8 +216,10 @@ class DocumentsMixin:
         except ReverieError as exc:
             self.show_error(f"The autosave could not be restored: {exc}")
             return False
-        path = Path(state["path"]) if state.get("path") else None
-        self._set_document(session, path)
+        # The autosave's path is untrusted (anyone can edit the file): the restored text is
+        # untitled, and the first save asks where to save it, starting from that path.
+        self._set_document(session, None)
+        self._restored_path = str(state["path"]) if state.get("path") else None
         self.editor.document().setModified(True)
         self._update_title()
         cursor = self.editor.textCursor()

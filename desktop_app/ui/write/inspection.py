@@ -39,6 +39,7 @@ class InspectionMixin:
         s = self.randomness.settings()
         breakers = tuple(s.dry_sequence_breakers) if "dry" in s.enabled_stages() else ()
         job = NextTokenLogitsJob(model_dir=self.model_dir, text=text,
+                                 precision=getattr(self, "precision", "auto"),
                                  dry_sequence_breakers=breakers,
                                  context_length=self._context() or None)
         self._inspected_breakers = breakers
@@ -69,14 +70,29 @@ class InspectionMixin:
         self._inspect_timer.start()
         empty = self.editor.document().isEmpty()
         self.openings.setVisible(empty and self.openings.count() > 0)
+        self._forget_stale_token()
+
+    def _forget_stale_token(self) -> None:
+        """Clear the Token tab when its token's text left the document (undo, an edit)."""
+        span = self.token_view.span
+        if span is None or self.editor.streaming:
+            return
+        if (not any(s is span for s in self.editor.spans)
+                or not span.intact(self.editor.text_range)):
+            self.token_view.clear()
 
     def _update_counts(self) -> None:
         text = self.editor.toPlainText()
         words, chars = len(text.split()), len(text)
-        self.countLabel.setText(f"{words:,} words · {chars:,} characters")
+        self.countLabel.set_variants([f"{words:,} words · {chars:,} characters",
+                                      f"{words:,} words · {chars:,} chars", f"{words:,} words"])
         if self.model_info and self.inspector.logits is None:
             self.gauge.set_usage(chars // 4 + self.maxTokensSpin.value(), self._context(),
                                  estimated=True)
+
+    def show_rate(self, tokens_per_s: float) -> None:
+        self.rateLabel.set_variants([f"{tokens_per_s:.1f} tokens/s", f"{tokens_per_s:.1f} tok/s"],
+                                    "Generation speed, tokens per second")
 
     def use_opening(self, text: str) -> None:
         if self.editor.document().isEmpty():

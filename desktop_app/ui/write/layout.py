@@ -22,6 +22,7 @@ from desktop_app.ui.write.advanced import AdvancedSampling
 from desktop_app.ui.write.context_gauge import ContextGauge
 from desktop_app.ui.write.editor import DocumentEditor
 from desktop_app.ui.write.find_replace import FindReplaceBar
+from desktop_app.ui.write.fitting_label import FittingLabel, FittingRow
 from desktop_app.ui.write.inspector import DistributionInspector
 from desktop_app.ui.write.model_picker import ModelPicker
 from desktop_app.ui.write.token_view import TokenView
@@ -38,9 +39,16 @@ def read_openings() -> list[str]:
             and not line.startswith("#")][:12]
 
 
+def fit_openings(openings: QListWidget) -> None:
+    """Make the openings list exactly as tall as its rows (call again after a font change)."""
+    rows = sum(openings.sizeHintForRow(i) + 2 * openings.spacing()
+               for i in range(openings.count()))
+    openings.setFixedHeight(rows + 2 * openings.frameWidth() + 2)
+
+
 #: The Write room's default context: 2,048 tokens keeps the inspector and streaming responsive
-#: on a laptop CPU (a 2,048-token prompt pass of SmolLM2-135M takes seconds; 8,192 many times
-#: that), while the spin box allows the model's whole context.
+#: (SmolLM2-135M at fp32 read ~77 tokens/s with 2,048-token windows on the loaded 2-core test
+#: machine; 8,192 costs at least 4x per pass), while the spin box allows the model's whole one.
 DEFAULT_CONTEXT = 2048
 #: Instruction mode's system prompt (SmolLM2's template would otherwise introduce "a helpful AI
 #: assistant named SmolLM", which answers like a chatbot rather than a writer).
@@ -125,13 +133,15 @@ def _side_tabs(p) -> QTabWidget:
     return p.side_tabs
 
 
-def _status_row(p) -> QHBoxLayout:
-    p.docLabel = QLabel("Untitled", p)
+def _status_row(p) -> FittingRow:
+    p.docLabel = FittingLabel(p)
+    p.docLabel.setText("Untitled")
     p.docLabel.setObjectName("documentNameLabel")
-    p.countLabel = QLabel("0 words · 0 characters", p)
+    p.countLabel = FittingLabel(p)
+    p.countLabel.setText("0 words · 0 characters")
     p.countLabel.setObjectName("wordCountLabel")
     p.countLabel.setAccessibleName("Word and character count")
-    p.rateLabel = QLabel("", p)
+    p.rateLabel = FittingLabel(p)
     p.rateLabel.setObjectName("tokensPerSecondLabel")
     p.rateLabel.setAccessibleName("Tokens per second")
     p.gauge = ContextGauge(p)
@@ -150,14 +160,21 @@ def _status_row(p) -> QHBoxLayout:
     buttons = p.make_generate_buttons()
     buttons.insertWidget(1, p.acceptButton)
     buttons.insertWidget(2, p.regenerateButton)
-    row = QHBoxLayout()
-    # The read-outs give way (clipped, full text in tooltips) before the buttons do.
-    for w, stretch in ((p.docLabel, 1), (p.countLabel, 2), (p.rateLabel, 1), (p.gauge, 3)):
-        w.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+    p.footer = FittingRow(p)
+    p.footer.setObjectName("writeFooter")
+    row = QHBoxLayout(p.footer)
+    row.setContentsMargins(0, 0, 0, 0)
+    row.setSpacing(10)
+    # The read-outs take their natural width, switch to shorter wordings together when the row
+    # is narrow (FittingRow), and only then give way before the buttons do, ending in "…"
+    # (whole text in the tooltip) rather than cut mid-word.
+    for w in (p.docLabel, p.countLabel, p.rateLabel, p.gauge):
+        w.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
         w.setMinimumWidth(30)
-        row.addWidget(w, stretch)
+        row.addWidget(w)
+    row.addStretch(1)
     row.addLayout(buttons)
-    return row
+    return p.footer
 
 
 def build_layout(p) -> None:
@@ -181,7 +198,13 @@ def build_layout(p) -> None:
     p.openings.setObjectName("openingsList")
     p.openings.setToolTip("Click an opening to start from it")
     p.openings.addItems(read_openings())
-    p.openings.setMaximumHeight(118)
+    # Every opening shows whole, with room between them: the list is as tall as its rows
+    # (a fixed 118 px squeezed ten of them and cut the last one); the document is empty
+    # while it shows, so the editor can spare the height.
+    p.openings.setSpacing(2)
+    p.openings.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    p.openings.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    fit_openings(p.openings)
 
     left = QWidget(p)
     lv = QVBoxLayout(left)
@@ -223,4 +246,4 @@ def build_layout(p) -> None:
     layout.addWidget(main_split, 1)
     status = _status_row(p)
     layout.addWidget(p.errorLabel)
-    layout.addLayout(status)
+    layout.addWidget(status)

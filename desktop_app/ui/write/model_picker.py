@@ -10,14 +10,15 @@ previous model selected and in use.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from PySide6.QtCore import QSignalBlocker, Signal
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QProgressBar,
                                QVBoxLayout, QWidget)
 
+from desktop_app.core.errors import DataError
 from desktop_app.core.model_registry import card_folder, human_count, read_card
+from desktop_app.core.untrusted import read_json
 
 OPEN_FOLDER = "Open model folder…"
 OPEN_FILE = "Open model file…"
@@ -39,12 +40,12 @@ def context_length_of(folder: Path) -> int | None:
         except (OSError, ValueError):
             return None
     try:
-        config = json.loads((Path(folder) / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        config = read_json(Path(folder) / "config.json")  # bounded: the folder is untrusted
+    except DataError:
         return None
     for key in ("max_position_embeddings", "n_positions", "n_ctx", "max_sequence_length"):
         value = config.get(key) if isinstance(config, dict) else None
-        if isinstance(value, int) and value > 0:
+        if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= 1 << 24:
             return value
     return None
 

@@ -62,6 +62,7 @@ class WritePanel(InspectionMixin, DocumentsMixin, RoomPanel):
     title = "Write"
     tagline = "Continue a draft with a local language model."
     model_kind = "text"
+    precision = "auto"  # text weight precision (Preferences; main window sets it)
     generates = True
     available = True
 
@@ -185,7 +186,7 @@ class WritePanel(InspectionMixin, DocumentsMixin, RoomPanel):
     def request_model(self, folder: str) -> None:
         if self._load_job_id is not None:
             self.engine.cancel(self._load_job_id)
-        job = LoadTextModelJob(model_dir=str(folder))
+        job = LoadTextModelJob(model_dir=str(folder), precision=self.precision)
         self._load_job_id = job.job_id
         self.picker.set_progress(None, f"Loading {Path(folder).name}")
         try:
@@ -303,7 +304,8 @@ class WritePanel(InspectionMixin, DocumentsMixin, RoomPanel):
                                     variants=req.variants, chat=req.chat,
                                     system_prompt=(self.systemEdit.text().strip() or None)
                                     if req.chat else None,
-                                    context_length=self._context() or None)
+                                    context_length=self._context() or None,
+                                    precision=self.precision)
         self.show_error("")
         self.gauge.set_dropped(0)
         if req.mode == "variants":
@@ -328,7 +330,7 @@ class WritePanel(InspectionMixin, DocumentsMixin, RoomPanel):
             elif event.variant == 0:
                 self.editor.append_generated(event.text, event.tokens)
             if event.tokens_per_s:
-                self.rateLabel.setText(f"{event.tokens_per_s:.1f} tokens/s")
+                self.show_rate(event.tokens_per_s)
         elif isinstance(event, Progress) and event.message:
             # e.g. "The prompt is longer than the context: the oldest N tokens were left out"
             self.gauge.show_warning(event.message)
@@ -345,7 +347,7 @@ class WritePanel(InspectionMixin, DocumentsMixin, RoomPanel):
             first = results[0]
             self.gauge.set_dropped(first.dropped_context_tokens)
             self.gauge.set_usage(first.prompt_tokens + len(first.tokens), self._context())
-            self.rateLabel.setText(f"{first.generated_tokens_per_s:.1f} tokens/s")
+            self.show_rate(first.generated_tokens_per_s)
         if req.mode == "variants":
             self.variants_view.finish()
             self._variants_request = req

@@ -125,11 +125,41 @@ class _CopyLover:
 
 def test_copies_are_offered_only_at_a_bar_start_and_only_back_to_existing_bars():
     greedy = SamplerSettings(temperature=0.0)
-    toks = sample_tokens(_CopyLover(), meter="3/4", mode="major", bars=4, settings=greedy)
+    toks = sample_tokens(_CopyLover(), meter="3/4", mode="major", bars=4, settings=greedy,
+                         end_on_tonic=False)  # (the cadence offers no copy in the last bar)
     body = toks[3:]
     # bar 1 has nothing to copy, so it is written out; bars 2-4 repeat it with one token
     assert body == [T.BAR] + [T.pitch_token(0), T.dur_token(Fraction(1))] * 3 + \
         [T.BAR, T.copy_token(1)] * 3
     mel = generate_melody(_CopyLover(), MelodyRequest(key=Key.parse("A minor"), meter="3/4",
-                                                      bars=4), greedy)[0]
+                                                      bars=4, end_on_tonic=False), greedy)[0]
     assert [n.pitch for n in mel.notes] == [69] * 12 and mel.end == 12.0   # A4 = 60 + 9
+
+
+@pytest.mark.parametrize("key", ["D dorian", "G major", "E minor", "A mixolydian"])
+@pytest.mark.parametrize("meter", ["4/4", "6/8", "3/4"])
+def test_the_last_note_is_the_tonic(model, key, meter):
+    """A random tiny model ends anywhere; the cadence constraint puts its last note on the tonic
+    (and the melody still ends on a bar line), with or without the in-key mask."""
+    k = Key.parse(key)
+    for seed in range(4):
+        for hard in (False, True):
+            req = MelodyRequest(key=k, meter=meter, bars=3, hard_mask=hard)
+            mel, _, _ = generate_melody(model, req, seed=seed)
+            last = max(mel.notes, key=lambda n: n.start)
+            assert (last.pitch - k.tonic) % 12 == 0, (seed, hard)
+            assert abs(last.end - 3 * Meter.parse(meter).bar_quarters) < 1e-9
+            assert not hard or all(k.contains(n.pitch) for n in mel.notes)
+
+
+def test_free_ending_and_no_tonic_in_range(model):
+    k = Key.parse("D dorian")
+    ends = set()
+    for seed in range(12):
+        mel, _, _ = generate_melody(model, MelodyRequest(key=k, bars=2, end_on_tonic=False),
+                                    seed=seed)
+        ends.add((max(mel.notes, key=lambda n: n.start).pitch - k.tonic) % 12)
+    assert ends != {0}  # without the constraint the random model ends elsewhere too
+    # a range holding no D: the ending is left free rather than failing
+    mel, _, _ = generate_melody(model, MelodyRequest(key=k, bars=2, low=64, high=71), seed=1)
+    assert mel.notes and all(64 <= n.pitch <= 71 for n in mel.notes)

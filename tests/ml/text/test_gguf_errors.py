@@ -104,6 +104,6 @@ def test_unknown_pre_tokenizer_refused_by_name(tmp_path, capsys):
     _refused(path, capsys, "'klingon-bpe'")
 
 
-def test_precision_int8_refused_for_now(good):
+def test_unknown_precision_refused(good):
     with pytest.raises(ModelLoadError):
-        load_text_model(good, precision="int8")
+        load_text_model(good, precision="int3")

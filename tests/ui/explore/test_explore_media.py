@@ -146,3 +146,27 @@ def test_a_long_message_never_widens_the_window(window, qtbot):
     assert view.status.minimumSizeHint().width() < 400
     assert window.status.minimumSizeHint().width() < 400
     assert window.layout().totalMinimumSize().width() < 1000 and window.width() <= 1000
+
+
+def test_switching_the_map_type_forgets_the_old_map(make_view, tmp_path):
+    """Issue 20 #14: neighbours, "Open in …", hover card and star belonged to the old map."""
+    from desktop_app.ml.music.tiny import tiny_vae_dir
+    v = make_view()
+    v.show()
+    v.load("music", str(tiny_vae_dir(tmp_path / "no-atlas")))   # fails: no atlas; v.data stays None
+    rng = np.random.default_rng(0)
+    from desktop_app.core.explore import MapData
+    a = MapData("text", "a", rng.normal(size=(30, 4)).astype(np.float32),
+                tuple(f"w{i}" for i in range(30)), {})
+    v.set_map(a)
+    v.select_point(3)
+    v.latentMap.set_current((0.0, 0.0))
+    v._on_point_hovered(2, 10, 10)
+    assert v.neighbours.neighboursList.count() > 0 and v.openButton.isEnabled()
+    b = MapData("text", "b", rng.normal(size=(20, 4)).astype(np.float32),
+                tuple(f"v{i}" for i in range(20)), {})
+    v.set_map(b)
+    assert v.neighbours.neighboursList.count() == 0
+    assert not v.openButton.isEnabled() and v.openButton.text() == "Open in its room"
+    assert not v.hover.isVisible()
+    assert len(v.latentMap._current.data) == 0

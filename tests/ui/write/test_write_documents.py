@@ -9,7 +9,7 @@ import stat
 
 import pytest
 from PySide6.QtGui import QTextCursor
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from desktop_app.core.documents import load_document
 
@@ -173,10 +173,48 @@ def test_context_drop_is_reported(write_panel):
     gauge = write_panel.gauge
     gauge.set_dropped(120)
     assert "120" in gauge.warning.text() and not gauge.warning.isHidden()
+    assert "did not fit" in gauge.warning.toolTip()
     gauge.set_usage(300, 256)
-    assert "over" in gauge.label.text()
+    # never more used than the window: the model reads the newest 256 tokens
+    assert gauge.label.text() == "context: 256 / 256 tokens, full"
+    assert gauge.bar.value() == gauge.bar.maximum() == 256
+    assert "300" in gauge.label.toolTip() and "44 of the oldest" in gauge.label.toolTip()
+    gauge.set_usage(100, 256, estimated=True)
+    assert gauge.label.text() == "context: ≈100 / 256 tokens" and gauge.bar.value() == 100
     gauge.set_dropped(0)
     assert gauge.warning.isHidden()
+
+
+def test_openings_show_whole(write_panel, qtbot):
+    write_panel.resize(930, 800)  # the Write room at the default window size
+    write_panel.show()
+    qtbot.waitUntil(write_panel.openings.isVisible)
+    lst = write_panel.openings
+    assert lst.count() >= 3
+    rows = sum(lst.visualItemRect(lst.item(i)).height() for i in range(lst.count()))
+    assert lst.height() >= rows + 2 * lst.frameWidth()
+    last = lst.visualItemRect(lst.item(lst.count() - 1))
+    assert lst.viewport().rect().contains(last)  # the last opening is not cut
+
+
+@pytest.mark.parametrize("width", [1360, 1600])
+def test_footer_read_outs_fit(write_panel, qtbot, width):
+    """No footer read-out is cut: each shows one of its wordings whole (no "…")."""
+    p = write_panel
+    p.editor.setPlainText("word " * 150)
+    p._update_counts()
+    p.show_rate(12.3)
+    p.gauge.set_usage(427, 256)
+    p.gauge.set_dropped(171)
+    p.resize(width - 430, 800)  # the room beside the room bar and the Randomness dock
+    p.show()
+    qtbot.waitUntil(lambda: p.footer.isVisible())
+    for _ in range(3):  # the row re-fits on its posted layout requests
+        QApplication.processEvents()
+    for label in (p.docLabel, p.countLabel, p.rateLabel, p.gauge.label, p.gauge.warning):
+        assert label.shown_text() in label.variants, (width, label.shown_text())
+    if width >= 1600:
+        assert p.countLabel.shown_text() == "150 words · 750 characters"
 
 
 def test_large_document_stays_fast(write_panel):

@@ -213,3 +213,26 @@ def test_history_reproduces_a_generation(write_panel, fake_text):
     p.generate()
     assert p.editor.toPlainText() == first
     assert "4242" in p.history_list.item(0).toolTip()
+
+
+def test_undo_clears_the_pinned_token(write_panel):
+    """The Token tab forgets a token whose generation was undone (or whose text was edited)."""
+    p = write_panel
+    set_text(p, "Tale:")
+    p.maxTokensSpin.setValue(4)
+    p.generate()
+    span = p.editor.last_span()
+    p.token_view.show_token(span, 1)
+    assert p.token_view.span is span and p.token_view.buttons
+    p.editor.undo()
+    assert p.editor.toPlainText() == "Tale:"
+    assert p.token_view.span is None and not p.token_view.buttons
+    assert "Hover a generated token" in p.token_view.title.text()
+    # a pinned token stays while its text is untouched
+    p.generate()
+    span = p.editor.last_span()
+    p.token_view.show_token(span, 0)
+    cursor = p.editor.textCursor()
+    cursor.setPosition(0)
+    cursor.insertText("A ")
+    assert p.token_view.span is span
