@@ -1,7 +1,8 @@
 """Engine handlers for text jobs: load a model folder, stream a generation as TokenChunk events.
 
 Runs on the engine's worker thread. Models come from ``ctx.models`` (kept loaded between jobs,
-keyed by folder and precision); loading reports progress through the cache. Each generated
+keyed by folder and precision); loading reports progress through the cache, then starts the
+background compile of the decode step (:mod:`desktop_app.ml.text.compiled`). Each generated
 token becomes one ``TokenChunk`` (the engine coalesces them to one every ~30 ms) carrying its
 :class:`~desktop_app.core.textgen.TokenInfo`, its variant index and the running tokens/s.
 """
@@ -28,9 +29,13 @@ def get_model(ctx: JobContext, model_dir: str, precision: str = "fp32"):
         raise UsageError(f"unknown precision {precision!r}; choose {' or '.join(PRECISIONS)}")
     folder = Path(model_dir).expanduser().resolve()
     key = f"text:{folder}:{precision}"
-    return ctx.models.get(
-        key, lambda progress: load_text_model(folder, precision=precision, progress=progress),
-        size_bytes=lambda lm: lm.size_bytes())
+
+    def load(progress):
+        lm = load_text_model(folder, precision=precision, progress=progress)
+        lm.start_compile()  # background thread; generations stay eager until it is ready
+        return lm
+
+    return ctx.models.get(key, load, size_bytes=lambda lm: lm.size_bytes())
 
 
 def model_info(lm) -> TextModelInfo:

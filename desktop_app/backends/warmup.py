@@ -38,6 +38,9 @@ def run_warm_up(job: WarmUpJob, ctx: JobContext) -> dict:
 
     import_s = time.perf_counter() - t0
     torch.set_num_threads(n)
+    from desktop_app.ml.text import compiled  # noqa: PLC0415 - torch is imported by now
+
+    compiled.set_enabled(job.compile_text)
     ctx.progress(1.0, f"torch {torch.__version__} ready, {n} thread(s)")
     return {"torch": torch.__version__, "num_threads": torch.get_num_threads(),
-            "import_s": import_s, "cores": available_cores()}
+            "import_s": import_s, "cores": available_cores(), "compile_text": job.compile_text}

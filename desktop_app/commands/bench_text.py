@@ -34,6 +34,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         metavar="{auto,fp32,bf16,int8,int4}",
                         choices=PRECISIONS, default=None, help="precision(s) to time Reverie at (repeatable; "
                                            "default auto: the file's own)")
+    parser.add_argument("--compile", action=argparse.BooleanOptionalAction, default=True,
+                        help="compile Reverie's decode step with torch.compile before timing "
+                             "(default; --no-compile times the eager path)")
     parser.add_argument("--compare", action="store_true",
                         help="also time transformers (fp32) and llama.cpp (GGUF, when "
                              "llama-cpp-python is installed) and print the KL divergence")
@@ -57,7 +60,8 @@ def run(args: argparse.Namespace) -> int:
     failed = True
     for threads in dict.fromkeys(args.threads or [1]):
         best = bench.compare(folder, runs, rounds=args.rounds, prompt_tokens=args.prompt_tokens,
-                             new_tokens=args.new_tokens, threads=threads, log=log)
+                             new_tokens=args.new_tokens, threads=threads,
+                             compile=args.compile, log=log)
         failed = failed and all("error" in res for res in best.values())
         print(bench.report(best, folder, prompt_tokens=args.prompt_tokens,
                            new_tokens=args.new_tokens, threads=threads), flush=True)

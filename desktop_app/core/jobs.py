@@ -90,4 +90,6 @@ class WarmUpJob(Job):
     """
 
     num_threads: int | None = None
+    #: compile loaded text models' decode step in the background (Preferences)
+    compile_text: bool = True
     label: ClassVar[str] = "Starting the engine (loading torch)"

@@ -34,6 +34,7 @@ class EngineBase(QObject):
         self._handler_for = handler_for
         self._models = ModelCache(memory_budget_bytes)
         self._num_threads = num_threads
+        self._compile_text = True
         self._tokens: dict[JobId, TimedCancelToken] = {}  # unfinished jobs
         self._groups: dict[JobId, str] = {}
         self._busy = False
@@ -66,7 +67,8 @@ class EngineBase(QObject):
 
     def warm_up(self) -> JobId:
         """Import torch on the worker and set its thread count (``WarmUpJob``)."""
-        return self.submit(WarmUpJob(num_threads=self._num_threads))
+        return self.submit(WarmUpJob(num_threads=self._num_threads,
+                                     compile_text=self._compile_text))
 
     def submit(self, job: Job, *, supersede: bool = False) -> JobId:  # pragma: no cover
         raise NotImplementedError
@@ -81,6 +83,11 @@ class EngineBase(QObject):
 
     def set_num_threads(self, n: int | None) -> None:
         self._num_threads = n
+
+    def set_compile_text(self, on: bool) -> None:
+        """Whether text models loaded from now on compile their decode step in the
+        background (Preferences); applied by the next ``warm_up``."""
+        self._compile_text = bool(on)
 
     @property
     def memory_budget_bytes(self) -> int:

@@ -75,7 +75,13 @@ class InferenceEngine(EngineBase):
         """Remember ``n`` for ``warm_up``; if the engine runs already, apply it now."""
         self._num_threads = n
         if self._thread is not None and not self._closed:
-            self.submit(WarmUpJob(num_threads=n))
+            self.submit(WarmUpJob(num_threads=n, compile_text=self._compile_text))
+
+    def set_compile_text(self, on: bool) -> None:
+        """Remember the switch; if the engine runs already, apply it now (next loads)."""
+        self._compile_text = bool(on)
+        if self._thread is not None and not self._closed:
+            self.submit(WarmUpJob(num_threads=self._num_threads, compile_text=self._compile_text))
 
     @Slot()
     def shutdown(self, timeout_s: float = 5.0) -> None:

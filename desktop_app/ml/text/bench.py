@@ -83,14 +83,24 @@ def _peak_rss() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports kB
 
 
-def measure_reverie(folder: Path, prompt_tokens: int, new_tokens: int, precision: str) -> dict:
+def measure_reverie(folder: Path, prompt_tokens: int, new_tokens: int, precision: str,
+                    compile: bool = True) -> dict:
+    """Reverie's own generation loop (sampler included); with ``compile`` the decode step is
+    compiled first (in the background, waited for: the steady state is what is timed)."""
     from desktop_app.core.sampling import SamplerSettings
+    from desktop_app.ml.text import compiled
     from desktop_app.ml.text.generate import Generation
     from desktop_app.ml.text.loader import load_text_model
 
     t = time.perf_counter()
     lm = load_text_model(folder, precision=precision)
     load_s = time.perf_counter() - t
+    compile_s = None
+    compiled.set_enabled(compile)
+    if compile and lm.start_compile():
+        if not lm.compiler.wait(1800):
+            raise RuntimeError(f"torch.compile failed: {lm.compiler.error}")
+        compile_s = lm.compiler.compile_s
     lm.eos_ids = ()  # always generate the full budget
     ids = _prompt(lm.model.config.vocab_size, prompt_tokens)
     settings = SamplerSettings(seed=7)
@@ -98,7 +108,7 @@ def measure_reverie(folder: Path, prompt_tokens: int, new_tokens: int, precision
     (r,) = Generation(lm, ids, settings, max_tokens=new_tokens).run()
     return {"prompt_tokens_per_s": r.prompt_tokens_per_s,
             "generated_tokens_per_s": r.generated_tokens_per_s,
-            "generated": len(r.token_ids), "load_s": load_s}
+            "generated": len(r.token_ids), "load_s": load_s, "compile_s": compile_s}
 
 
 def measure_transformers(folder: Path, prompt_tokens: int, new_tokens: int,
@@ -188,9 +198,12 @@ def _worker(args: argparse.Namespace) -> None:
         elif args.worker == "llamacpp":
             out = measure_llamacpp(Path(args.model), args.prompt_tokens, args.new_tokens,
                                    args.precision, args.threads)
+        elif args.worker == "reverie":
+            out = measure_reverie(Path(args.model), args.prompt_tokens, args.new_tokens,
+                                  args.precision, compile=not args.no_compile)
         else:
-            fn = measure_reverie if args.worker == "reverie" else measure_transformers
-            out = fn(Path(args.model), args.prompt_tokens, args.new_tokens, args.precision)
+            out = measure_transformers(Path(args.model), args.prompt_tokens, args.new_tokens,
+                                       args.precision)
     except Exception as exc:  # noqa: BLE001 - one line for the parent instead of a traceback
         print(f"ERROR {exc}", flush=True)
         raise SystemExit(1) from None
@@ -199,10 +212,11 @@ def _worker(args: argparse.Namespace) -> None:
 
 
 def run_worker(tool: str, folder: Path, *, prompt_tokens: int, new_tokens: int, threads: int,
-               precision: str, timeout_s: float = 1200) -> dict[str, Any]:
+               precision: str, timeout_s: float = 1200, compile: bool = True) -> dict[str, Any]:
     cmd = [sys.executable, "-m", "desktop_app.ml.text.bench", "--worker", tool, "--model",
            str(folder), "--prompt-tokens", str(prompt_tokens), "--new-tokens", str(new_tokens),
-           "--threads", str(threads), "--precision", precision]
+           "--threads", str(threads), "--precision", precision,
+           *([] if compile else ["--no-compile"])]
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "TOKENIZERS_PARALLELISM": "false"}
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, env=env)
     for line in proc.stdout.splitlines():
@@ -215,7 +229,8 @@ def run_worker(tool: str, folder: Path, *, prompt_tokens: int, new_tokens: int, 
 
 
 def compare(folder: Path, runs, *, rounds: int = 1, prompt_tokens: int = 128,
-            new_tokens: int = 256, threads: int = 1, log=print) -> dict[str, dict]:
+            new_tokens: int = 256, threads: int = 1, compile: bool = True,
+            log=print) -> dict[str, dict]:
     """Run every (tool, precision) of ``runs`` ``rounds`` times, interleaved (so background
     load hits all alike); each one's prompt and generation speeds are the medians of its
     rounds (peak RSS the largest)."""
@@ -225,7 +240,7 @@ def compare(folder: Path, runs, *, rounds: int = 1, prompt_tokens: int = 128,
             key = f"{tool} {precision}"
             log(f"round {r + 1}/{rounds}, {threads} thread(s): {key} ...")
             res = run_worker(tool, folder, prompt_tokens=prompt_tokens, new_tokens=new_tokens,
-                             threads=threads, precision=precision)
+                             threads=threads, precision=precision, compile=compile)
             if "error" in res:
                 log(f"  {key} failed: {res['error']}")
             got.setdefault(key, []).append(res)
@@ -291,6 +306,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--precision", choices=("auto", "fp32", "bf16", "int8", "int4", "file"),
                    default="fp32")
+    p.add_argument("--no-compile", action="store_true", help="time Reverie's eager decode")
     _worker(p.parse_args(argv))
 
 

@@ -195,7 +195,9 @@ class Generation:
 
     @torch.inference_mode()
     def _decode(self, step_ids: torch.Tensor, cache, pos: int) -> torch.Tensor:
-        return self.lm.model(step_ids, cache, pos)[:, -1]
+        compiler = self.lm.compiler  # the compiled step once its background build is done
+        out = compiler.step(step_ids, cache, pos) if compiler is not None else None
+        return out if out is not None else self.lm.model(step_ids, cache, pos)[:, -1]
 
     @torch.inference_mode()
     def _prefill(self, cache, ids: list[int], start: int) -> torch.Tensor | None:

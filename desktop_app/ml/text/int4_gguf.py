@@ -40,7 +40,9 @@ from desktop_app.ml.text.quant import Int8Linear
 QUANT_PRECISIONS = ("int4", "int8")
 #: output layer of the quantized model: "int8" (per row, top logits recomputed exactly) or
 #: "bf16" (dense). Measured (SmolLM2 Q4_1, 4 story passages, 1 thread): int8 alone 15 ms per
-#: token, KL 1.9e-3; bf16 26-39 ms, KL 6.5e-4; int8 + exact top-128 KL 5.2e-4.
+#: token, KL 1.9e-3; bf16 26-39 ms, KL 6.5e-4; int8 + exact top-128 KL 5.2e-4. An int4
+#: output (groups of 32; 1.4 ms against int8's 1.8 ms on a quiet AVX-512 Xeon) moved it too
+#: far even with the exact top 2048: KL 1.3e-3 (top 128: 7.7e-3).
 OUTPUT = "int8"
 #: logits recomputed exactly from the file's rows after the int8 product (per row of input)
 EXACT_TOP = 128

@@ -5,6 +5,10 @@ The model writes the keys/values of positions ``[start_pos, start_pos + T)`` and
 view ``[:, :, :start_pos + T]``. The caller (the generation loop) tracks how many positions are
 filled; the cache itself holds no position counter, so one cache can be rewound for free.
 
+A cache made by ``LlamaForCausalLM.new_cache`` also carries the model's RoPE cos/sin tables
+for its positions (:attr:`KVCache.rope`, views, no copy): a compiled decode step then sees
+tables as long as the cache, so neither length is baked into the compiled code.
+
 Variants share one prompt prefill: prefill with batch 1, then :meth:`KVCache.expand` copies
 the filled prefix into a batch-N cache.
 """
@@ -25,14 +29,15 @@ class KVCache:
         self.v = [torch.zeros(shape, dtype=dtype, device=device) for _ in range(n_layers)]
         self.max_len = max_len
         self.batch = batch
+        self.rope: tuple[torch.Tensor, torch.Tensor] | None = None  # (max_len, hd) cos, sin
 
     def update(self, layer: int, k: torch.Tensor, v: torch.Tensor,
                start_pos: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Store k, v (B, n_kv, T, hd) at ``start_pos``; return views of all positions so far."""
         end = start_pos + k.shape[2]
-        if end > self.max_len:
-            raise ValueError(f"KV cache overflow: position {end} > capacity {self.max_len}")
         kb, vb = self.k[layer], self.v[layer]
+        if end > kb.shape[2]:  # the tensor's own length: a compiled step keeps it symbolic
+            raise ValueError(f"KV cache overflow: position {end} > capacity {kb.shape[2]}")
         kb[:, :, start_pos:end].copy_(k)
         vb[:, :, start_pos:end].copy_(v)
         return kb[:, :, :end], vb[:, :, :end]
@@ -40,7 +45,7 @@ class KVCache:
     def expand(self, batch: int, length: int) -> "KVCache":
         """A new cache with ``batch`` rows, each a copy of row 0's first ``length`` positions."""
         new = KVCache.__new__(KVCache)
-        new.max_len, new.batch = self.max_len, batch
+        new.max_len, new.batch, new.rope = self.max_len, batch, self.rope
         new.k, new.v = [], []
         for src_list, dst_list in ((self.k, new.k), (self.v, new.v)):
             for src in src_list:

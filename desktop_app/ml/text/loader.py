@@ -60,6 +60,7 @@ class LoadedTextModel:
     chat_template: str | None = None
     special_tokens: dict[str, str] = field(default_factory=dict)
     display_name: str | None = None  # e.g. the built-in name of a GGUF file
+    compiler: Any = None  # a compiled.DecodeCompiler once start_compile() was called
     _sha256: str | None = None
     _pieces: list[str] | None = None
 
@@ -88,6 +89,15 @@ class LoadedTextModel:
             tok = self.tokenizer
             self._pieces = [tok.token_text(i) for i in range(tok.vocab_size)]
         return self._pieces
+
+    def start_compile(self, threads: int | None = None) -> bool:
+        """Compile the decode step in the background (see :mod:`.compiled`); False when
+        switched off or not a supported architecture."""
+        from desktop_app.ml.text.compiled import DecodeCompiler
+
+        if self.compiler is None:
+            self.compiler = DecodeCompiler(self.model)
+        return self.compiler.start(threads)
 
     def size_bytes(self) -> int:
         return sum(t.numel() * t.element_size() for t in self.model.state_dict().values())

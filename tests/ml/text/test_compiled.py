@@ -1,0 +1,74 @@
+"""The background-compiled decode step (ml/text/compiled.py): off unless switched on, built
+on its own thread, the same logits as the eager step, one compile for every cache length and
+position, and generations that use it give the same text as eager ones."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import torch
+from gguf import GGMLQuantizationType as T
+
+from desktop_app.core.sampling import SamplerSettings
+from desktop_app.ml.text import compiled, int4
+from desktop_app.ml.text.generate import Generation
+from desktop_app.ml.text.loader import load_text_model
+from gguf_fixtures import write_tiny_gguf
+
+needs_int4 = pytest.mark.skipif(not int4.kernels()["int4"], reason="no int4 kernel on this CPU")
+
+
+@pytest.fixture
+def compile_on(monkeypatch, tmp_path):
+    monkeypatch.delenv("REVERIE_NO_COMPILE", raising=False)
+    monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", str(tmp_path / "inductor"))
+    compiled.set_enabled(True)
+    yield
+    compiled.set_enabled(True)
+
+
+def test_switched_off_means_no_thread(tmp_path, monkeypatch):
+    path = tmp_path / "tiny.gguf"
+    write_tiny_gguf(path, layers=1)
+    lm = load_text_model(path, precision="fp32")
+    monkeypatch.setenv("REVERIE_NO_COMPILE", "1")
+    assert not lm.start_compile() and lm.compiler.state == "idle"
+    monkeypatch.delenv("REVERIE_NO_COMPILE")
+    compiled.set_enabled(False)
+    try:
+        assert not lm.start_compile()
+    finally:
+        compiled.set_enabled(True)
+    cache = lm.model.new_cache(1, 8)
+    with torch.inference_mode():  # not ready: the caller keeps the eager path
+        assert lm.compiler.step(torch.zeros((1, 1), dtype=torch.long), cache, 0) is None
+
+
+@needs_int4
+def test_compiled_step_matches_eager_without_recompiling(tmp_path, compile_on):
+    path = tmp_path / "tiny.gguf"
+    write_tiny_gguf(path, qtype=T.Q4_1, layers=2)
+    lm = load_text_model(path, precision="int4")
+    assert lm.start_compile()
+    assert lm.compiler.state == "compiling"  # returns at once; the thread compiles
+    assert lm.compiler.wait(600), lm.compiler.error
+    assert not any(t.name == "reverie-compile" for t in threading.enumerate())
+    m, ids = lm.model, torch.tensor([[5, 9, 13, 2, 7, 30]])
+    with torch.inference_mode(), torch.compiler.set_stance("fail_on_recompile"):
+        for cap in (16, 300):  # other cache lengths and positions than the warm-up's
+            cache = m.new_cache(1, cap)
+            m(ids[:, :5], cache, 0)
+            got = lm.compiler.step(ids[:, 5:], cache, 5)
+            ref = m(ids[:, 5:], cache, 5)[:, -1]
+            assert got is not None and got.shape == ref.shape
+            assert torch.allclose(got, ref, atol=0.05 * float(ref.abs().max()))
+            assert int(got.argmax()) == int(ref.argmax())
+        m.ensure_rope(5000)  # RoPE tables regrown by a long generation: still no recompile
+        cache = m.new_cache(1, 3000)
+        assert lm.compiler.step(ids[:, :1], cache, 2500) is not None
+    settings = SamplerSettings(seed=3, temperature=0.0)
+    with_compiled = Generation(lm, [5, 9, 13], settings, max_tokens=12).run()[0]
+    lm.compiler = None
+    eager = Generation(lm, [5, 9, 13], settings, max_tokens=12).run()[0]
+    assert with_compiled.token_ids == eager.token_ids
