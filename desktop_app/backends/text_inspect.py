@@ -3,7 +3,8 @@
 Runs on the engine's worker thread. The loaded model comes from the worker's model cache (the
 same entry text generation uses); results are kept in a small per-(model, text) LRU so moving
 the cursor back and forth costs nothing. Long texts keep their most recent tokens, as
-generation does, and the result says how many were dropped.
+generation does, and the result says how many were dropped. The key/value cache of the last
+text is kept per model, so the next request prefills only the tokens after the shared prefix.
 """
 
 from __future__ import annotations
@@ -26,6 +27,43 @@ def _model(job: NextTokenLogitsJob, ctx: JobContext):
     return text_backend.get_model(ctx, job.model_dir, job.precision)
 
 
+#: model key -> (token ids whose keys/values the cache holds, the cache): the last text's
+#: prefix is reused, so a cursor move or a few typed characters cost a few token steps
+#: instead of a forward pass over the whole text (SmolLM2, 250 tokens: one step ~15 ms
+#: against a ~0.4 s prompt pass on a quiet core)
+_PREFIX: OrderedDict[tuple, tuple[list[int], object]] = OrderedDict()
+_MAX_PREFIXES = 2
+
+
+def _forward(lm, window: list[int], model_key: tuple, ctx: JobContext):
+    """Logits (1, V) after ``window``, prefilling only what the kept cache does not hold."""
+    import torch  # noqa: PLC0415 - torch only in the worker
+
+    model = lm.model
+    held, cache = _PREFIX.pop(model_key, ([], None))
+    if cache is None or len(window) > cache.max_len:
+        held = []  # a new cache, with room for the text to grow
+        dtype = getattr(model, "cache_dtype", None) or next(model.parameters()).dtype
+        with torch.inference_mode():
+            cache = model.new_cache(1, min(lm.max_context, max(512, 2 * len(window))), dtype)
+    same = 0
+    for a, b in zip(held, window):
+        if a != b:
+            break
+        same += 1
+    start = min(same, len(window) - 1)  # at least the last token runs: its logits are needed
+    logits = None
+    with torch.inference_mode():
+        for i in range(start, len(window), 512):
+            ctx.token.raise_if_cancelled()
+            chunk = torch.tensor([window[i:i + 512]], dtype=torch.long)
+            logits = model(chunk, cache, i, last_only=True)[:, -1]
+    _PREFIX[model_key] = (list(window), cache)
+    while len(_PREFIX) > _MAX_PREFIXES:
+        _PREFIX.popitem(last=False)
+    return logits
+
+
 def run_next_token_logits(job: NextTokenLogitsJob, ctx: JobContext) -> NextTokenLogits:
     import torch  # noqa: PLC0415 - torch only in the worker
 
@@ -43,15 +81,7 @@ def run_next_token_logits(job: NextTokenLogitsJob, ctx: JobContext) -> NextToken
     limit = min(lm.max_context, job.context_length or lm.max_context)
     dropped = max(0, len(ids) - limit)
     window = ids[dropped:]
-    model = lm.model
-    dtype = next(model.parameters()).dtype
-    with torch.inference_mode():
-        cache = model.new_cache(1, len(window), dtype)
-        logits = None
-        for start in range(0, len(window), 512):
-            ctx.token.raise_if_cancelled()
-            chunk = torch.tensor([window[start:start + 512]], dtype=torch.long)
-            logits = model(chunk, cache, start, last_only=True)[:, -1]
+    logits = _forward(lm, window, (*key[:2], id(lm.model)), ctx)
     row = logits[0].float().numpy().astype(np.float32, copy=True)
     row.setflags(write=False)
     n = min(job.label_count, row.size)

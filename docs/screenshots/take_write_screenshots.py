@@ -13,9 +13,7 @@ probability and a token's alternatives), ``write-room-variants.png`` (three vari
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -29,15 +27,11 @@ def main() -> int:
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix="reverie-shots-")
-    os.environ["XDG_CONFIG_HOME"] = str(Path(tmp) / "config")
-    os.environ["REVERIE_DATA_DIR"] = str(Path(tmp) / "data")
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from bench_write import build_window, isolate, load, show_inspector, write
 
-    from PySide6.QtGui import QTextCursor
+    isolate()
     from PySide6.QtWidgets import QApplication
 
-    from bench_write import build_window, wait_for
     from desktop_app.core import paths
 
     model = args.model or str(paths.builtin_models_dir() / "text" / "reverie-stories")
@@ -49,22 +43,10 @@ def main() -> int:
         window.resize(1300, 820)
         window.set_theme = lambda theme: None
     try:
-        panel.request_model(model)
-        wait_for(lambda: panel._load_job_id is None)
-        if panel.model_info is None:
-            print(f"the model did not load: {panel.picker.error.text()}", file=sys.stderr)
+        if not load(panel, model):
             return 1
-        r = panel.randomness
-        r.set_locked(True)
-        r.seedSpin.setValue(20240)
-        panel.editor.setPlainText("Once upon a time, there was a dragon who")
-        panel.editor.moveCursor(QTextCursor.MoveOperation.End)
-        panel.maxTokensSpin.setValue(90)
-        panel.generate()
-        wait_for(lambda: not panel.is_running())
-        panel.side_tabs.setCurrentWidget(panel.inspector)
-        panel.request_inspection()
-        wait_for(lambda: panel._inspect_job_id is None and panel.inspector.logits is not None)
+        write(panel, "Once upon a time, there was a dragon who", 90, seed=20240)
+        show_inspector(panel)
         shoot(app, window, out / "write-room.png")
 
         span = panel.editor.last_span()
@@ -78,9 +60,7 @@ def main() -> int:
 
         panel.editor.accept_generated()
         panel.variantsSpin.setValue(3)
-        panel.maxTokensSpin.setValue(40)
-        panel.generate()
-        wait_for(lambda: not panel.is_running())
+        write(panel, None, 40)
         panel.side_tabs.setCurrentWidget(panel.inspector)
         shoot(app, window, out / "write-room-variants.png")
 

@@ -99,3 +99,32 @@ def test_through_the_threaded_engine(qtbot, model_folders):
 def test_bad_requests_fail(model_folders, bad):
     job = TextGenerationJob(model_dir=str(model_folders["gpt2"][0]), prompt="x", **bad)
     assert isinstance(_run(job)[-1], Failed)
+
+
+@pytest.mark.parametrize("arch", ["gpt2", "llama"])
+def test_inspector_reuses_the_last_texts_cache_with_the_same_logits(model_folders, arch):
+    import numpy as np
+    import torch
+
+    from desktop_app.backends import text_inspect
+    from desktop_app.core.textgen_inspect import NextTokenLogitsJob
+
+    from desktop_app.ml.text.loader import load_text_model
+
+    folder = str(model_folders[arch][0])
+    cache = ModelCache()
+    lm = load_text_model(folder)  # the reference: full passes without a kept cache
+    texts = ["Once upon a time the dragon", "Once upon a time the dragon slept by the sea",
+             "Once upon a time", "Once upon a hill", "A wholly new text"]
+    for text in texts:  # longer, shorter (prefix), diverging and unrelated texts
+        text_inspect._RESULTS.clear()
+        (got,) = [e.result for e in _run(NextTokenLogitsJob(model_dir=folder, text=text),
+                                         cache) if isinstance(e, Finished)]
+        ids = list(got.history)
+        assert len(text_inspect._PREFIX) == 1
+        held, _ = next(iter(text_inspect._PREFIX.values()))
+        assert held == ids
+        with torch.inference_mode():
+            ref = lm.model(torch.tensor([ids]))[0, -1].float().numpy()
+        np.testing.assert_allclose(got.logits, ref, atol=1e-4 * float(np.abs(ref).max()) + 1e-4)
+    text_inspect._PREFIX.clear()
