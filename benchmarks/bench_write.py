@@ -191,6 +191,7 @@ def main() -> int:
         elapsed = time.perf_counter() - t1
         wait_for(lambda: panel._inspect_job_id is None)  # the refresh after the generation
         total = time.perf_counter() - t0
+        phases = gaps.ticks[:]  # for the split below
         g = gaps.stop()
         span = panel.editor.last_span()
         n = len(span.tokens) if span else 0
@@ -204,6 +205,12 @@ def main() -> int:
         print(f"    GUI 10 ms timer: largest gap {max(g):.1f} ms (target < 50), "
               f"p99 {g_sorted[int(0.99 * (len(g) - 1))]:.1f} ms, median "
               f"{statistics.median(g):.1f} ms over {len(g)} ticks")
+        for name, lo, hi in (("model load + first distribution", t0, t1),
+                             ("generation", t1, t1 + elapsed)):
+            part = [(b - a) * 1000 for a, b in zip(phases, phases[1:]) if lo <= b <= hi]
+            if part:
+                print(f"      {name}: largest gap {max(part):.1f} ms, median "
+                      f"{statistics.median(part):.1f} ms")
 
         # (b) inspector updates
         vocab = panel.inspector.logits.size
