@@ -98,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     apply_theme(app, settings.theme())
     engine = InferenceEngine(memory_budget_bytes=settings.memory_budget_mb() * 1_000_000 or None,
                              num_threads=settings.inference_threads() or None)
+    engine.set_compile_text(settings.text_compile())
     window = MainWindow(engine, settings)
     _install_signal_handlers(app, window)
 

@@ -266,6 +266,7 @@ class MainWindow(QMainWindow):
         from desktop_app.ui.preferences import PreferencesDialog
         dialog = PreferencesDialog(self.settings, self)
         if dialog.exec():
+            self.engine.set_compile_text(self.settings.text_compile())
             self.engine.set_num_threads(self.settings.inference_threads() or None)
             for panel in self.panels:
                 panel.preferences_changed(self.settings)

@@ -13,7 +13,8 @@ import shutil
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QGroupBox,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog,
+                               QFormLayout, QGroupBox,
                                QHBoxLayout, QLineEdit, QListWidget, QListWidgetItem,
                                QMessageBox, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
@@ -101,6 +102,13 @@ class PreferencesDialog(QDialog):
         form.addRow("Inference threads", self.threadsSpin)
         form.addRow("Memory for loaded models", self.memorySpin)
         form.addRow("Text model precision", self.precisionCombo)
+        self.compileCheck = QCheckBox("Compile text models in the background (faster "
+                                      "decoding once ready)", engine_box)
+        self.compileCheck.setObjectName("compileTextCheck")
+        self.compileCheck.setToolTip("torch.compile of the decode step after a model loads; "
+                                     "generation stays on the plain path until it is ready")
+        self.compileCheck.setChecked(settings.text_compile())
+        form.addRow("", self.compileCheck)
         layout.addWidget(engine_box)
 
         self._default_models = paths.user_data_dir() / "models"
@@ -205,6 +213,7 @@ class PreferencesDialog(QDialog):
         s.set_value("engine/threads", self.threadsSpin.value())
         s.set_value("engine/memory_budget_mb", self.memorySpin.value())
         s.set_value("engine/text_precision", self.precisionCombo.currentData())
+        s.set_value("engine/text_compile", self.compileCheck.isChecked())
         # Store a folder only when it differs from the default, so defaults follow
         # $REVERIE_DATA_DIR; the app applies them to core.paths at its next start.
         for key, field, default in (("paths/user_models", self.userModels, self._default_models),

@@ -213,6 +213,10 @@ class Settings:
         value = self._get("engine/memory_budget_mb", 0, int)
         return 0 if value <= 0 else max(256, min(1 << 20, value))
 
+    def text_compile(self) -> bool:
+        """Compile loaded text models' decode step in the background (ml/text/compiled)."""
+        return bool(self._get("engine/text_compile", True, bool))
+
     def text_precision(self) -> str:
         """Weight precision for text models ("auto" = the file's own; see core.textgen)."""
         from desktop_app.core.textgen import PRECISIONS
