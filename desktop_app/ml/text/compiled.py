@@ -52,11 +52,17 @@ def cache_dir() -> Path:
     base = os.environ.get("REVERIE_CACHE_DIR") or os.environ.get("XDG_CACHE_HOME") or str(
         Path.home() / ".cache")
     sub = "" if os.environ.get("REVERIE_CACHE_DIR") else "reverie"
-    return Path(base) / sub / "inductor"
+    isa = torch.backends.cpu.get_cpu_capability().lower()  # code for one ISA never meets another
+    return Path(base) / sub / "inductor" / f"torch-{torch.__version__}-{isa}"
 
 
 def supported(model) -> bool:
-    """Whether the model is a Llama-family decoder (the one this module compiles)."""
+    """Whether the model is a Llama-family decoder (the one this module compiles) and ATen
+    runs at the CPU's own vector width: with ``ATEN_CPU_CAPABILITY`` forcing another one
+    (e.g. avx2 on an AVX-512 CPU), the compiled int4 graph crashed (segfault), so that case
+    stays eager."""
+    if os.environ.get("ATEN_CPU_CAPABILITY"):
+        return False
     return hasattr(model, "new_cache") and hasattr(model, "ensure_rope")
 
 

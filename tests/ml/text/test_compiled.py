@@ -35,6 +35,9 @@ def test_switched_off_means_no_thread(tmp_path, monkeypatch):
     monkeypatch.setenv("REVERIE_NO_COMPILE", "1")
     assert not lm.start_compile() and lm.compiler.state == "idle"
     monkeypatch.delenv("REVERIE_NO_COMPILE")
+    monkeypatch.setenv("ATEN_CPU_CAPABILITY", "avx2")  # a forced ISA: the compiled graph crashed
+    assert not lm.start_compile()
+    monkeypatch.delenv("ATEN_CPU_CAPABILITY")
     compiled.set_enabled(False)
     try:
         assert not lm.start_compile()
