@@ -82,7 +82,8 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
     import torch
 
-    from desktop_app.ml.image.datasets import load_dataset, split
+    from desktop_app.ml.image.datasets import split
+    from desktop_app.ml.image.sources import load_dataset
     from desktop_app.ml.image.train_task import ImageVAETask
     from desktop_app.ml.image.vae import VAEConfig
     from desktop_app.ml.training.loop import TrainConfig, train

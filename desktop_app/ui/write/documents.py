@@ -23,6 +23,7 @@ from desktop_app.core.documents import (SESSION_SUFFIX, GenerationRecord, Writin
                                         load_document, save_document)
 from desktop_app.core.errors import ReverieError
 from desktop_app.ui.autosave import AutosaveController, Policy
+from desktop_app.ui.write.layout import WriteWidgets
 
 log = logging.getLogger(__name__)
 FILE_FILTERS = ("Reverie session, keeps the generation history (*.reverie);;"
@@ -30,7 +31,7 @@ FILE_FILTERS = ("Reverie session, keeps the generation history (*.reverie);;"
 OPEN_FILTERS = "Documents (*.reverie *.txt *.md);;All files (*)"
 
 
-class DocumentsMixin:
+class DocumentsMixin(WriteWidgets):
     """Document life cycle of the Write room (expects ``editor``, ``session`` and widgets)."""
 
     autosave: AutosaveController
