@@ -119,11 +119,9 @@ def command_args(kind: str, size: str | None, *, data: str | None, out: str, ste
         args += list(PRESETS[kind][size].size_args)
     args += ["--steps", str(steps), "--eval-every", str(every["eval"]),
              "--checkpoint-every", str(every["checkpoint"])]
-    if kind == "image":
-        args += ["--json"]       # image: --json; its log/sample interval follows --eval-every
-    else:
-        args += ["--progress", "json", "--log-every", str(every["log"]),
-                 "--sample-every", str(every["sample"])]
+    args += ["--progress", "json"]
+    if kind != "image":          # image training logs and samples at each --eval-every
+        args += ["--log-every", str(every["log"]), "--sample-every", str(every["sample"])]
     args += ["--threads", str(train_threads())]
     if resume:
         args += ["--resume"]
