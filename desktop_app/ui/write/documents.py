@@ -4,8 +4,9 @@ A mixin for :class:`~desktop_app.ui.write.panel.WritePanel` (GUI thread only). I
 :class:`~desktop_app.core.documents.WritingSession` (text + generation history) in step with
 the editor and uses the atomic ``save_document`` / ``load_document`` and the room's
 :class:`~desktop_app.ui.autosave.AutosaveController`. The editor's own "modified" flag says
-whether there are unsaved changes (undoing back to the saved text counts as saved). A save that fails (read-only folder,
-full disk) shows the reason and leaves the text in the editor untouched.
+whether there are unsaved changes (undoing back to the saved text counts as saved). A save
+that fails (read-only folder, full disk) shows the reason and leaves the text in the editor
+untouched.
 
 Autosave (policy RECOVER) runs every 30 seconds and after each generation, only when something
 changed. A snapshot found at start-up means the last session ended without a clean close: the
