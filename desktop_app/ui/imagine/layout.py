@@ -82,19 +82,6 @@ def _centre(p) -> QWidget:
     col = QVBoxLayout(centre)
     col.setContentsMargins(0, 0, 0, 0)
     col.setSpacing(6)
-    p.restoreBanner = QFrame(centre)
-    p.restoreBanner.setObjectName("restoreBanner")
-    banner = QHBoxLayout(p.restoreBanner)
-    p.restoreLabel = QLabel("", p.restoreBanner)
-    p.restoreLabel.setWordWrap(True)
-    p.restoreButton = QPushButton("Restore", p.restoreBanner)
-    p.restoreButton.setObjectName("restoreButton")
-    p.discardRestoreButton = QPushButton("Discard", p.restoreBanner)
-    p.discardRestoreButton.setObjectName("discardRestoreButton")
-    banner.addWidget(p.restoreLabel, 1)
-    banner.addWidget(p.restoreButton)
-    banner.addWidget(p.discardRestoreButton)
-    p.restoreBanner.hide()
     p.imageView = ImageView(centre, placeholder="Press Generate (Ctrl+Enter) to sample images, "
                             "or drop a picture here to edit it.")
     p.caption = QLabel("", centre)
@@ -137,7 +124,7 @@ def _centre(p) -> QWidget:
     p.messageLabel.setWordWrap(True)
     p.messageLabel.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     p.messageLabel.hide()
-    col.addWidget(p.restoreBanner)
+    col.addWidget(p.autosave.banner)
     col.addWidget(p.modelMessage)
     col.addWidget(p.imageView, 1)
     col.addWidget(p.caption)
@@ -145,6 +132,32 @@ def _centre(p) -> QWidget:
     col.addLayout(export)
     col.addWidget(p.messageLabel)
     return centre
+
+
+class ImagineWidgets:
+    """The widgets :func:`build_layout` creates on the Imagine panel: the contract its mixins
+    and the panel rely on (``tests/ui/test_room_contracts.py`` checks both ways)."""
+
+    caption: QLabel
+    categoryCombo: QComboBox
+    copyButton: QToolButton
+    exportButton: QToolButton
+    exportSmoothCheck: QCheckBox
+    grid: VariationGrid
+    gridCaption: ElidedLabel
+    imageView: ImageView
+    messageLabel: QLabel
+    modelDetails: QLabel
+    modelPicker: QComboBox
+    morph: MorphPanel
+    own: OwnPicture
+    redoButton: QToolButton
+    savePngButton: QToolButton
+    scaleCombo: QComboBox
+    sliders: LatentSliders
+    smoothCheck: QCheckBox
+    tabs: QTabWidget
+    undoButton: QToolButton
 
 
 def build_layout(p) -> None:

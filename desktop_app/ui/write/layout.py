@@ -91,25 +91,6 @@ def _top_row(p) -> QHBoxLayout:
     return row
 
 
-def _restore_banner(p) -> QFrame:
-    p.restoreBanner = QFrame(p)
-    p.restoreBanner.setObjectName("restoreBanner")
-    p.restoreBanner.setStyleSheet("#restoreBanner { background: rgba(255, 200, 80, 70); "
-                                  "border-radius: 6px; }")
-    p.restoreLabel = QLabel("", p.restoreBanner)
-    p.restoreLabel.setWordWrap(True)
-    p.restoreButton = QPushButton("Restore", p.restoreBanner)
-    p.restoreButton.setObjectName("restoreButton")
-    p.discardRestoreButton = QPushButton("Discard", p.restoreBanner)
-    p.discardRestoreButton.setObjectName("discardRestoreButton")
-    row = QHBoxLayout(p.restoreBanner)
-    row.addWidget(p.restoreLabel, 1)
-    row.addWidget(p.restoreButton)
-    row.addWidget(p.discardRestoreButton)
-    p.restoreBanner.hide()
-    return p.restoreBanner
-
-
 def _side_tabs(p) -> QTabWidget:
     p.side_tabs = QTabWidget(p)
     p.side_tabs.setObjectName("writeSideTabs")
@@ -177,6 +158,39 @@ def _status_row(p) -> FittingRow:
     return p.footer
 
 
+class WriteWidgets:
+    """The widgets :func:`build_layout` creates on the Write panel: the contract its mixins
+    and the panel rely on (``tests/ui/test_room_contracts.py`` checks both ways)."""
+
+    acceptButton: QPushButton
+    advanced: AdvancedSampling
+    contextSpin: QSpinBox
+    countLabel: FittingLabel
+    docLabel: FittingLabel
+    editor: DocumentEditor
+    editor_split: QSplitter
+    errorLabel: QLabel
+    find_bar: FindReplaceBar
+    footer: FittingRow
+    gauge: ContextGauge
+    history_list: QListWidget
+    inspector: DistributionInspector
+    inspector_page: DistributionInspector
+    instructionCheck: QCheckBox
+    instructionEdit: QLineEdit
+    maxTokensSpin: QSpinBox
+    openings: QListWidget
+    picker: ModelPicker
+    rateLabel: FittingLabel
+    regenerateButton: QPushButton
+    side_tabs: QTabWidget
+    systemEdit: QLineEdit
+    token_page: TokenView
+    token_view: TokenView
+    variantsSpin: QSpinBox
+    variants_view: VariantsView
+
+
 def build_layout(p) -> None:
     """Create every widget of the Write panel ``p`` as an attribute and lay them out."""
     p.editor = DocumentEditor(p)
@@ -240,7 +254,7 @@ def build_layout(p) -> None:
     layout.setSpacing(6)
     layout.addLayout(_top_row(p))
     layout.addWidget(p.modelMessage)
-    layout.addWidget(_restore_banner(p))
+    layout.addWidget(p.autosave.banner)
     layout.addWidget(p.systemEdit)
     layout.addWidget(p.instructionEdit)
     layout.addWidget(main_split, 1)
