@@ -125,6 +125,8 @@ def run_lora(args: argparse.Namespace) -> int:
                         base_model=probe, lora_layers=LORA_LAYERS)
     del probe  # the task owns it now (one copy of the weights in memory)
     every = args.eval_every if args.eval_every != 200 else max(1, steps // 4)
+    if args.max_minutes and args.eval_every == 200:
+        every = 0  # timed evaluations instead (below); both would evaluate twice a step
     cfg = TrainConfig(
         steps=steps, batch_size=batch, grad_accum=args.grad_accum,
         lr=args.lr if args.lr is not None else 2e-3,
