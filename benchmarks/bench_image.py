@@ -209,8 +209,8 @@ def run_quality(args, m: ImageModel, out: dict) -> None:
     per = q.per_class_accuracy(clf, data.pixels[held_idx], labels[held_idx], len(groups))
     print(f"category classifier trained on {len(train)} real images (every group drawn equally "
           f"often): held-out accuracy {acc * 100:.0f}% on {len(held_idx)} real images, "
-          f"{np.mean(per) * 100:.0f}% averaged over the groups (the ceiling of the category "
-          f"accuracy below; chance {100 / len(groups):.0f}%): "
+          f"{np.mean(per) * 100:.0f}% averaged over the groups (how well it knows real images; "
+          f"chance {100 / len(groups):.0f}%): "
           + ", ".join(f"{k} {v * 100:.0f}%" for (k, _, _), v in zip(CATEGORIES, per)))
     out["category_classifier_real_accuracy"] = acc
     out["category_classifier_real_per_group"] = per
@@ -256,6 +256,8 @@ def main(argv=None) -> int:
     target = TARGETS.get(name)
     print(f"{name}: held-out per-pixel MSE {mse:.5f}"
           + (f" (target <= {target}; {'met' if mse <= target else 'MISSED'})" if target else "")
+          + (f" (issue 21's target <= 0.008; {'met' if mse <= 0.008 else 'MISSED'})"
+             if name == "emoji" else "")
           + ("" if args.mse else " [from metrics.json]"))
     arrays, meta = load_atlas(m.model_dir)
     mu = arrays["mu"].astype(np.float32)

@@ -39,12 +39,13 @@ def test_generator_term_moves_only_the_decoder():
         assert torch.allclose(r, p.grad, atol=1e-6)
 
 
-def test_decoder_stage_trains_and_exports(tmp_path):
+@pytest.mark.parametrize("recipe", ["gan", "mse"])
+def test_decoder_stage_trains_and_exports(tmp_path, recipe):
     folder = make_tiny_model_dir(tmp_path / "tiny")
     data = toy_images()
     before, _ = load_vae(folder)
     task, cfg = train_stages.build("decoder", folder, data, np.arange(30), np.arange(30, 40),
-                                   steps=6, seed=0, data_id="toy")
+                                   steps=6, seed=0, data_id="toy", decoder_recipe=recipe)
     cfg.eval_every = cfg.sample_every = cfg.checkpoint_every = 0
     task.disc_start = 2
     cfg.warmup_steps, cfg.lr = 0, 1e-2
@@ -54,9 +55,13 @@ def test_decoder_stage_trains_and_exports(tmp_path):
     # exported as fp16: the encoder is the same up to that rounding
     assert all(torch.equal(b[k].half().float(), a[k]) for k in b if k.startswith("encoder."))
     assert any(not torch.allclose(b[k], a[k], atol=1e-3) for k in b if k.startswith("decoder."))
-    # the stage adds the full-size refinement head, and it was trained (no longer zero)
-    assert after.cfg.refine == train_stages.REFINE
-    assert a["decoder.refine.4.weight"].abs().max() > 0
+    # the mse recipe adds the full-size refinement head, and it was trained (no longer zero)
+    assert after.cfg.refine == train_stages.DECODER_RECIPES[recipe]["refine"]
+    if recipe == "mse":
+        assert a["decoder.refine.4.weight"].abs().max() > 0
+        assert task.mse_weight == 10.0
+    else:
+        assert "decoder.refine.4.weight" not in a
 
 
 def test_refine_head_starts_as_the_same_decoder_and_round_trips(tmp_path):
