@@ -27,6 +27,7 @@ from desktop_app.ui.rooms.base import RoomPanel
 from desktop_app.ui.write.documents import DocumentsMixin
 from desktop_app.ui.write.inspection import InspectionMixin
 from desktop_app.ui.write.layout import DEFAULT_CONTEXT, build_layout
+from desktop_app.ui.write.serving import ServingMixin
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ class Request:
     results: tuple = ()
 
 
-class WritePanel(InspectionMixin, DocumentsMixin, RoomPanel):
+class WritePanel(ServingMixin, InspectionMixin, DocumentsMixin, RoomPanel):
     """The Write room (objectName ``writePanel``)."""
 
     room_id = "write"
@@ -116,6 +117,7 @@ class WritePanel(InspectionMixin, DocumentsMixin, RoomPanel):
         self.token_view.colour_toggled.connect(e.set_colour_by_probability)
         self.variants_view.insert_requested.connect(self.insert_variant)
         self.picker.model_requested.connect(self.request_model)
+        self.picker.server_requested.connect(self.request_server)
         self.randomness.changed.connect(self._on_settings_changed)
         self.advanced.message.connect(self.notice)
         self.find_bar.status.connect(self.notice)
@@ -152,7 +154,7 @@ class WritePanel(InspectionMixin, DocumentsMixin, RoomPanel):
         if scan is None:
             from desktop_app.core.model_registry import scan_models  # noqa: PLC0415
             scan = scan_models()
-        self.picker.set_models(scan.of_kind("text"))
+        self.picker.set_models(scan.of_kind("text"), self.saved_servers())
         default = None if self.model_info else self.default_model()
         if default is not None:
             self.picker.preview(default)
@@ -184,15 +186,8 @@ class WritePanel(InspectionMixin, DocumentsMixin, RoomPanel):
 
     # -- models ----------------------------------------------------------------------------
     def request_model(self, folder: str) -> None:
-        if self._load_job_id is not None:
-            self.engine.cancel(self._load_job_id)
-        job = LoadTextModelJob(model_dir=str(folder), precision=self.precision)
-        self._load_job_id = job.job_id
-        self.picker.set_progress(None, f"Loading {Path(folder).name}")
-        try:
-            self.engine.submit(job)
-        except RuntimeError:  # the engine was shut down (the window is closing)
-            self._load_job_id = None
+        self.submit_load(LoadTextModelJob(model_dir=str(folder), precision=self.precision),
+                         f"Loading {Path(folder).name}")
 
     def _on_side_event(self, event: Event) -> None:
         if event.job_id == self._load_job_id:
@@ -212,6 +207,7 @@ class WritePanel(InspectionMixin, DocumentsMixin, RoomPanel):
             self._load_job_id = None
             info = event.result
             self.model_dir, self.model_info = str(info.path), info
+            self.server_loaded(info)
             self.picker.set_loaded(info)
             self.contextSpin.setMaximum(info.max_context)
             self.contextSpin.setValue(min(DEFAULT_CONTEXT, info.max_context))
@@ -305,7 +301,7 @@ class WritePanel(InspectionMixin, DocumentsMixin, RoomPanel):
                                     system_prompt=(self.systemEdit.text().strip() or None)
                                     if req.chat else None,
                                     context_length=self._context() or None,
-                                    precision=self.precision)
+                                    precision=self.precision, server=self.server)
         self.show_error("")
         self.gauge.set_dropped(0)
         if req.mode == "variants":
