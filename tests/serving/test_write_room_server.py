@@ -61,6 +61,15 @@ def test_generates_on_a_llama_cpp_server_like_its_own_completion(panel, llama_se
     assert record.model_name == "tiny.gguf" and record.finish_reason in ("length", "eos")
     span = panel.editor.last_span()
     assert span.tokens[0].raw_probability is not None and span.tokens[0].alternatives
+    # "regenerate from here": another alternative for the first token, the rest from the server
+    alternative = next(a for a in span.tokens[0].alternatives if a.id != span.tokens[0].id)
+    panel.choose_alternative(span, 0, alternative)
+    text = panel.editor.toPlainText()
+    assert text.startswith(PROMPT + alternative.text) and text != PROMPT + own["content"]
+    prompt = PROMPT + alternative.text
+    own_after = llama_server.post("/completion", {"prompt": prompt, "n_predict": 16,
+                                                  "temperature": 0})
+    assert text == prompt + own_after["content"]
 
 
 def test_the_inspector_draws_the_servers_numbers_before_and_after(panel, llama_server):
