@@ -158,7 +158,7 @@ class PreferencesDialog(QDialog):
     def _servers_box(self, settings) -> QGroupBox:
         """Servers (llama.cpp, vLLM, Ollama) for the Write room's model picker: URL, API,
         model and the name of the key's environment variable; never a key."""
-        from desktop_app.ui.server_dialog import load_servers  # noqa: PLC0415
+        from desktop_app.ui.widgets.server_dialog import load_servers  # noqa: PLC0415
 
         box = QGroupBox("Servers (the Write room's model picker; docs/serving.md)", self)
         self.serverList = QListWidget(box)
@@ -191,7 +191,7 @@ class PreferencesDialog(QDialog):
 
     def ask_server(self):
         """The server dialog (tests replace this to answer without one)."""
-        from desktop_app.ui.server_dialog import ServerDialog  # noqa: PLC0415
+        from desktop_app.ui.widgets.server_dialog import ServerDialog  # noqa: PLC0415
 
         dialog = ServerDialog(self, offer_remember=False)
         return dialog.spec if dialog.exec() else None
@@ -267,7 +267,7 @@ class PreferencesDialog(QDialog):
                 s.set_value(key, str(field.path()))
         s.set_extra_model_dirs([Path(self.extraList.item(i).text())
                                 for i in range(self.extraList.count())])
-        from desktop_app.ui.server_dialog import save_servers  # noqa: PLC0415
+        from desktop_app.ui.widgets.server_dialog import save_servers  # noqa: PLC0415
 
         save_servers(s, self.servers())
         if not s.sync():  # a full disk or a read-only folder: say so, never silently

@@ -140,7 +140,7 @@ def test_preferences_keep_a_list_of_servers(qtbot, monkeypatch):
     from PySide6.QtWidgets import QPushButton
 
     from desktop_app.ui.preferences import PreferencesDialog
-    from desktop_app.ui.server_dialog import SETTINGS_KEY, load_servers
+    from desktop_app.ui.widgets.server_dialog import SETTINGS_KEY, load_servers
     from desktop_app.ui.settings import Settings
 
     settings = Settings()

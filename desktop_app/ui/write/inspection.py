@@ -42,7 +42,7 @@ class InspectionMixin:
             job = self.server_inspection_job(text)
         else:
             job = NextTokenLogitsJob(model_dir=self.model_dir, text=text,
-                                     precision=getattr(self, "precision", "auto"),
+                                     precision=self.precision,
                                      dry_sequence_breakers=breakers,
                                      context_length=self._context() or None)
         self._inspected_breakers = breakers

@@ -21,7 +21,8 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 TOP_N = 20
 BAR_SPAN = 0.86  # fraction of a column a probability of 1 fills
-STAGE_TITLES = {"raw": "raw", "samplers": "after", "penalties": "penalties", "dry": "DRY", "top_k": "top-k",
+STAGE_TITLES = {"raw": "raw", "samplers": "after",  # "samplers": a server's own, after all
+                "penalties": "penalties", "dry": "DRY", "top_k": "top-k",
                 "typical_p": "typical", "top_p": "top-p", "min_p": "min-p", "xtc": "XTC",
                 "temperature": "temp"}
 

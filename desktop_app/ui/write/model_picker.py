@@ -194,7 +194,8 @@ class ModelPicker(QWidget):
     def ask_server(self) -> ServerSpec | None:
         """The "Connect to server" dialog (tests replace this); remembers the server when
         asked to."""
-        from desktop_app.ui.server_dialog import ServerDialog, remember_server  # noqa: PLC0415
+        from desktop_app.ui.widgets.server_dialog import (  # noqa: PLC0415
+            ServerDialog, remember_server)
         from desktop_app.ui.settings import Settings  # noqa: PLC0415
 
         dialog = ServerDialog(self)

@@ -9,7 +9,8 @@ numbers (``ServerNextTokenJob``) instead of computing them from logits.
 
 from __future__ import annotations
 
-from desktop_app.core.serving import API_TITLES, ServerSpec, plain_http_warning, unsupported_settings
+from desktop_app.core.serving import (API_TITLES, ServerSpec, plain_http_warning,
+                                      unsupported_settings)
 from desktop_app.core.textgen import LoadTextModelJob
 from desktop_app.core.textgen_inspect import ServerNextTokenJob
 
@@ -24,7 +25,7 @@ class ServingMixin:
     _pending_server: ServerSpec | None = None
 
     def saved_servers(self) -> list[ServerSpec]:
-        from desktop_app.ui.server_dialog import load_servers  # noqa: PLC0415
+        from desktop_app.ui.widgets.server_dialog import load_servers  # noqa: PLC0415
         from desktop_app.ui.settings import Settings  # noqa: PLC0415
 
         return load_servers(Settings())
