@@ -84,7 +84,7 @@ def morph_check(m: ImageModel, mu_held: np.ndarray, pairs: int = 20, frames: int
 
 
 def recompute_mse(m: ImageModel, model_dir: Path) -> float:
-    from desktop_app.ml.image.datasets import load_dataset
+    from desktop_app.ml.image.sources import load_dataset
     from desktop_app.ml.image.train_task import held_out_mse, to_tensor
 
     arrays, meta = load_atlas(model_dir)
@@ -164,7 +164,7 @@ def print_quality(name: str, r: dict) -> None:
 def run_quality(args, m: ImageModel, out: dict) -> None:
     from desktop_app.core.imaging import CATEGORIES
     from desktop_app.ml.image import quality as q
-    from desktop_app.ml.image.datasets import load_dataset
+    from desktop_app.ml.image.sources import load_dataset
 
     arrays, meta = load_atlas(m.model_dir)
     data = load_dataset(m.config["data"], size=m.cfg.image_size, channels=m.cfg.channels)

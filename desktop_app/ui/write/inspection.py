@@ -12,13 +12,14 @@ from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import QToolTip
 
 from desktop_app.core.textgen_inspect import NextTokenLogitsJob
+from desktop_app.ui.write.layout import WriteWidgets
 from desktop_app.ui.write.token_view import tooltip_html
 
 #: The inspector sends at most this many characters per context token (the tail of the text).
 INSPECT_CHARS_PER_TOKEN = 16
 
 
-class InspectionMixin:
+class InspectionMixin(WriteWidgets):
     """Inspector requests, word counts and the context gauge of the Write panel."""
 
     # -- inspector, counts, context --------------------------------------------------------

@@ -18,6 +18,7 @@ from PySide6.QtCore import QTimer, Qt
 from PySide6.QtGui import QKeySequence, QShortcut, QTextCursor
 from PySide6.QtWidgets import QApplication
 
+from desktop_app.core import paths
 from desktop_app.core.documents import GenerationRecord, WritingSession
 from desktop_app.core.events import Cancelled, Event, Failed, Finished, Progress, TokenChunk
 from desktop_app.core.textgen import LoadTextModelJob, TextGenerationJob, TokenInfo
@@ -32,7 +33,7 @@ log = logging.getLogger(__name__)
 AUTOSAVE_MS = 30_000
 INSPECT_DELAY_MS = 300
 COUNT_DELAY_MS = 250
-DEFAULT_MODEL = "smollm2-135m-instruct"
+DEFAULT_MODEL = paths.WRITING_MODEL
 PRELOAD_DELAY_MS = 800  # after the first paint and the engine's warm-up job was queued
 
 
