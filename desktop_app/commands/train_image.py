@@ -63,6 +63,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "category-conditioned prior over MODEL's latents (both need --init-from)")
     p.add_argument("--init-from", type=opt.text, default=None, metavar="MODEL",
                    help="with --stage decoder/prior: the model (name or folder) to start from")
+    p.add_argument("--decoder-recipe", default="gan", choices=("gan", "mse"),
+                   help="with --stage decoder: gan (L1 + discriminator; default) or mse "
+                        "(adds a refinement head and a squared-error term: lower MSE, softer)")
 
 
 def _check(args: argparse.Namespace) -> None:
@@ -147,7 +150,8 @@ def _run_stage(args, data, train_idx, held_idx, say) -> int:
 
     init = resolve_model_dir(args.init_from, "image")
     task, tcfg = train_stages.build(args.stage, init, data, train_idx, held_idx,
-                                    steps=args.steps, seed=args.seed, data_id=args.data)
+                                    steps=args.steps, seed=args.seed, data_id=args.data,
+                                    decoder_recipe=args.decoder_recipe)
     with StopOnSignal() as stop:
         result = train(task, tcfg, Path(args.out), callbacks=[lambda ev: say(ev.to_json())],
                        resume=args.resume, stop=stop)
