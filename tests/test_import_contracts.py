@@ -14,6 +14,8 @@ def test_import_linter_contracts_hold():
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "BROKEN" not in result.stdout
+    for contract in ("rooms do not import each other", "no back arrows inside ui/"):
+        assert contract in result.stdout, f"the contract {contract!r} is gone from pyproject.toml"
 
 
 def test_core_imports_without_qt_or_torch():

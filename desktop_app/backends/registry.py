@@ -17,6 +17,8 @@ _HANDLERS: dict[str, str] = {
     "desktop_app.core.textgen.LoadTextModelJob": "desktop_app.backends.text:run_load_text_model",
     "desktop_app.core.textgen_inspect.NextTokenLogitsJob":
         "desktop_app.backends.text_inspect:run_next_token_logits",
+    "desktop_app.core.textgen_inspect.ServerNextTokenJob":
+        "desktop_app.backends.remote_text:run_next_token",
     "desktop_app.core.imaging.ImageModelInfoJob": "desktop_app.backends.image:model_info",
     "desktop_app.core.imaging.SampleImagesJob": "desktop_app.backends.image:sample_images",
     "desktop_app.core.imaging.DecodeLatentJob": "desktop_app.backends.image:decode_latent",

@@ -43,11 +43,19 @@ def model_info(lm) -> TextModelInfo:
 
 
 def run_load_text_model(job: LoadTextModelJob, ctx: JobContext) -> TextModelInfo:
+    if job.server is not None:
+        from desktop_app.backends import remote_text  # noqa: PLC0415 - no torch on this path
+
+        return remote_text.run_load(job, ctx)
     return model_info(get_model(ctx, job.model_dir, job.precision))
 
 
 def run_text_generation(job: TextGenerationJob, ctx: JobContext) -> tuple[GenerationResult, ...]:
     """Stream ``job`` and return one :class:`GenerationResult` per variant."""
+    if job.server is not None:
+        from desktop_app.backends import remote_text  # noqa: PLC0415 - no torch on this path
+
+        return remote_text.run_generation(job, ctx)
     from desktop_app.ml.text.generate import Generation, prompt_ids
 
     if job.max_tokens < 1 or job.variants < 1:
@@ -61,9 +69,20 @@ def run_text_generation(job: TextGenerationJob, ctx: JobContext) -> tuple[Genera
     if gen.dropped:
         ctx.progress(None, f"The prompt is longer than the context: the oldest {gen.dropped} "
                            f"tokens were left out")
+    emit_steps(job, ctx, gen.steps())
+    ctx.token.raise_if_cancelled()
+    # The weights hash makes every generation reproducible from the session history; it is
+    # computed once per loaded model (the loader caches it).
+    sha = lm.sha256()
+    return tuple(dataclasses.replace(result, model_sha256=sha) for result in gen.results)
+
+
+def emit_steps(job: TextGenerationJob, ctx: JobContext, steps) -> None:
+    """Send each generation step as a ``TokenChunk`` with its variant's running tokens/s
+    (local models and serving engines alike)."""
     counts = [0] * job.variants
     start = None
-    for step in gen.steps():
+    for step in steps:
         now = time.perf_counter()
         start = start or now
         rate = None
@@ -74,8 +93,3 @@ def run_text_generation(job: TextGenerationJob, ctx: JobContext) -> tuple[Genera
         ctx.emit(TokenChunk(job_id=job.job_id, text=step.text,
                             tokens=(step.token,) if step.token is not None else (),
                             variant=step.variant, tokens_per_s=rate))
-    ctx.token.raise_if_cancelled()
-    # The weights hash makes every generation reproducible from the session history; it is
-    # computed once per loaded model (the loader caches it).
-    sha = lm.sha256()
-    return tuple(dataclasses.replace(result, model_sha256=sha) for result in gen.results)

@@ -7,6 +7,8 @@ llama.cpp through llama-cpp-python (a GGUF model, when the optional ``bench`` ex
 installed), the ratios, and the mean KL divergence of each quantized precision from the
 fp32 model on held-out story text. ``--threads 1 --threads 2`` repeats everything per thread count.
 Runs are interleaved subprocesses (see :mod:`desktop_app.ml.text.bench`); speeds are medians.
+``--server URL`` times a serving engine instead: time to first token and tokens/s by the
+client's clock beside the server's own.
 """
 
 from __future__ import annotations
@@ -16,13 +18,15 @@ import importlib.util
 import sys
 
 from desktop_app.commands import options as opt
+from desktop_app.commands.text_source import add_server_arguments, server_spec
 from desktop_app.core.errors import ReverieError
 from desktop_app.core.textgen import PRECISIONS, precision_arg
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", type=opt.text, default="reverie-stories", metavar="NAME_OR_DIR",
-                        help="model name, folder or GGUF file (default: reverie-stories)")
+    parser.add_argument("--model", type=opt.text, default=None, metavar="NAME_OR_DIR",
+                        help="model name, folder or GGUF file (default: reverie-stories); "
+                             "with --server, the server's model name")
     parser.add_argument("--prompt-tokens", type=opt.int_in(1, 32768), default=128, metavar="N")
     parser.add_argument("--new-tokens", type=opt.int_in(1, 32768), default=256, metavar="N")
     parser.add_argument("--threads", type=opt.THREADS, action="append", default=None,
@@ -37,13 +41,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--compare", action="store_true",
                         help="also time transformers (fp32) and llama.cpp (GGUF, when "
                              "llama-cpp-python is installed) and print the KL divergence")
+    add_server_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
+    spec = server_spec(args)
+    if spec is not None:
+        from desktop_app.commands.serving_run import bench_on_server  # noqa: PLC0415
+
+        return bench_on_server(args, spec)
     from desktop_app.commands.generate_text import resolve_text_model
     from desktop_app.ml.text import bench
 
-    folder = resolve_text_model(args.model)
+    folder = resolve_text_model(args.model or "reverie-stories")
     precisions = tuple(dict.fromkeys(args.precision or ["auto"]))
     runs = [("reverie", p) for p in precisions]
     if args.compare:

@@ -5,7 +5,8 @@ text's UTF-8 bytes, so models with different tokenizers compare directly (lower 
 Each file is scored as a document separator (``<|endoftext|>``, else BOS) followed by its
 tokens, with a sliding window of ``--context`` tokens moving by half a context
 (:mod:`desktop_app.ml.training.text_eval`). ``--json`` prints ``{bits_per_byte, tokens, bytes,
-files, model: {name, sha256}, seconds}``.
+files, model: {name, sha256}, seconds}``. ``--server URL`` scores on an OpenAI-compatible
+server that echoes prompt log-probabilities (vLLM), one pass per file.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ import sys
 import time
 from pathlib import Path
 
-from desktop_app.core.textgen import PRECISIONS, precision_arg
 from desktop_app.commands import options as opt
+from desktop_app.commands.text_source import add_model_arguments, local_model, server_spec
 from desktop_app.core.errors import ReverieError, UsageError
 
 DEFAULT_CONTEXT = 2048
@@ -26,22 +27,15 @@ SUFFIXES = (".txt", ".md", ".text", ".markdown")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from desktop_app.commands.generate_text import DEFAULT_MODEL
-
-    parser.add_argument("--model", type=opt.text, default=DEFAULT_MODEL, metavar="NAME_OR_PATH",
-                        help=f"a model name, folder or .gguf file (default: {DEFAULT_MODEL})")
     parser.add_argument("--data", type=opt.text, nargs="+", required=True, metavar="FILE_OR_DIR",
                         help="UTF-8 text files, or folders of .txt/.md files (searched "
                              "recursively)")
     parser.add_argument("--context", type=opt.int_in(16, 1_048_576), default=None, metavar="N",
                         help=f"tokens each window sees (default: {DEFAULT_CONTEXT} or the "
                              f"model's limit if smaller); the window moves by N/2")
-    parser.add_argument("--precision", type=precision_arg, choices=PRECISIONS, default="fp32",
-                        metavar="{auto,fp32,bf16,int8,int4}",
-                        help="weight precision (default fp32, the exact reference; auto = the "
-                             "file's own, e.g. int4 for a Q4 GGUF)")
-    parser.add_argument("--threads", type=opt.THREADS, default=None, metavar="N",
-                        help=f"CPU threads, 1-{opt.MAX_THREADS} (default: all cores)")
+    add_model_arguments(parser, default_precision="fp32", precision_help=(
+        "weight precision (default fp32, the exact reference; auto = the file's own, e.g. "
+        "int4 for a Q4 GGUF)"))
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -106,11 +100,14 @@ def evaluate(lm, docs: list[str], context: int, progress=None):
 
 
 def run(args: argparse.Namespace) -> int:
-    from desktop_app.commands.generate_text import resolve_text_model
-
     files = collect_files(args.data)
     docs = read_documents(files)
-    path = resolve_text_model(args.model)
+    spec = server_spec(args)
+    if spec is not None:
+        from desktop_app.commands.serving_run import eval_on_server  # noqa: PLC0415
+
+        return eval_on_server(args, spec, docs)
+    path = local_model(args)
 
     from desktop_app.ml.text.generate import configure_threads
     from desktop_app.ml.text.loader import load_text_model

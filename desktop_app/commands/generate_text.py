@@ -1,10 +1,11 @@
-"""``reverie generate text``: continue a prompt with a local language model.
+"""``reverie generate text``: continue a prompt with a local language model or a server.
 
 Streams the text to stdout as it is generated (the seed goes to stderr), or with ``--json``
 prints one JSON object with the text, the token ids, per-token probabilities and
 alternatives, the finish reason, the settings, the seed, the model and the timings.
 Ctrl-C stops generation cleanly: the text so far is kept and the finish reason is
-``cancelled`` (exit status 130).
+``cancelled`` (exit status 130). ``--server URL`` generates on a serving engine instead
+(:mod:`desktop_app.commands.serving_run`); ``--json`` then also lists what was sent.
 """
 
 from __future__ import annotations
@@ -16,10 +17,8 @@ import sys
 from pathlib import Path
 
 from desktop_app.commands import options as opt
+from desktop_app.commands.text_source import DEFAULT_MODEL, add_model_arguments, server_spec
 from desktop_app.core.errors import ReverieError, UsageError
-from desktop_app.core.textgen import PRECISIONS, precision_arg
-
-DEFAULT_MODEL = "smollm2-135m-instruct"
 
 #: (option, SamplerSettings field, type, help)
 SAMPLER_OPTIONS = [
@@ -51,9 +50,6 @@ SAMPLER_OPTIONS = [
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", type=opt.text, default=DEFAULT_MODEL, metavar="NAME_OR_PATH",
-                        help=f"a model name (see `reverie models`), a model folder or a .gguf "
-                             f"file (default: {DEFAULT_MODEL})")
     src = parser.add_mutually_exclusive_group(required=True)
     src.add_argument("--prompt", type=opt.text, metavar="TEXT", help="the text to continue")
     src.add_argument("--prompt-file", type=opt.text, metavar="F", help="read the prompt from a UTF-8 file")
@@ -79,12 +75,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="wrap the prompt with the model's chat template (instruct models)")
     parser.add_argument("--system", default=None, type=opt.text, metavar="TEXT",
                         help="a system message for --chat")
-    parser.add_argument("--precision", type=precision_arg, choices=PRECISIONS, default="auto",
-                        metavar="{auto,fp32,bf16,int8,int4}",
-                        help="weight precision: auto (default: the file's own; a Q4 GGUF runs "
-                             "int4), fp32, bf16, int8 or int4 (weight-only, bf16 activations)")
-    parser.add_argument("--threads", type=opt.THREADS, default=None, metavar="N",
-                        help=f"CPU threads, 1-{opt.MAX_THREADS} (default: all cores this process may use)")
+    add_model_arguments(parser, precision_help=(
+        "weight precision: auto (default: the file's own; a Q4 GGUF runs int4), fp32, bf16, "
+        "int8 or int4 (weight-only, bf16 activations)"))
     parser.add_argument("--context-length", type=opt.int_in(1, 1_048_576), default=None, metavar="N",
                         help="cap the context below the model's own limit")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -170,7 +163,12 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--threads must be at least 1")
     settings = build_settings(args)
     prompt = _read_prompt(args)
-    folder = resolve_text_model(args.model)
+    spec = server_spec(args)
+    if spec is not None:
+        from desktop_app.commands.serving_run import generate_on_server  # noqa: PLC0415
+
+        return generate_on_server(args, spec, settings, prompt)
+    folder = resolve_text_model(args.model or DEFAULT_MODEL)
 
     from desktop_app.core.jobs import CancelToken
     from desktop_app.ml.text.generate import Generation, configure_threads, prompt_ids
@@ -187,35 +185,50 @@ def run(args: argparse.Namespace) -> int:
         if gen.dropped:
             print(f"note: the prompt is longer than the context; the oldest {gen.dropped} "
                   f"tokens were left out", file=sys.stderr)
-    previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
-    try:
-        _consume(gen, stream=not args.json and args.variants == 1)
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    with_sigint(cancel, lambda: consume(gen, stream=not args.json and args.variants == 1))
     results = gen.results
     if args.json:
         sha = lm.sha256()
         objs = [_with_sha(r.to_json(), sha) for r in results]
-        out = objs[0] if args.variants == 1 else {
-            "variants": objs, "seed": gen.seed, "settings": gen.settings.to_dict(),
-            "model": {"name": lm.name, "sha256": sha}}
-        json.dump(out, sys.stdout, ensure_ascii=False)
-        sys.stdout.write("\n")
+        print_json(objs, gen, {"name": lm.name, "sha256": sha})
     else:
-        if args.variants > 1:
-            for r in results:
-                sys.stdout.write(f"--- variant {r.variant + 1} (seed {r.seed}) ---\n{r.text}\n")
-        else:
-            sys.stdout.write("\n")
-        r = results[0]
-        print(f"[{len(r.token_ids)} tokens, finish: {r.finish_reason}, prompt "
-              f"{r.prompt_tokens_per_s:.1f} tok/s, generation {r.generated_tokens_per_s:.1f} "
-              f"tok/s]", file=sys.stderr)
-    sys.stdout.flush()
+        print_summary(args, results)
     return 130 if any(r.finish_reason == "cancelled" for r in results) else 0
 
 
-def _consume(gen, *, stream: bool) -> None:
+def with_sigint(cancel, work) -> None:
+    """Run ``work()`` with Ctrl-C setting ``cancel`` (the text so far is kept)."""
+    previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
+    try:
+        work()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def print_json(objs: list[dict], gen, model: dict, extra: dict | None = None) -> None:
+    out = objs[0] if len(objs) == 1 and gen.n_variants == 1 else {
+        "variants": objs, "seed": gen.seed, "settings": gen.settings.to_dict(), "model": model}
+    out.update(extra or {})
+    json.dump(out, sys.stdout, ensure_ascii=False)
+    sys.stdout.write("\n")
+    sys.stdout.flush()
+
+
+def print_summary(args, results) -> None:
+    """After a streamed run: the variants (if several) and one stderr line of figures."""
+    if args.variants > 1:
+        for r in results:
+            sys.stdout.write(f"--- variant {r.variant + 1} (seed {r.seed}) ---\n{r.text}\n")
+    else:
+        sys.stdout.write("\n")
+    r = results[0]
+    print(f"[{len(r.token_ids)} tokens, finish: {r.finish_reason}, prompt "
+          f"{r.prompt_tokens_per_s:.1f} tok/s, generation {r.generated_tokens_per_s:.1f} "
+          f"tok/s]", file=sys.stderr)
+    sys.stdout.flush()
+
+
+def consume(gen, *, stream: bool) -> None:
     for step in gen.steps():
         if stream and step.text:
             sys.stdout.write(step.text)

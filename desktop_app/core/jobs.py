@@ -38,16 +38,43 @@ class JobCancelled(Exception):
 class CancelToken:
     """Per-job cancellation flag. Set from any thread; checked by the worker at every step.
 
-    Lives on no particular thread: it wraps a :class:`threading.Event`.
+    Lives on no particular thread: it wraps a :class:`threading.Event`. Work that blocks
+    outside Python's control (a socket read from a remote server) registers a callback with
+    :meth:`on_cancel` that unblocks it; callbacks run on the thread that calls :meth:`cancel`
+    (usually the GUI thread), so they must be quick and must not touch widgets.
     """
 
-    __slots__ = ("_event",)
+    __slots__ = ("_event", "_lock", "_callbacks")
 
     def __init__(self) -> None:
         self._event = threading.Event()
+        self._lock = threading.Lock()
+        self._callbacks: list = []
 
     def cancel(self) -> None:
-        self._event.set()
+        with self._lock:
+            self._event.set()
+            callbacks, self._callbacks = self._callbacks, []
+        for callback in callbacks:
+            callback()
+
+    def on_cancel(self, callback):
+        """Call ``callback()`` once when the token is cancelled (at once if it already is).
+        Returns a function that unregisters it (harmless to call twice)."""
+        with self._lock:
+            if not self._event.is_set():
+                self._callbacks.append(callback)
+                registered = True
+            else:
+                registered = False
+        if not registered:
+            callback()
+
+        def remove() -> None:
+            with self._lock:
+                if callback in self._callbacks:
+                    self._callbacks.remove(callback)
+        return remove
 
     @property
     def cancelled(self) -> bool:

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 from desktop_app.core.jobs import Job
 from desktop_app.core.sampling import SamplerSettings
+from desktop_app.core.serving import ServerSpec
 
 #: Why generation stopped: the token budget, an end-of-sequence token, a stop string, or Stop.
 FINISH_REASONS = ("length", "eos", "stop", "cancelled")
@@ -114,6 +115,8 @@ class TextGenerationJob(Job):
     ``settings.seed + i`` (a fresh seed is chosen, and reported, when ``settings.seed`` is None).
     ``chat`` wraps the prompt as a user message with the model's chat template.
     ``context_length`` caps the model's context (None: the model's own limit).
+    ``server``: generate on that serving engine instead (``model_dir`` is then its URL);
+    ``precision`` and ``context_length`` are the server's business there.
     """
 
     model_dir: str
@@ -127,16 +130,19 @@ class TextGenerationJob(Job):
     precision: str = "auto"
     top_alternatives: int = 5
     context_length: int | None = None
+    server: ServerSpec | None = None
     label: ClassVar[str] = "Generating text"
     supersede_group: ClassVar[str] = "text-generate"
 
 
 @dataclass(frozen=True, kw_only=True)
 class LoadTextModelJob(Job):
-    """Load (or find in the cache) a text model; the result is a :class:`TextModelInfo`."""
+    """Load (or find in the cache) a text model; the result is a :class:`TextModelInfo`.
+    With ``server`` set, contact that serving engine instead and describe its model."""
 
     model_dir: str
     precision: str = "auto"
+    server: ServerSpec | None = None
     label: ClassVar[str] = "Loading text model"
 
 
@@ -152,6 +158,8 @@ class TextModelInfo:
     precision: str
     has_chat_template: bool
     generation_defaults: tuple[tuple[str, Any], ...] = ()
+    server_api: str = ""  # "" for a local model, else the serving engine's API (core.serving)
+    reproducibility: str = ""  # what a seed buys on that server
 
     def defaults_dict(self) -> dict[str, Any]:
         return dict(self.generation_defaults)

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from desktop_app.core.jobs import Job
+from desktop_app.core.sampling import SamplerSettings
+from desktop_app.core.serving import ServerSpec
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -46,3 +48,31 @@ class NextTokenLogits:
     dropped_tokens: int  # tokens dropped from the front to fit the context
     max_context: int
     model_sha256: str = ""  # SHA-256 over the weight files (for the generation history)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServerNextTokenJob(Job):
+    """The next token's top-``top_n`` after ``text``, as a serving engine reports it (a
+    server sends no full logits, so the inspector draws the server's own numbers)."""
+
+    server: ServerSpec
+    text: str
+    settings: SamplerSettings
+    top_n: int = 20
+    label: ClassVar[str] = "Asking the server for the next-token distribution"
+    supersede_group: ClassVar[str] = "text-inspect"
+
+
+@dataclass(frozen=True)
+class ServerNextToken:
+    """``raw``: TokenAlternatives before the server's samplers (``raw_probability`` set);
+    ``post``: after them (``probability`` set) — None where the server cannot report it
+    (vLLM, Ollama)."""
+
+    url: str
+    text_chars: int
+    raw: tuple[Any, ...]
+    post: tuple[Any, ...] | None
+    api: str
+    prompt_tokens: int = 0
+    max_context: int = 0

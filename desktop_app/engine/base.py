@@ -25,6 +25,10 @@ class EngineBase(QObject):
 
     event = Signal(object)
     busy_changed = Signal(bool)
+    #: Whether ``submit`` returns at once and the job runs on a worker thread. False for
+    #: :class:`SyncEngine`, where a job runs inside ``submit``: rooms then skip work that is
+    #: only worth doing "in the background" (preloading a model), which would block the GUI.
+    runs_in_background: bool = False
 
     def __init__(self, parent: QObject | None = None, *,
                  handler_for: Callable[[Job], Handler] = registry.handler_for,

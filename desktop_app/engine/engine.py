@@ -41,6 +41,8 @@ class InferenceEngine(EngineBase):
     ``core.events.Event``; ``busy_changed`` is True while any job is queued or running.
     """
 
+    runs_in_background = True
+
     def __init__(self, parent: QObject | None = None, *,
                  handler_for: Callable[[Job], Handler] = registry.handler_for,
                  memory_budget_bytes: int | None = None, num_threads: int | None = None,

@@ -1,7 +1,10 @@
 """The main window: side bar of rooms, the room panels, shared Randomness controls, status bar.
 
 Lives on the GUI thread. It owns no logic of its own beyond routing: menu actions and the
-Ctrl+Enter / Esc shortcuts go to the current room panel; engine state goes to the status bar;
+Ctrl+Enter / Esc shortcuts go to the current room panel (through the public room API of
+:mod:`desktop_app.ui.room_base`); the one :class:`~desktop_app.ui.room_bus.RoomBus` carries
+what rooms offer each other, routed here by what each room declares; engine state goes to the
+status bar;
 window geometry, last room, theme and randomness values persist through :class:`Settings`.
 Closing asks about unsaved changes, then shuts the engine down (cancel, stop, join). A close
 that no person is there to answer (SIGTERM/SIGINT, the session manager at logout) goes through
@@ -15,14 +18,15 @@ import logging
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLineEdit, QMainWindow,
-                               QMessageBox, QStackedWidget, QWidget)
+                               QMenu, QMessageBox, QStackedWidget, QWidget)
 
 from desktop_app import APP_NAME
 from desktop_app.core.model_registry import ModelScan, scan_models
-from desktop_app.ui.explore.dock import install_explore
+from desktop_app.ui.explore.dock import ExploreDock
 from desktop_app.ui.menus import build_menus
-from desktop_app.ui.rooms import room_classes
-from desktop_app.ui.rooms.base import RoomPanel
+from desktop_app.ui.room_base import RoomPanel
+from desktop_app.ui.room_bus import RoomBus
+from desktop_app.ui.room_list import room_classes
 from desktop_app.ui.settings import Settings
 from desktop_app.ui.status import EngineStatusBar
 from desktop_app.ui.theme import apply_theme
@@ -42,7 +46,8 @@ class MainWindow(QMainWindow):
     #: it, and then ``app.main`` leaves without waiting (see ``app._leave``).
     shutdown_timeout_s = 0.5
 
-    def __init__(self, engine, settings: Settings, parent: QWidget | None = None) -> None:
+    def __init__(self, engine, settings: Settings, parent: QWidget | None = None, *,
+                 rooms: tuple[type[RoomPanel], ...] | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("MainWindow")
         self.setWindowTitle(APP_NAME)
@@ -53,8 +58,17 @@ class MainWindow(QMainWindow):
         self.scan = ModelScan()
 
         self.randomness = RandomnessControls(self)
-        self.panels: list[RoomPanel] = [cls(engine, self.randomness) for cls in room_classes()]
-        self._apply_text_precision()
+        self.bus = RoomBus(self)
+        self.panels: list[RoomPanel] = [cls(engine, self.randomness)
+                                        for cls in (rooms or room_classes())]
+        for panel in self.panels:
+            panel.join(self.bus)
+            panel.preferences_changed(settings)
+        self.bus.set_room_titles({kind: self.room_for_kind(kind).title
+                                  for kind in ("image", "music", "text")
+                                  if self.room_for_kind(kind) is not None})
+        self.bus.open_in_room.connect(self._open_in_room)
+        self.bus.models_installed.connect(self.refresh_models)
         self.stack = QStackedWidget(self)
         self.stack.setObjectName("roomStack")
         for panel in self.panels:
@@ -78,11 +92,11 @@ class MainWindow(QMainWindow):
         self.menu_actions = build_menus(self)
         self._connect_menus()
         self._add_shortcuts()
-        self.explore_bus = install_explore(self)  # View → Explorer dock, links between rooms
+        self.explore_dock = self._add_explore_dock()
         self.room_bar.currentRowChanged.connect(self._on_room_changed)
         QApplication.styleHints().colorSchemeChanged.connect(self._on_color_scheme_changed)
-        self._restore_settings()
         self.refresh_models()
+        self._restore_settings()
         if settings.warning:
             self.status.showMessage(settings.warning, 20000)
 
@@ -93,6 +107,10 @@ class MainWindow(QMainWindow):
 
     def panel(self, room_id: str) -> RoomPanel:
         return next(p for p in self.panels if p.room_id == room_id)
+
+    def room_for_kind(self, kind: str) -> RoomPanel | None:
+        """The room that generates medium ``kind`` (where the map opens its items)."""
+        return next((p for p in self.panels if p.generates and p.model_kind == kind), None)
 
     def show_room(self, room_id: str) -> None:
         self.room_bar.setCurrentRow(self.room_bar.room_ids().index(room_id))
@@ -110,8 +128,9 @@ class MainWindow(QMainWindow):
         for problem in self.scan.problems:
             log.warning("%s", problem)
         for panel in self.panels:
-            kind = panel.model_kind
-            panel.set_model_message(self.scan.missing_message(kind) if kind else "")
+            panel.models_changed(self.scan)
+        if self.stack.count():
+            self._follow_in_dock(self.current_panel())
 
     def _on_room_changed(self, row: int) -> None:
         if row < 0:
@@ -123,6 +142,39 @@ class MainWindow(QMainWindow):
         for action in self.menu_actions.document_actions():
             action.setEnabled(panel.supports_documents())
         self.menu_actions.recent_menu.setEnabled(panel.supports_documents())
+        self._follow_in_dock(panel)
+
+    # -- links between rooms -----------------------------------------------------------------
+
+    def _add_explore_dock(self) -> ExploreDock:
+        """The explorer as a side dock (View → Explorer), hidden until asked for."""
+        dock = ExploreDock(self.engine, self.bus, self)
+        dock.setAllowedAreas(Qt.DockWidgetArea.LeftDockWidgetArea
+                             | Qt.DockWidgetArea.RightDockWidgetArea)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        dock.hide()
+        action = dock.toggleViewAction()
+        action.setText("&Explorer (side map)")
+        action.setObjectName("exploreDockAction")
+        view_menu = self.menuBar().findChild(QMenu, "viewMenu")
+        if view_menu is not None:
+            view_menu.addAction(action)
+        return dock
+
+    def _follow_in_dock(self, panel: RoomPanel) -> None:
+        """The side map shows the model of the room now shown (none beside the room's own)."""
+        if panel.has_own_map:
+            self.explore_dock.hide()
+        elif panel.generates and panel.model_kind:
+            self.explore_dock.follow(panel.model_kind, panel.model_in_use(), self.scan)
+
+    def _open_in_room(self, kind: str, payload: dict) -> None:
+        """The map asked to open an item: show the room of that medium and hand it over."""
+        room = self.room_for_kind(kind)
+        if room is None:
+            return
+        self.show_room(room.room_id)
+        room.open_from_map(kind, payload)
 
     def _on_panel_notice(self, message: str) -> None:
         self.status.showMessage(message, 6000)
@@ -165,8 +217,10 @@ class MainWindow(QMainWindow):
             widget = widget.findChild(QLineEdit)  # spin and combo boxes edit through one
         if widget is not None and hasattr(widget, slot):
             getattr(widget, slot)()
-        elif slot in ("undo", "redo") and hasattr(self.current_panel(), slot):
-            getattr(self.current_panel(), slot)()
+        elif slot == "undo":
+            self.current_panel().undo()
+        elif slot == "redo":
+            self.current_panel().redo()
 
     def _fill_recent_menu(self) -> None:
         menu = self.menu_actions.recent_menu
@@ -213,18 +267,13 @@ class MainWindow(QMainWindow):
         dialog = PreferencesDialog(self.settings, self)
         if dialog.exec():
             self.engine.set_num_threads(self.settings.inference_threads() or None)
-            self._apply_text_precision()
+            for panel in self.panels:
+                panel.preferences_changed(self.settings)
             budget_mb = self.settings.memory_budget_mb()
             if budget_mb:  # 0 = automatic: the engine keeps the budget it chose
                 self.engine.set_memory_budget(budget_mb * 1_000_000)
             self.refresh_models()
             self.status.showMessage("Preferences saved.", 6000)
-
-    def _apply_text_precision(self) -> None:
-        """Rooms that load text models use the Preferences precision from their next load."""
-        for panel in self.panels:
-            if hasattr(panel, "precision"):
-                panel.precision = self.settings.text_precision()
 
     def show_shortcuts(self) -> None:
         from desktop_app.ui.shortcuts import ShortcutsDialog
@@ -250,7 +299,7 @@ class MainWindow(QMainWindow):
             self.resize(width, height)
         self.randomness.load_dict(self.settings.randomness())
         self.menu_actions.themes[self.settings.theme()].setChecked(True)
-        self.show_room(self.settings.room())
+        self.show_room(self.settings.room(self.room_bar.room_ids()))
         self._on_room_changed(self.room_bar.currentRow())
 
     def save_settings(self) -> None:
@@ -277,11 +326,8 @@ class MainWindow(QMainWindow):
     def autosave_all(self) -> None:
         """Flush every room's autosave now (the rooms that keep one); failures are logged."""
         for panel in self.panels:
-            flush = getattr(panel, "autosave_now", None)
-            if flush is None:
-                continue
             try:
-                flush()
+                panel.flush_autosave()
             except Exception:  # noqa: BLE001 - one room's failure must not block the others
                 log.exception("autosave of %s failed while closing", panel.title)
 
@@ -298,8 +344,10 @@ class MainWindow(QMainWindow):
         log.info("closing without asking (%s); autosaving every room", why)
         self._asking_allowed = False
         for panel in self.panels:
-            panel.keep_autosave = True
-        self.autosave_all()
+            try:
+                panel.keep_autosave_for_next_start()
+            except Exception:  # noqa: BLE001 - one room's failure must not block the others
+                log.exception("autosave of %s failed while closing", panel.title)
         modal = QApplication.activeModalWidget()
         while modal is not None and modal is not self:
             modal.close() if not hasattr(modal, "reject") else modal.reject()

@@ -167,9 +167,10 @@ class Settings:
     def set_geometry(self, data: QByteArray) -> None:
         self._qs.setValue("window/geometry", data)
 
-    def room(self) -> str:
+    def room(self, known: tuple[str, ...] | list[str] = ROOMS) -> str:
+        """The room shown last, if it is one of ``known`` (the window's rooms), else Write."""
         room = self._get("window/room", "write", str)
-        return room if room in ROOMS else "write"
+        return room if room in known else "write"
 
     def set_room(self, room: str) -> None:
         self._qs.setValue("window/room", room)

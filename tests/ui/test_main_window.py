@@ -217,9 +217,9 @@ def test_close_without_asking_autosaves_and_skips_the_dialog(window, monkeypatch
     monkeypatch.setattr(QMessageBox, "question", question)
     window.close_without_asking("test")
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=5000)
-    assert panel.keep_autosave
-    panel._on_app_about_to_quit()  # what aboutToQuit runs: the autosave must survive it
-    state = panel.autosave_store.pending()
+    assert panel.autosave.kept_for_next_start
+    panel.autosave._on_quit()  # what aboutToQuit runs: the autosave must survive it
+    state = panel.autosave.store.pending()
     assert state is not None and "unsaved words" in state["session"]["text"]
 
 

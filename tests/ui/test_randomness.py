@@ -8,7 +8,7 @@ import pytest
 from desktop_app.backends.fake import StreamJob
 from desktop_app.core.events import TokenChunk
 from desktop_app.core.sampling import PRESETS, SamplerSettings
-from desktop_app.ui.rooms.base import RoomPanel
+from desktop_app.ui.room_base import RoomPanel
 from desktop_app.ui.widgets.randomness import PRESET_NAMES, SEED_MAX, RandomnessControls
 
 

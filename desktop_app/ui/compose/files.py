@@ -2,14 +2,14 @@
 
 A mixin of :class:`~desktop_app.ui.compose.panel.ComposePanel` (GUI thread). Failures become
 one readable sentence in the room; the melody being edited is never replaced by a failed
-import, and it is autosaved (with the variations and settings) a moment after every change,
+import, and it is autosaved (with the variations and settings) by the room's
+:class:`~desktop_app.ui.autosave.AutosaveController` (policy KEEP) a moment after every change,
 after every generation and when the app quits, then restored when the room is built again.
 """
 
 from __future__ import annotations
 
 import io
-import logging
 from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog
@@ -20,7 +20,6 @@ from desktop_app.core.errors import DataError, ReverieError
 from desktop_app.core.music_room import melody_from_dict, melody_to_dict
 from desktop_app.ui.compose.drag_out import drag_file_name
 
-log = logging.getLogger(__name__)
 MIDI_FILTER = "MIDI files (*.mid *.midi)"
 WAV_FILTER = "WAV audio (*.wav)"
 
@@ -160,23 +159,11 @@ class FilesMixin:
                 "settings": self.controls.to_dict(), "loop": self.loopCheck.isChecked(),
                 "metronome": self.metronomeCheck.isChecked(), "last_dir": self._last_dir}
 
-    def autosave_now(self) -> None:
-        try:
-            self.autosave_store.save(self.state())
-        except ReverieError as exc:
-            log.warning("compose autosave failed: %s", exc)
-            self.notice.emit(f"Compose: could not autosave ({exc})")
-
     def schedule_autosave(self) -> None:
-        self._autosave_timer.start()
+        self.autosave.changed()
 
-    def restore(self) -> bool:
-        """Restore the last autosaved state, if any; a damaged one is reported and ignored."""
-        state = self.autosave_store.pending()  # validated; a damaged one is set aside
-        if self.autosave_store.problem:
-            self.show_message(self.autosave_store.problem)
-        if not state:
-            return False
+    def apply_state(self, state: dict) -> bool:
+        """Put an autosaved state back; a damaged one is reported and ignored."""
         try:
             melody = melody_from_dict(state["melody"])
             variations = [melody_from_dict(v) for v in state.get("variations", [])]
@@ -194,9 +181,3 @@ class FilesMixin:
         self.pianoRoll.set_melody(melody)
         self.controls.show_melody(melody)
         return True
-
-    def _on_app_about_to_quit(self) -> None:
-        if self._player is not None:
-            self._player.stop()
-        self.midi_player.stop()
-        self.autosave_now()

@@ -18,7 +18,6 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from desktop_app.core import paths
-from desktop_app.core.autosave import AutosaveStore
 from desktop_app.core.errors import UsageError
 from desktop_app.core.events import Cancelled, Event, Failed, Finished, MelodyReady, Started
 from desktop_app.core.music import ContinueMelodyJob, GenerateMelodyJob, InterpolateMelodiesJob
@@ -26,8 +25,9 @@ from desktop_app.core.music_room import describe
 from desktop_app.ui.compose.files import FilesMixin
 from desktop_app.ui.compose.layout import build_layout
 from desktop_app.ui.compose.midi_out import MidiOutPlayer
+from desktop_app.ui.autosave import AutosaveController, Policy
 from desktop_app.ui.compose.piano_roll import SETTINGS_EDIT
-from desktop_app.ui.rooms.base import RoomPanel
+from desktop_app.ui.room_base import RoomPanel
 
 AUTOSAVE_DELAY_MS = 1500
 MELODY_MODEL = "folk-melodies"
@@ -60,7 +60,6 @@ class ComposePanel(FilesMixin, RoomPanel):
         self.vae_dir = vae_dir or _find_model(PHRASE_MODEL)
         self._player = None  # the AudioPlayer; QtMultimedia loads when the room is first shown
         self.midi_player = MidiOutPlayer(self)
-        self.autosave_store = AutosaveStore("compose")
         self._mode = "generate"
         self._job_base_seed: int | None = None
         self._captions: list[str] = []
@@ -68,15 +67,19 @@ class ComposePanel(FilesMixin, RoomPanel):
         self._last_dir = str(Path.home())
         self._audition = False
         build_layout(self)
-        self._autosave_timer = QTimer(self, singleShot=True, interval=AUTOSAVE_DELAY_MS,
-                                      timeout=self.autosave_now)
+        # The room's state is its work (never asked about on close): every quit keeps it and
+        # it comes back as it was, without a question.
+        self.autosave = AutosaveController(
+            self, "compose", snapshot=self.state, apply=self.apply_state,
+            report=lambda text: self.show_message(text), policy=Policy.KEEP,
+            delay_ms=AUTOSAVE_DELAY_MS)
         self._connect()
         self._check_models()
         self._shown_once = False
         if player is not None:
             self._attach_player(player)
         if restore:
-            self.restore()
+            self.autosave.offer_restore()
         self._on_melody_changed(self.pianoRoll.melody())
         app = QApplication.instance()
         if app is not None:
@@ -113,13 +116,14 @@ class ComposePanel(FilesMixin, RoomPanel):
         self.exportMidiButton.clicked.connect(self.export)
         self.exportWavButton.clicked.connect(lambda: self._export_dialog(".wav"))
         self.dragOutHandle.message.connect(self.show_message)
+        self.running_changed.connect(lambda _running: self._update_run_buttons())
 
     # -- audio (built when the room is first shown: QtMultimedia costs start-up time) -------
 
     @property
     def player(self):
         if self._player is None:
-            from desktop_app.ui.compose.player import AudioPlayer
+            from desktop_app.ui.widgets.audio_player import AudioPlayer
             self._attach_player(AudioPlayer(self))
         return self._player
 
@@ -137,6 +141,11 @@ class ComposePanel(FilesMixin, RoomPanel):
         if not self._shown_once:
             self._shown_once = True
             QTimer.singleShot(0, self._on_first_shown)
+
+    def _on_app_about_to_quit(self) -> None:
+        if self._player is not None:
+            self._player.stop()
+        self.midi_player.stop()
 
     def _on_first_shown(self) -> None:
         from desktop_app.ui.compose import midi_out
@@ -167,8 +176,15 @@ class ComposePanel(FilesMixin, RoomPanel):
                        f"Generate and Continue are off. You can still import, edit, play and "
                        f"export melodies.")
         super().set_model_message(message)
-        if hasattr(self, "continueButton"):
-            self._set_running(self.is_running())
+        self._update_run_buttons()
+
+    def model_in_use(self) -> str | None:
+        return self.model_dir
+
+    def open_from_map(self, kind: str, payload: dict) -> None:
+        """A phrase from the map goes into the piano roll (one undo step)."""
+        if payload.get("melody") is not None:
+            self.pianoRoll.set_melody(payload["melody"], "Open phrase from the map")
 
     def _check_models(self) -> None:
         self.set_model_message("")
@@ -182,7 +198,7 @@ class ComposePanel(FilesMixin, RoomPanel):
         return text.removeprefix("MIDI: ") if self.outputCombo.currentIndex() > 0 else None
 
     def _refresh_audio(self) -> None:
-        from desktop_app.ui.compose.player import NO_OUTPUT
+        from desktop_app.ui.widgets.audio_player import NO_OUTPUT
         ok = self.player.output_available() or self._midi_port() is not None
         self.audioMessage.setText("" if ok else NO_OUTPUT)
         self.audioMessage.setVisible(not ok)
@@ -204,11 +220,9 @@ class ComposePanel(FilesMixin, RoomPanel):
                                  hard_mask=c.hardMaskCheck.isChecked())
 
     def _submit(self, job, seed: int | None) -> None:
-        """Run ``job`` as this room's one job (the same flow as RoomPanel.generate)."""
-        self._job_seed, self._job_id = seed, job.job_id
+        """Run ``job`` as this room's one job (Stop, the seed contract: RoomPanel.run)."""
         self._clear_results()
-        self._set_running(True)
-        self.engine.submit(job)
+        self.run(job, seed)
 
     def continue_melody(self) -> None:
         melody = self.pianoRoll.melody()
@@ -276,7 +290,7 @@ class ComposePanel(FilesMixin, RoomPanel):
 
     def generate(self):
         """Generate (Ctrl+Enter): clears the list at once, then RoomPanel's seed flow."""
-        if self._job_id is None and self.model_dir is not None:
+        if not self.is_running() and self.model_dir is not None:
             self._clear_results()
         return super().generate()
 
@@ -368,8 +382,8 @@ class ComposePanel(FilesMixin, RoomPanel):
         if not playing:
             self._refresh_audio()
 
-    def _set_running(self, running: bool) -> None:
-        super()._set_running(running)
+    def _update_run_buttons(self) -> None:
+        running = self.is_running()
         self.generateButton.setEnabled(not running and self.model_dir is not None)
         self.continueButton.setEnabled(not running and self.model_dir is not None)
         self.interpolateButton.setEnabled(not running and self.vae_dir is not None)

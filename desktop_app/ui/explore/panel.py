@@ -1,23 +1,29 @@
-"""The Explore room's model chooser, and (lazily) the room panel itself (GUI thread).
+"""The Explore room: see a model's latent space as a map, click, search and walk through it.
 
-``ExplorePanel`` is defined in :mod:`desktop_app.ui.rooms.explore`, because the rooms package
-imports every room when it loads: defining the panel there keeps this package free of that
-import cycle. ``from desktop_app.ui.explore.panel import ExplorePanel`` still works.
+GUI thread. The map and its controls live beside this module (view, map, controls, path,
+dock). The map is built lazily the first time the room is shown, so opening the app costs
+nothing until the user comes here. Opening a point "in its room" goes out on the room bus;
+the room's own map and the side dock share it.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from desktop_app.core.model_registry import scan_models
+from desktop_app.core.model_registry import ModelScan
+from desktop_app.ui.explore.view import ExploreView
+from desktop_app.ui.room_base import RoomPanel
+from desktop_app.ui.room_bus import RoomBus
 
 KIND_TITLES = (("image", "Images"), ("music", "Melody phrases"), ("text", "Words"))
+#: The one model that can encode melody phrases (the music map's model).
+PHRASE_MODEL = "phrase-vae"
 
 
 class ModelChooser(QWidget):
-    """Kind + model pickers; ``chosen(kind, model_path)`` on a change."""
+    """Kind + model pickers (``kindCombo``, ``modelCombo``)."""
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -34,20 +40,22 @@ class ModelChooser(QWidget):
         row.addWidget(self.kindCombo)
         row.addWidget(self.modelCombo)
         row.addStretch(1)
-        self.kindCombo.currentIndexChanged.connect(lambda _i: self.fill_models())
+        self._scan = ModelScan()
 
     def kind(self) -> str:
         return self.kindCombo.currentData()
 
-    def fill_models(self, prefer: str = "") -> None:
+    def fill_models(self, scan: ModelScan | None = None, prefer: str = "") -> None:
+        """List the usable models of the chosen kind from ``scan`` (else the last one)."""
+        self._scan = scan if scan is not None else self._scan
         kind = self.kind()
-        models = [m for m in configured_scan(self).of_kind(kind) if not m.problem]
+        models = [m for m in self._scan.of_kind(kind) if not m.problem]
         self.modelCombo.blockSignals(True)
         self.modelCombo.clear()
         for m in models:
             self.modelCombo.addItem(f"{m.name} ({m.source})", str(m.path))
         if kind == "music":   # only the phrase VAE can encode phrases
-            index = next((i for i, m in enumerate(models) if m.name == "phrase-vae"), -1)
+            index = next((i for i, m in enumerate(models) if m.name == PHRASE_MODEL), -1)
         else:   # the preferred model if it is usable here (an image map needs an atlas)
             usable = [i for i, m in enumerate(models)
                       if kind != "image" or (m.path / "atlas.json").is_file()]
@@ -57,22 +65,72 @@ class ModelChooser(QWidget):
         self.modelCombo.blockSignals(False)
 
 
-def configured_scan(widget: QWidget):
-    """The models the window knows (Preferences' own and extra folders), not a default scan:
-    the main window's last scan when it has one, else a scan with the settings' folders."""
-    window = widget.window()
-    scan = getattr(window, "scan", None)
-    if scan is not None and scan.models:
-        return scan
-    settings = getattr(window, "settings", None)
-    if settings is not None and hasattr(settings, "extra_model_dirs"):
-        return scan_models(user_dir=settings.user_models_dir(),
-                           extra_dirs=settings.extra_model_dirs())
-    return scan_models()
+class ExplorePanel(RoomPanel):
+    """Explore room panel (objectName ``explorePanel``), GUI thread."""
 
+    room_id = "explore"
+    title = "Explore"
+    tagline = "Look inside a model: its latent space as a map."
+    model_kind = "image"
+    generates = False
+    uses_randomness = False
+    available = True
+    has_own_map = True
 
-def __getattr__(name: str):
-    if name == "ExplorePanel":
-        from desktop_app.ui.rooms.explore import ExplorePanel
-        return ExplorePanel
-    raise AttributeError(name)
+    def __init__(self, engine, randomness, parent=None) -> None:
+        super().__init__(engine, randomness, parent)
+        self.chooser = ModelChooser(self)
+        self.view = ExploreView(engine, self.bus, self)
+        self.view.message.connect(self.notice)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 10, 12, 8)
+        layout.addWidget(self.chooser)
+        layout.addWidget(self.modelMessage)
+        layout.addWidget(self.view, 1)
+        self._loaded_key = ""
+        # An explicit minimum: the map and the side controls squeeze (the splitter clips them)
+        # rather than widen the window for every room (the stack takes its pages' largest).
+        self.setMinimumSize(280, 300)
+        self.chooser.kindCombo.currentIndexChanged.connect(lambda _i: self._on_kind_changed())
+        self.chooser.modelCombo.currentIndexChanged.connect(lambda _i: self.load_current())
+
+    def on_bus(self, bus: RoomBus) -> None:
+        self.view.set_bus(bus)   # the room's map opens points and shows the live star too
+
+    def _on_kind_changed(self) -> None:
+        self.chooser.fill_models(self.model_scan())
+        self.load_current()
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().showEvent(event)
+        if not self._loaded_key:
+            self.chooser.fill_models(self.model_scan(), prefer="emoji")
+            self.load_current()
+
+    def load_current(self) -> None:
+        kind, model = self.chooser.kind(), self.chooser.modelCombo.currentData()
+        if not model:
+            needs = {"image": "an image model with an atlas", "text": "a text model",
+                     "music": f"the phrase VAE (models/music/{PHRASE_MODEL}) to encode melody "
+                              "phrases; it is not installed"}[kind]
+            self.view.set_status(f"The map needs {needs}.")
+            self._loaded_key = f"{kind}:none"
+            return
+        key = f"{kind}:{model}"
+        if key != self._loaded_key:
+            self._loaded_key = key
+            self.view.load(kind, model)
+
+    def open_model(self, kind: str, model: str) -> None:
+        """Show the map of ``model`` (a folder or a model name) of medium ``kind``."""
+        index = self.chooser.kindCombo.findData(kind)
+        self.chooser.kindCombo.blockSignals(True)
+        self.chooser.kindCombo.setCurrentIndex(index)
+        self.chooser.kindCombo.blockSignals(False)
+        self.chooser.fill_models(self.model_scan())
+        combo = self.chooser.modelCombo
+        i = next((k for k in range(combo.count()) if combo.itemData(k) == str(model)
+                  or Path(combo.itemData(k)).name == str(model)), -1)
+        if i >= 0:
+            self.chooser.modelCombo.setCurrentIndex(i)
+        self.load_current()

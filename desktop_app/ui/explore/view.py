@@ -4,7 +4,8 @@ It asks the engine for a model's map data (``BuildMapJob``), lays it out (PCA he
 t-SNE in the engine, cached; or two attribute directions), and turns clicks into requests:
 a point -> decode / open that item; empty space -> decode the latent under the cursor (the
 plane through the mean for PCA and attribute axes, a blend of the nearest points for t-SNE);
-a drawn path -> a morph (``path.PathTool``). ``ExploreBus`` carries the room links.
+a drawn path -> a morph (``path.PathTool``). Opening a point goes out on the room bus
+(:mod:`desktop_app.ui.room_bus`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPushButton, QScrollArea, QSizePolicy,
                                QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
@@ -26,10 +27,7 @@ from desktop_app.ui.explore.lookup import LookupMixin
 from desktop_app.ui.explore.path import PathTool
 from desktop_app.ui.explore.preview import (HoverCard, piano_roll_pixmap, pixmap_from_pixels)
 from desktop_app.ui.explore.text_words import AnalogyBox
-
-ROOM_OF = {"image": "imagine", "music": "compose", "text": "write"}
-
-
+from desktop_app.ui.room_bus import RoomBus
 
 def breakable(text: str) -> str:
     """``text`` with zero-width spaces after / \\ _ so a long path can wrap: an unbreakable
@@ -46,18 +44,6 @@ def _wrap_without_widening(label: QLabel) -> None:
     label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
     label.setMinimumWidth(1)
 
-class ExploreBus(QObject):
-    """Links between the explorer and the rooms (GUI thread).
-
-    ``open_in_room(kind, payload)``: payload is ``{"model", "latent"}`` for images,
-    ``{"model", "melody"}`` for phrases, ``{"model", "word"}`` for words.
-    ``set_current_latent(model, z)``: a room tells the map where its current latent is.
-    """
-
-    open_in_room = Signal(str, object)
-    set_current_latent = Signal(str, object)
-
-
 class ExploreView(LookupMixin, QWidget):
     """Map + controls + preview for one model at a time. GUI thread only."""
 
@@ -65,11 +51,11 @@ class ExploreView(LookupMixin, QWidget):
     decodeRequested = Signal(object)
     message = Signal(str)
 
-    def __init__(self, engine, bus: ExploreBus | None = None, parent=None,
+    def __init__(self, engine, bus: RoomBus | None = None, parent=None,
                  compact: bool = False) -> None:
         super().__init__(parent)
         self.engine = engine
-        self.bus = bus or ExploreBus(self)
+        self.bus = bus or RoomBus(self)
         self.data: MapData | None = None
         self.xy = np.zeros((0, 2), np.float32)
         self.linear: pj.LinearMap | None = None
@@ -83,6 +69,12 @@ class ExploreView(LookupMixin, QWidget):
         self._build_ui(compact)
         engine.event.connect(self._on_engine_event)
         self.bus.set_current_latent.connect(self.set_current_latent)
+
+    def set_bus(self, bus: RoomBus) -> None:
+        """Open points through ``bus`` and follow the latent the rooms announce on it."""
+        self.bus.set_current_latent.disconnect(self.set_current_latent)
+        self.bus = bus
+        bus.set_current_latent.connect(self.set_current_latent)
 
     # -- layout ------------------------------------------------------------------------------
 
@@ -355,7 +347,8 @@ class ExploreView(LookupMixin, QWidget):
         self.selected = int(index)
         self.latentMap.select(index)
         self.openButton.setEnabled(True)
-        self.openButton.setText(f"Open in {ROOM_OF[self.data.kind].capitalize()}")
+        room = self.bus.room_title(self.data.kind)
+        self.openButton.setText(f"Open in {room}" if room else "Open in its room")
         d = self.data
         name = d.names[index]
         if d.kind == "image":

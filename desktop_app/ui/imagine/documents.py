@@ -5,25 +5,25 @@ writes a PNG that remembers its latent (:mod:`.png_meta`); Export writes the ima
 2×/4×/8×, pixel-exact or smooth; Copy puts it on the clipboard at the export size.
 
 The room's state (model, noise temperature, grid seeds, latent and slider values, A and B, the
-undo history) is autosaved, at most every few seconds after a change and every 30 seconds, to
-``AutosaveStore("imagine")``. A snapshot found at start-up means the last session did not
-close cleanly: a banner offers to restore it, as the Write room does.
+undo history) is autosaved by the room's
+:class:`~desktop_app.ui.autosave.AutosaveController` (policy RECOVER), a few seconds after a
+change and every 30 seconds. A snapshot found at start-up means the last session did not close
+cleanly: the banner offers to restore it, as in the Write room.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSignalBlocker, QTimer
+from PySide6.QtCore import QSignalBlocker
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QApplication, QFileDialog
+from PySide6.QtWidgets import QFileDialog
 
-from desktop_app.core.autosave import AutosaveStore
 from desktop_app.core.errors import ReverieError
 from desktop_app.core.imaging import DecodePathJob
+from desktop_app.ui.autosave import AutosaveController, Policy
 from desktop_app.ui.imagine.history import LatentState
 from desktop_app.ui.imagine.image_view import to_qimage
 from desktop_app.ui.imagine.png_meta import LatentMeta, pack_latent, save_png, unpack_latent, upscale
@@ -35,25 +35,14 @@ AUTOSAVE_DELAY_MS = 3000
 class ImagineDocumentsMixin:
     """Save / open / export and autosave of the Imagine room (expects the panel's widgets)."""
 
-    def init_documents(self, autosave_ms: int) -> None:
-        self.autosave_store = AutosaveStore("imagine")
-        self._pending_restore = None
-        self._autosave_revision = 0
-        self._autosaved_revision = 0
-        self.autosave_timer = QTimer(self, interval=autosave_ms, timeout=self.autosave_now)
-        self.autosave_timer.start()
-        self._autosave_soon = QTimer(self, singleShot=True, interval=AUTOSAVE_DELAY_MS,
-                                     timeout=self.autosave_now)
-        self.restoreButton.clicked.connect(self.restore_pending)
-        self.discardRestoreButton.clicked.connect(self.discard_pending)
-        app = QApplication.instance()
-        if app is not None:
-            app.aboutToQuit.connect(self._clear_autosave_on_quit)
-
-    def _clear_autosave_on_quit(self) -> None:
-        # A clean quit has nothing to restore; a signal or logout keeps the autosave.
-        if not self.keep_autosave:
-            self.autosave_store.clear()
+    def init_autosave(self, interval_ms: int) -> None:
+        """The room's :class:`AutosaveController` (crash recovery; the banner offers it)."""
+        self.autosave = AutosaveController(
+            self, "imagine", snapshot=self.autosave_state, apply=self._restore_state,
+            report=lambda text: self.show_message(text), policy=Policy.RECOVER,
+            question=_restore_question,
+            worth_saving=lambda: self.history.state.base is not None,
+            interval_ms=interval_ms, delay_ms=AUTOSAVE_DELAY_MS)
 
     # -- File menu ---------------------------------------------------------------------------
     def supports_documents(self) -> bool:
@@ -139,9 +128,7 @@ class ImagineDocumentsMixin:
 
     # -- autosave ----------------------------------------------------------------------------
     def schedule_autosave(self) -> None:
-        self._autosave_revision += 1
-        if not self._autosave_soon.isActive():
-            self._autosave_soon.start()
+        self.autosave.changed()
 
     def autosave_state(self) -> dict:
         ends = {w: {"latent": pack_latent(e.latent), "source": e.source}
@@ -153,39 +140,8 @@ class ImagineDocumentsMixin:
                 "frames": self.morph.framesSpin.value(), "method": self.morph.method(),
                 "smooth": self.smoothCheck.isChecked()}
 
-    def autosave_now(self, force: bool = False) -> bool:
-        if not force and self._autosave_revision == self._autosaved_revision:
-            return False
-        if self.history.state.base is None and not force:
-            return False
-        try:
-            self.autosave_store.save(self.autosave_state())
-        except (ReverieError, OSError) as exc:
-            self.show_message(f"Autosave failed: {exc}")
-            return False
-        self._autosaved_revision = self._autosave_revision
-        return True
-
-    def offer_restore(self) -> bool:
-        state = self.autosave_store.pending()  # validated; a damaged one is set aside
-        if self.autosave_store.problem:
-            self.show_message(self.autosave_store.problem)
-        if not state or not isinstance(state.get("history"), dict):
-            return False
-        self._pending_restore = state
-        saved_at = self.autosave_store.saved_at()
-        when = time.strftime("%H:%M", time.localtime(saved_at)) if saved_at else "earlier"
-        self.restoreLabel.setText(f"Reverie did not close cleanly last time. Restore the "
-                                  f"Imagine room as it was at {when} (image, sliders, A and B, "
-                                  f"history)?")
-        self.restoreBanner.show()
-        return True
-
-    def restore_pending(self) -> bool:
-        state, self._pending_restore = self._pending_restore, None
-        self.restoreBanner.hide()
-        if not state:
-            return False
+    def _restore_state(self, state: dict) -> bool:
+        """Put an autosave back, loading its model first if another one is in use."""
         folder = state.get("model_dir")
         if self.model_info is not None and folder == self.model_dir:
             return self._apply_restored(state)
@@ -236,7 +192,9 @@ class ImagineDocumentsMixin:
         self.notice.emit("Restored the Imagine room from the last session.")
         return True
 
-    def discard_pending(self) -> None:
-        self._pending_restore = None
-        self.restoreBanner.hide()
-        self.autosave_store.clear()
+
+def _restore_question(state: dict, when: str) -> str | None:
+    if not isinstance(state.get("history"), dict):
+        return None
+    return (f"Reverie did not close cleanly last time. Restore the Imagine room as it was at "
+            f"{when} (image, sliders, A and B, history)?")

@@ -28,7 +28,7 @@ from desktop_app.ui.imagine.documents import ImagineDocumentsMixin
 from desktop_app.ui.imagine.pictures import ImaginePicturesMixin
 from desktop_app.ui.imagine.history import LatentHistory, LatentState
 from desktop_app.ui.imagine.layout import build_layout
-from desktop_app.ui.rooms.base import RoomPanel
+from desktop_app.ui.room_base import RoomPanel
 
 log = logging.getLogger(__name__)
 DEFAULT_MODEL = "emoji"
@@ -68,16 +68,18 @@ class ImaginePanel(ImaginePicturesMixin, ImagineDocumentsMixin, RoomPanel):
         self._grid_seeds: list[int] = []
         self._grid_category: str | None = None
         self._after_model: list = []           # callbacks once a model is loaded
+        self._open_after_model: tuple | None = None   # a map point waiting for its model
         self._drag_before: LatentState | None = None
+        self._state_at_grid: LatentState | None = None
+        self.init_autosave(autosave_ms)
         build_layout(self)
         self._throttle = QTimer(self, singleShot=True, interval=debounce_ms,
                                 timeout=self._on_throttle_timeout)
         self._autoload_timer = QTimer(self, singleShot=True, interval=300,
                                       timeout=self.load_default_model)
-        self.init_documents(autosave_ms)
         self._connect()
         self._update_history_buttons()
-        self.set_model_message("")
+        self._fill_model_picker(self.model_scan().of_kind("image"))
 
     def _connect(self) -> None:
         self.engine.event.connect(self._on_side_event)
@@ -110,17 +112,33 @@ class ImaginePanel(ImaginePicturesMixin, ImagineDocumentsMixin, RoomPanel):
         super().showEvent(event)
         if not self._shown_once:
             self._shown_once = True
-            self.offer_restore()
+            self.autosave.offer_restore()
             if self._autoload and self.model_dir is None and self._model_job is None:
                 self._autoload_timer.start()
+        self._publish_latent()
 
-    def set_model_message(self, message: str) -> None:
-        super().set_model_message(message)
-        scan = getattr(self.window(), "scan", None)
-        if scan is None or not scan.models:
-            from desktop_app.core.model_registry import scan_models  # noqa: PLC0415
-            scan = scan_models()
+    def models_changed(self, scan) -> None:
+        super().models_changed(scan)
         self._fill_model_picker(scan.of_kind("image"))
+
+    def model_in_use(self) -> str | None:
+        return self.model_dir
+
+    def open_from_map(self, kind: str, payload: dict) -> None:
+        """Edit the map's point: its latent becomes the base (after loading its model)."""
+        z = np.asarray(payload["latent"], np.float32)
+        name = f"Explore: {payload.get('name', '')}"
+        if Path(str(self.model_dir or "")).name == Path(str(payload["model"])).name:
+            self.set_base(z, name, "Open from the map")
+        else:   # after the model's first grid (as if the person had opened it then)
+            self._open_after_model = (str(payload["model"]), z, name)
+            self.request_model(payload["model"])
+
+    def _publish_latent(self) -> None:
+        """Tell the maps where this room's current latent falls (the star), while the room is
+        the one shown (the latent a person is looking at)."""
+        if self.current_latent is not None and self.model_dir and self.isVisible():
+            self.bus.set_current_latent.emit(self.model_dir, self.current_latent)
 
     def _fill_model_picker(self, models) -> None:
         with QSignalBlocker(self.modelPicker):
@@ -213,6 +231,10 @@ class ImaginePanel(ImaginePicturesMixin, ImagineDocumentsMixin, RoomPanel):
             callback()
         if self.history.state.base is None:   # nothing restored or opened: a first grid
             self.generate()
+        opened = self._open_after_model
+        if opened is not None and Path(opened[0]).name == Path(str(self.model_dir)).name:
+            self._open_after_model = None
+            self.set_base(opened[1], opened[2], "Open from the map")
 
     # -- generate: the grid ------------------------------------------------------------------
     def temperature(self) -> float:
@@ -276,7 +298,7 @@ class ImaginePanel(ImaginePicturesMixin, ImagineDocumentsMixin, RoomPanel):
                                event.latent)
         elif isinstance(event, Finished):
             state = self.history.state
-            if state.base is None or state is getattr(self, "_state_at_grid", None):
+            if state.base is None or state is self._state_at_grid:
                 self.pick_cell(0)
 
     def pick_cell(self, index: int) -> None:
@@ -381,6 +403,7 @@ class ImaginePanel(ImaginePicturesMixin, ImagineDocumentsMixin, RoomPanel):
             self.current_pixels = event.pixels
             self.imageView.set_image(event.pixels)
             self._update_caption()
+            self._publish_latent()
         elif isinstance(event, TERMINAL):
             if event.job_id == self._decode_job:
                 self._decode_in_flight = False

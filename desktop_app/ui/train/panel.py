@@ -4,8 +4,8 @@ GUI thread. The training itself runs in a separate process (:class:`TrainProcess
 ``python -m desktop_app train <kind> ... --progress json``), so the app stays responsive and a
 crash in training cannot take it down; the room plots the JSON lines it reads. Runs live in
 ``<user data>/training/<kind>/<name>/`` (see :mod:`.runs`); a finished model is installed into
-the user's models folder with a generated model card, and the main window's model scan is
-refreshed so the other rooms' pickers list it at once.
+the user's models folder with a generated model card, and the room bus's ``models_installed``
+makes the main window rescan, so the other rooms' pickers list it at once.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QFileDialog, QWidget
 from desktop_app.core import paths
 from desktop_app.core.errors import ReverieError
 from desktop_app.core.train_data_check import DataReport, check_folder
-from desktop_app.ui.rooms.base import RoomPanel
+from desktop_app.ui.room_base import RoomPanel
 from desktop_app.ui.train import presets as P
 from desktop_app.ui.train import runs as R
 from desktop_app.ui.train.layout import build_layout
@@ -162,12 +162,10 @@ class TrainPanel(RoomPanel):
         how, _, value = data.partition(":")
         return (value, None, False) if how == "size" else (None, value, how == "lora")
 
-    def set_model_message(self, message: str) -> None:
+    def models_changed(self, scan) -> None:
         """The main window rescanned the models: refresh the fine-tune choices."""
-        super().set_model_message(message)
-        scan = getattr(self.window(), "scan", None)
-        if scan is not None:
-            self.set_fine_tune_models(scan.of_kind("text"))
+        super().models_changed(scan)
+        self.set_fine_tune_models(scan.of_kind("text"))
 
     def set_fine_tune_models(self, models) -> None:
         """The text models (``ModelInfo``) offered for fine-tuning; unusable ones are left out."""
@@ -476,9 +474,7 @@ class TrainPanel(RoomPanel):
         R.tidy_run(folder)
         self._set_state("idle")
         self.refresh_unfinished()
-        window = self.window()
-        if hasattr(window, "refresh_models"):
-            window.refresh_models()
+        self.bus.models_installed.emit()   # every room's model list is stale now
         room = {"text": "Write", "image": "Imagine", "music": "Compose"}[request.kind]
         loss = f" Held-out loss {self.stats.val_loss:.3f}." if self.stats.val_loss else ""
         self.statusLabel.setText(f"Done.{loss}")

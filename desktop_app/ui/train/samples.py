@@ -119,7 +119,7 @@ class SamplesView(QWidget):
         if self.melody is None:
             return
         try:
-            from desktop_app.ui.compose.player import AudioPlayer
+            from desktop_app.ui.widgets.audio_player import AudioPlayer
         except ImportError:
             self._say("Audio preview is not available in this installation.")
             return
@@ -127,7 +127,7 @@ class SamplesView(QWidget):
             self._player = AudioPlayer(self)
             self._player.error.connect(self._say)
         if not self._player.output_available():
-            from desktop_app.ui.compose.player import NO_OUTPUT
+            from desktop_app.ui.widgets.audio_player import NO_OUTPUT
             self._say(NO_OUTPUT)
             return
         self._player.play(self.melody)

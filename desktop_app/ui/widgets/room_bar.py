@@ -1,11 +1,20 @@
-"""The side bar listing the five rooms with their icons and names (GUI thread)."""
+"""The side bar listing the rooms with their icons and names (GUI thread)."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QListWidget, QListWidgetItem
 
-from desktop_app.ui.rooms.base import room_icon
+from desktop_app.core import paths
+
+
+def room_icon(room_id: str) -> QIcon:
+    """The room's colour icon, drawn the same when selected (no highlight tint)."""
+    path = str(paths.resources_dir() / "icons" / f"room-{room_id}.svg")
+    icon = QIcon(path)
+    icon.addFile(path, QSize(), QIcon.Mode.Selected)
+    return icon
 
 
 class RoomBar(QListWidget):

@@ -2,28 +2,27 @@
 
 A mixin for :class:`~desktop_app.ui.write.panel.WritePanel` (GUI thread only). It keeps the
 :class:`~desktop_app.core.documents.WritingSession` (text + generation history) in step with
-the editor and uses the lead's atomic ``save_document`` / ``load_document`` and
-``AutosaveStore("write")``. The editor's own "modified" flag says whether there are unsaved
-changes (undoing back to the saved text counts as saved). A save that fails (read-only folder,
+the editor and uses the atomic ``save_document`` / ``load_document`` and the room's
+:class:`~desktop_app.ui.autosave.AutosaveController`. The editor's own "modified" flag says
+whether there are unsaved changes (undoing back to the saved text counts as saved). A save that fails (read-only folder,
 full disk) shows the reason and leaves the text in the editor untouched.
 
-Autosave runs every 30 seconds and after each generation, only when something changed. A
-snapshot found at start-up means the last session ended without a clean close: a banner offers
-to restore it.
+Autosave (policy RECOVER) runs every 30 seconds and after each generation, only when something
+changed. A snapshot found at start-up means the last session ended without a clean close: the
+banner offers to restore it.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-from desktop_app.core.autosave import AutosaveStore
 from desktop_app.core.documents import (SESSION_SUFFIX, GenerationRecord, WritingSession,
                                         load_document, save_document)
 from desktop_app.core.errors import ReverieError
+from desktop_app.ui.autosave import AutosaveController, Policy
 
 log = logging.getLogger(__name__)
 FILE_FILTERS = ("Reverie session, keeps the generation history (*.reverie);;"
@@ -34,7 +33,7 @@ OPEN_FILTERS = "Documents (*.reverie *.txt *.md);;All files (*)"
 class DocumentsMixin:
     """Document life cycle of the Write room (expects ``editor``, ``session`` and widgets)."""
 
-    autosave_store: AutosaveStore
+    autosave: AutosaveController
     session: WritingSession
     path: Path | None
 
@@ -61,7 +60,7 @@ class DocumentsMixin:
         for number, record in enumerate(session.history, 1):
             self.history_list.addItem(_history_line(number, record))
             self.history_list.item(number - 1).setToolTip(_history_tip(record))
-        self._autosaved_revision = -1
+        self.autosave.forget_saved()
         self._update_title()
         self._on_text_changed()
 
@@ -113,7 +112,7 @@ class DocumentsMixin:
         return self.save_to(self.path)
 
     def save_as(self) -> bool:
-        restored = getattr(self, "_restored_path", None)  # offered, never trusted (below)
+        restored = self._restored_path  # offered, never trusted (see _apply_restored)
         start = str(self.path) if self.path else restored or "Untitled.reverie"
         path, chosen = QFileDialog.getSaveFileName(self, "Save the document as", start,
                                                    FILE_FILTERS)
@@ -140,7 +139,7 @@ class DocumentsMixin:
         kept = "" if path.suffix.lower() == SESSION_SUFFIX else (
             " (text only; save as .reverie to keep the generation history)")
         self.notice.emit(f"Saved {path.name}{kept}")
-        self.autosave_now(force=True)
+        self.autosave.save_now(force=True)
         return True
 
     def export(self) -> None:
@@ -168,49 +167,22 @@ class DocumentsMixin:
         self.history_list.item(self.history_list.count() - 1).setToolTip(_history_tip(record))
 
     # -- autosave --------------------------------------------------------------------------
+    def init_autosave(self, interval_ms: int) -> None:
+        """The room's :class:`AutosaveController` (crash recovery; the banner offers it)."""
+        self.autosave = AutosaveController(
+            self, "write", snapshot=self.autosave_state, apply=self._apply_restored,
+            report=lambda text: self.show_error(text), policy=Policy.RECOVER,
+            question=_restore_question,
+            revision=lambda: (self.editor.document().revision(), len(self.session.history)),
+            interval_ms=interval_ms)
+
     def autosave_state(self) -> dict:
         return {"session": self.current_session().to_json(),
                 "path": str(self.path) if self.path else None,
                 "modified": self.has_unsaved_changes(),
                 "cursor": self.editor.textCursor().position()}
 
-    def autosave_now(self, force: bool = False) -> bool:
-        """Write a snapshot if the text or history changed since the last one."""
-        revision = (self.editor.document().revision(), len(self.session.history))
-        if not force and revision == self._autosaved_revision:
-            return False
-        try:
-            self.autosave_store.save(self.autosave_state())
-        except (ReverieError, OSError) as exc:
-            self.show_error(f"Autosave failed: {exc}")
-            return False
-        self._autosaved_revision = revision
-        self.last_autosave = time.time()
-        return True
-
-    def offer_restore(self) -> bool:
-        """Show the restore banner if a previous session left unsaved work; True if shown."""
-        state = self.autosave_store.pending()  # validated; a damaged one is set aside
-        if self.autosave_store.problem:
-            self.show_error(self.autosave_store.problem)
-        if not state or not isinstance(state.get("session"), dict):
-            return False
-        if not state.get("modified"):  # it had been saved: nothing was lost
-            return False
-        self._pending_restore = state
-        saved_at = self.autosave_store.saved_at()
-        when = time.strftime("%H:%M", time.localtime(saved_at)) if saved_at else "earlier"
-        name = Path(state["path"]).name if state.get("path") else "an untitled document"
-        self.restoreLabel.setText(f"Reverie did not close cleanly last time. Restore the unsaved "
-                                  f"work in {name} (autosaved at {when})?")
-        self.restoreBanner.show()
-        return True
-
-    def restore_pending(self) -> bool:
-        state = getattr(self, "_pending_restore", None)
-        self.restoreBanner.hide()
-        if not state:
-            return False
+    def _apply_restored(self, state: dict) -> bool:
         try:
             session = WritingSession.from_json(state["session"], source="the autosave")
         except ReverieError as exc:
@@ -225,20 +197,17 @@ class DocumentsMixin:
         cursor = self.editor.textCursor()
         cursor.setPosition(min(int(state.get("cursor") or 0), len(session.text)))
         self.editor.setTextCursor(cursor)
-        self._pending_restore = None
         self.notice.emit("Restored the unsaved work from the last session.")
         return True
 
-    def discard_pending(self) -> None:
-        self._pending_restore = None
-        self.restoreBanner.hide()
-        self.autosave_store.clear()
 
-    def _on_app_about_to_quit(self) -> None:
-        # A clean quit (after the unsaved-changes question): nothing to restore next time.
-        # Not after a signal or logout: then the autosave IS the unsaved text.
-        if not self.keep_autosave:
-            self.autosave_store.clear()
+def _restore_question(state: dict, when: str) -> str | None:
+    """The banner's question, or None when the snapshot holds nothing that was lost."""
+    if not isinstance(state.get("session"), dict) or not state.get("modified"):
+        return None   # a snapshot of saved work: nothing was lost
+    name = Path(state["path"]).name if state.get("path") else "an untitled document"
+    return (f"Reverie did not close cleanly last time. Restore the unsaved work in {name} "
+            f"(autosaved at {when})?")
 
 
 def _history_line(number: int, record: GenerationRecord) -> str:

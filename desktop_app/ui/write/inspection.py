@@ -39,7 +39,7 @@ class InspectionMixin:
         s = self.randomness.settings()
         breakers = tuple(s.dry_sequence_breakers) if "dry" in s.enabled_stages() else ()
         job = NextTokenLogitsJob(model_dir=self.model_dir, text=text,
-                                 precision=getattr(self, "precision", "auto"),
+                                 precision=self.precision,
                                  dry_sequence_breakers=breakers,
                                  context_length=self._context() or None)
         self._inspected_breakers = breakers

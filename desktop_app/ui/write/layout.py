@@ -91,25 +91,6 @@ def _top_row(p) -> QHBoxLayout:
     return row
 
 
-def _restore_banner(p) -> QFrame:
-    p.restoreBanner = QFrame(p)
-    p.restoreBanner.setObjectName("restoreBanner")
-    p.restoreBanner.setStyleSheet("#restoreBanner { background: rgba(255, 200, 80, 70); "
-                                  "border-radius: 6px; }")
-    p.restoreLabel = QLabel("", p.restoreBanner)
-    p.restoreLabel.setWordWrap(True)
-    p.restoreButton = QPushButton("Restore", p.restoreBanner)
-    p.restoreButton.setObjectName("restoreButton")
-    p.discardRestoreButton = QPushButton("Discard", p.restoreBanner)
-    p.discardRestoreButton.setObjectName("discardRestoreButton")
-    row = QHBoxLayout(p.restoreBanner)
-    row.addWidget(p.restoreLabel, 1)
-    row.addWidget(p.restoreButton)
-    row.addWidget(p.discardRestoreButton)
-    p.restoreBanner.hide()
-    return p.restoreBanner
-
-
 def _side_tabs(p) -> QTabWidget:
     p.side_tabs = QTabWidget(p)
     p.side_tabs.setObjectName("writeSideTabs")
@@ -240,7 +221,7 @@ def build_layout(p) -> None:
     layout.setSpacing(6)
     layout.addLayout(_top_row(p))
     layout.addWidget(p.modelMessage)
-    layout.addWidget(_restore_banner(p))
+    layout.addWidget(p.autosave.banner)
     layout.addWidget(p.systemEdit)
     layout.addWidget(p.instructionEdit)
     layout.addWidget(main_split, 1)

@@ -18,12 +18,10 @@ from PySide6.QtCore import QTimer, Qt
 from PySide6.QtGui import QKeySequence, QShortcut, QTextCursor
 from PySide6.QtWidgets import QApplication
 
-from desktop_app.core.autosave import AutosaveStore
 from desktop_app.core.documents import GenerationRecord, WritingSession
 from desktop_app.core.events import Cancelled, Event, Failed, Finished, Progress, TokenChunk
 from desktop_app.core.textgen import LoadTextModelJob, TextGenerationJob, TokenInfo
-from desktop_app.engine.sync_engine import SyncEngine
-from desktop_app.ui.rooms.base import RoomPanel
+from desktop_app.ui.room_base import RoomPanel
 from desktop_app.ui.write.documents import DocumentsMixin
 from desktop_app.ui.write.inspection import InspectionMixin
 from desktop_app.ui.write.layout import DEFAULT_CONTEXT, build_layout
@@ -62,9 +60,11 @@ class WritePanel(InspectionMixin, DocumentsMixin, RoomPanel):
     title = "Write"
     tagline = "Continue a draft with a local language model."
     model_kind = "text"
-    precision = "auto"  # text weight precision (Preferences; main window sets it)
+    precision = "auto"  # text weight precision (Preferences → preferences_changed)
     generates = True
     available = True
+    # Stop keeps the text generated so far in the document: that seed has been used.
+    new_seed_after_stop = True
 
     def __init__(self, engine, randomness, parent=None, *, model_dir: str | None = None,
                  autoload: bool | None = None, autosave_ms: int = AUTOSAVE_MS) -> None:
@@ -78,24 +78,18 @@ class WritePanel(InspectionMixin, DocumentsMixin, RoomPanel):
         self._load_job_id = None
         self._inspect_job_id = None
         self._inspected_breakers: tuple = ()
-        # Preload the default model in the background once the room is shown. Not on the
-        # synchronous test engine, where "background" would mean blocking the GUI thread.
-        self._autoload = (not isinstance(engine, SyncEngine)) if autoload is None else autoload
+        self._variants_request: Request | None = None
+        self._restored_path: str | None = None
+        # Preload the default model in the background once the room is shown. Not on an
+        # engine that runs jobs inline (tests), where "background" would block the GUI thread.
+        self._autoload = engine.runs_in_background if autoload is None else autoload
         self._shown_once = False
-        self._autosaved_revision = None
-        self._pending_restore = None
-        self.last_autosave = 0.0
-        self.autosave_store = AutosaveStore("write")
+        self.init_autosave(autosave_ms)
         build_layout(self)
         self._connect()
-        self.autosave_timer = QTimer(self, interval=autosave_ms, timeout=self.autosave_now)
-        self.autosave_timer.start()
         self.inspector.set_settings(randomness.settings())
         self._update_title()
         self._on_text_changed()
-        app = QApplication.instance()
-        if app is not None:
-            app.aboutToQuit.connect(self._on_app_about_to_quit)
         if model_dir:
             self.request_model(model_dir)
 
@@ -120,10 +114,9 @@ class WritePanel(InspectionMixin, DocumentsMixin, RoomPanel):
         self.advanced.message.connect(self.notice)
         self.find_bar.status.connect(self.notice)
         self.engine.event.connect(self._on_side_event)
+        self.running_changed.connect(self._on_running_changed)
         self.regenerateButton.clicked.connect(self.regenerate)
         self.acceptButton.clicked.connect(e.accept_generated)
-        self.restoreButton.clicked.connect(self.restore_pending)
-        self.discardRestoreButton.clicked.connect(self.discard_pending)
         self.history_list.itemDoubleClicked.connect(
             lambda item: self.reuse_generation(self.history_list.row(item)))
         self.openings.itemClicked.connect(lambda item: self.use_opening(item.text()))
@@ -142,20 +135,29 @@ class WritePanel(InspectionMixin, DocumentsMixin, RoomPanel):
         super().showEvent(event)
         if not self._shown_once:
             self._shown_once = True
-            self.offer_restore()
+            self.autosave.offer_restore()
             if self._autoload and not self.model_dir:
                 QTimer.singleShot(PRELOAD_DELAY_MS, self.load_default_model)
 
-    def set_model_message(self, message: str) -> None:
-        super().set_model_message(message)
-        scan = getattr(self.window(), "scan", None)
-        if scan is None:
-            from desktop_app.core.model_registry import scan_models  # noqa: PLC0415
-            scan = scan_models()
+    def models_changed(self, scan) -> None:
+        super().models_changed(scan)
         self.picker.set_models(scan.of_kind("text"))
         default = None if self.model_info else self.default_model()
         if default is not None:
             self.picker.preview(default)
+
+    def preferences_changed(self, settings) -> None:
+        self.precision = settings.text_precision()   # used from the next model load
+
+    def model_in_use(self) -> str | None:
+        return self.model_dir
+
+    def open_from_map(self, kind: str, payload: dict) -> None:
+        """A word from the map goes on the clipboard, to paste where the writer wants it."""
+        word = payload.get("word")
+        if word:
+            QApplication.clipboard().setText(word)
+            self.notice.emit(f"“{word}” is on the clipboard — paste it into your draft.")
 
     def default_model(self):
         """The built-in story model if usable, else the first usable text model (or None)."""
@@ -170,11 +172,7 @@ class WritePanel(InspectionMixin, DocumentsMixin, RoomPanel):
             self.request_model(str(chosen.path))
 
     def _known_models(self):
-        scan = getattr(self.window(), "scan", None)
-        if scan is None:
-            from desktop_app.core.model_registry import scan_models  # noqa: PLC0415
-            scan = scan_models()
-        return scan.of_kind("text")
+        return self.model_scan().of_kind("text")
 
     def show_error(self, message: str) -> None:
         self.errorLabel.setText(message)
@@ -257,15 +255,13 @@ class WritePanel(InspectionMixin, DocumentsMixin, RoomPanel):
                 self.show_error("Type an instruction first, e.g. “Write a funny poem about "
                                 "space exploration”.")
                 return None
-            self.request = Request("instruction", instruction, pos, chat=True)
-        elif variants > 1:
+            return self._start(Request("instruction", instruction, pos, chat=True))
+        if variants > 1:
             anchor = QTextCursor(self.editor.document())
             anchor.setPosition(pos)
-            self.request = Request("variants", self.editor.text_before(pos), pos,
-                                   variants=variants, anchor=anchor)
-        else:
-            self.request = Request("continue", self.editor.text_before(pos), pos)
-        return super().generate()
+            return self._start(Request("variants", self.editor.text_before(pos), pos,
+                                       variants=variants, anchor=anchor))
+        return self._start(Request("continue", self.editor.text_before(pos), pos))
 
     def regenerate(self):
         """Replace the last generation with a new one (a new seed unless the seed is locked)."""
@@ -274,8 +270,7 @@ class WritePanel(InspectionMixin, DocumentsMixin, RoomPanel):
             self.notice.emit("Nothing to regenerate: the last generation was edited or undone.")
             return None
         a, b = span.bounds()
-        self.request = Request("regenerate", self.editor.text_before(a), a, replace=(a, b))
-        return super().generate()
+        return self._start(Request("regenerate", self.editor.text_before(a), a, replace=(a, b)))
 
     def choose_alternative(self, span, index: int, alternative) -> None:
         """Replace token ``index`` of ``span`` with ``alternative`` and regenerate after it."""
@@ -289,23 +284,32 @@ class WritePanel(InspectionMixin, DocumentsMixin, RoomPanel):
                           raw_probability=alternative.raw_probability,
                           alternatives=original.alternatives)
         span.truncate(index)
-        self.request = Request("alternative", self.editor.text_before(cut) + alternative.text,
-                               cut, replace=(cut, b), prefix_tokens=[token],
-                               prefix_text=alternative.text)
-        super().generate()
+        self._start(Request("alternative", self.editor.text_before(cut) + alternative.text,
+                            cut, replace=(cut, b), prefix_tokens=[token],
+                            prefix_text=alternative.text))
 
-    def build_job(self, sampler, seed: int):
-        req = self.request
-        if req is None or not self.model_dir:
+    def _start(self, req: Request):
+        """Run ``req`` as the room's one job with the seed in the Randomness box."""
+        if self.is_running() or not self.model_dir:
             return None
-        settings = sampler.with_seed(seed) if hasattr(sampler, "with_seed") else sampler
-        req.job = TextGenerationJob(model_dir=self.model_dir, prompt=req.prompt,
+        seed = self.randomness.seed_for_next_generation()
+        req.job = self._job_for(req, seed)
+        self.request = req
+        self._show_start(req, seed)
+        return self.run(req.job, seed)
+
+    def _job_for(self, req: Request, seed: int) -> TextGenerationJob:
+        settings = self.randomness.settings().with_seed(seed)
+        return TextGenerationJob(model_dir=self.model_dir, prompt=req.prompt,
                                     settings=settings, max_tokens=self.maxTokensSpin.value(),
                                     variants=req.variants, chat=req.chat,
                                     system_prompt=(self.systemEdit.text().strip() or None)
                                     if req.chat else None,
                                     context_length=self._context() or None,
                                     precision=self.precision)
+
+    def _show_start(self, req: Request, seed: int) -> None:
+        """Make room for the run in the editor (or the variants view) before it starts."""
         self.show_error("")
         self.gauge.set_dropped(0)
         if req.mode == "variants":
@@ -318,7 +322,6 @@ class WritePanel(InspectionMixin, DocumentsMixin, RoomPanel):
             req.span = self.editor.begin_generation(req.position, replace=req.replace)
             if req.prefix_text:
                 self.editor.append_generated(req.prefix_text, req.prefix_tokens)
-        return req.job
 
     def on_job_event(self, event: Event) -> None:
         req = self.request
@@ -360,10 +363,8 @@ class WritePanel(InspectionMixin, DocumentsMixin, RoomPanel):
             self.show_error(f"Generation failed: {event.message}. The text so far is kept.")
         elif isinstance(event, Cancelled):
             self.notice.emit("Stopped; the text generated so far is kept.")
-            if req.job is not None:  # the seed was used: roll a new one unless locked
-                self.randomness.generation_finished(int(req.job.settings.seed))
         self.request = None
-        self.autosave_now()
+        self.autosave.save_now()
         self._inspect_timer.start()
 
     def _record(self, req: Request, text: str, result, event, variant: int = 0):
@@ -381,7 +382,7 @@ class WritePanel(InspectionMixin, DocumentsMixin, RoomPanel):
 
     def insert_variant(self, index: int, text: str, tokens) -> None:
         """Insert variant ``index`` at the position the variants were made for (one undo step)."""
-        req = getattr(self, "_variants_request", None)
+        req = self._variants_request
         if req is None or self.is_running() or not text:
             return
         position = req.anchor.position() if req.anchor is not None else req.position
@@ -390,7 +391,7 @@ class WritePanel(InspectionMixin, DocumentsMixin, RoomPanel):
         self.editor.end_generation()
         result = next((r for r in req.results if r.variant == index), None)
         self.add_record(self._record(req, text, result, None, variant=index))
-        self.autosave_now()
+        self.autosave.save_now()
 
     def reuse_generation(self, index: int) -> bool:
         """Put generation ``index``'s settings and seed in the controls (seed locked)."""
@@ -416,8 +417,7 @@ class WritePanel(InspectionMixin, DocumentsMixin, RoomPanel):
         elif self.find_bar.isVisible():
             self.find_bar.close_bar()
 
-    def _set_running(self, running: bool) -> None:
-        super()._set_running(running)
+    def _on_running_changed(self, running: bool) -> None:
         self.editor.setReadOnly(running)
         self.regenerateButton.setEnabled(not running)
         self.picker.combo.setEnabled(not running)

@@ -7,10 +7,9 @@ import pytest
 from PySide6.QtCore import QBuffer, QIODevice, QObject, Signal
 from PySide6.QtMultimedia import QAudio
 
-from desktop_app.core.melody import Key, Melody, Meter, Note
 from desktop_app.engine.sync_engine import SyncEngine
 from desktop_app.ui.compose.panel import ComposePanel
-from desktop_app.ui.compose.player import AudioPlayer
+from desktop_app.ui.widgets.audio_player import AudioPlayer
 from desktop_app.ui.widgets.randomness import RandomnessControls
 
 
@@ -51,16 +50,6 @@ def make_panel(qtbot, tiny_music_models):
 @pytest.fixture
 def panel(make_panel):
     return make_panel()
-
-
-def scale_melody(key: str = "D major", meter: str = "4/4", tempo: float = 96.0) -> Melody:
-    """Two bars: a D major scale up and a held tonic (8 quarter notes)."""
-    k = Key.parse(key)
-    base = 62 if k.tonic == 2 else 60 + k.tonic
-    steps = [0, 2, 4, 5, 7, 9, 11, 12]
-    notes = [Note(start=float(i), pitch=base + s, duration=1.0, velocity=80 + i)
-             for i, s in enumerate(steps)]
-    return Melody(notes=tuple(notes), key=k, meter=Meter.parse(meter), tempo=tempo, title="Scale")
 
 
 class FakeDevice:

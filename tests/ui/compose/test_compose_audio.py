@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from PySide6.QtMultimedia import QAudio
 
-from conftest import scale_melody
+from compose_melodies import scale_melody
 from desktop_app.core import synth
-from desktop_app.ui.compose.player import NO_OUTPUT, AudioPlayer
+from desktop_app.ui.widgets.audio_player import NO_OUTPUT, AudioPlayer
 
 
 def test_without_an_audio_output_the_room_says_so_and_still_exports(make_panel, tmp_path):

@@ -13,7 +13,7 @@ import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
-from conftest import scale_melody
+from compose_melodies import scale_melody
 from desktop_app.core import synth
 from desktop_app.core.melody import Note
 from desktop_app.core.midi import read_midi, write_midi
@@ -162,7 +162,7 @@ def test_session_is_autosaved_and_restored(make_panel):
                                                                 duration=0.5),), "Add")
     first.loopCheck.setChecked(True)
     first.controls.instrumentCombo.setCurrentIndex(40)
-    first.autosave_now()
+    first.autosave.save_now()
     second = make_panel()
     assert second.pianoRoll.melody() == first.pianoRoll.melody()
     assert second.variationsList.melodies() == first.variationsList.melodies()

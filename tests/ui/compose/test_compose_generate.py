@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import scale_melody
+from compose_melodies import scale_melody
 
 
 def _generate(panel, seed: int, variations: int = 3, bars: int = 4):

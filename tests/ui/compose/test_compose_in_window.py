@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QFileDialog
 
-from conftest import scale_melody
+from compose_melodies import scale_melody
 from desktop_app.core.midi import read_midi
 from desktop_app.ui.compose.panel import ComposePanel
 

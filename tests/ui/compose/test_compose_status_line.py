@@ -1,6 +1,6 @@
 """The melody status line under the piano roll elides instead of cutting mid-word."""
 
-from conftest import scale_melody
+from compose_melodies import scale_melody
 from PySide6.QtCore import Qt
 
 from desktop_app.ui.widgets.elided_label import ElidedLabel

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QColor
 
-from conftest import scale_melody
+from compose_melodies import scale_melody
 from desktop_app.core.melody import Note
 from desktop_app.ui.compose.piano_roll import NOTE_IN, NOTE_OUT, PianoRoll
 

@@ -45,7 +45,7 @@ def test_dock_follows_the_write_room_model(window):
     write.model_dir = str(STORIES)       # what the Write room holds once its model loaded
     window.show_room("write")
     assert dock.view.data is not None and dock.view.data.kind == "text", dock.view.status.text()
-    window.explore_bus.set_current_latent.emit(str(STORIES), dock.view.data.codes[5])
+    window.bus.set_current_latent.emit(str(STORIES), dock.view.data.codes[5])
     np.testing.assert_allclose(dock.view.latentMap._current.getData()[0], [dock.view.xy[5, 0]],
                                atol=1e-4)
 
@@ -56,10 +56,10 @@ def test_open_in_room_takes_phrases_to_compose_and_words_to_write(window):
     from desktop_app.core.melody import Melody, Note
     phrase = Melody(notes=(Note(start=0.0, pitch=62, duration=1.0),
                            Note(start=1.0, pitch=66, duration=0.5)), title="phrase")
-    window.explore_bus.open_in_room.emit("music", {"model": "phrase-vae", "melody": phrase})
+    window.bus.open_in_room.emit("music", {"model": "phrase-vae", "melody": phrase})
     assert window.current_panel().room_id == "compose"
     roll = window.panel("compose").pianoRoll
     assert [n.pitch for n in roll.melody().notes] == [62, 66]
-    window.explore_bus.open_in_room.emit("text", {"model": "m", "word": "lantern"})
+    window.bus.open_in_room.emit("text", {"model": "m", "word": "lantern"})
     assert window.current_panel().room_id == "write"
     assert QGuiApplication.clipboard().text() == "lantern"

@@ -7,7 +7,7 @@ from PySide6.QtWidgets import QApplication
 
 from desktop_app.core.events import Cancelled, ImageReady
 from desktop_app.engine.engine import InferenceEngine
-from helpers import expected_image
+from imagine_helpers import expected_image
 
 
 def test_drag_on_the_threaded_engine_ends_on_the_latest_image(make_panel, qtbot):

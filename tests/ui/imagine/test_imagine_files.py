@@ -9,7 +9,7 @@ from PIL import Image
 from PySide6.QtGui import QGuiApplication
 
 from desktop_app.ui.imagine.png_meta import META_KEY, read_meta
-from helpers import drop_file, expected_image, photo
+from imagine_helpers import drop_file, expected_image, photo
 
 
 def settle(panel, qtbot):
@@ -184,13 +184,13 @@ def test_autosave_restores_latent_sliders_ends_and_history(panel, make_panel, qt
     panel.grid.use_as.emit(4, "A")
     panel.grid.use_as.emit(6, "B")
     settle(panel, qtbot)
-    assert panel.autosave_now(force=True)
+    assert panel.autosave.save_now(force=True)
     state, latent = panel.history.state, panel.current_latent.copy()
     undo_count = panel.history.stack.count()
 
     again = make_panel()
-    assert again.offer_restore() and again.restoreBanner.isVisibleTo(again)
-    again.restoreButton.click()
+    assert again.autosave.offer_restore() and again.autosave.banner.isVisibleTo(again)
+    again.autosave.banner.restoreButton.click()
     settle(again, qtbot)
     assert np.array_equal(again.history.state.base, state.base)
     assert again.history.state.amounts == state.amounts
@@ -204,11 +204,11 @@ def test_autosave_restores_latent_sliders_ends_and_history(panel, make_panel, qt
 
 
 def test_discarding_the_autosave_forgets_it(panel, make_panel):
-    panel.autosave_now(force=True)
+    panel.autosave.save_now(force=True)
     again = make_panel()
-    assert again.offer_restore()
-    again.discardRestoreButton.click()
-    assert again.autosave_store.pending() is None
+    assert again.autosave.offer_restore()
+    again.autosave.banner.discardButton.click()
+    assert again.autosave.store.pending() is None
 
 
 def test_png_with_damaged_latent_data_opens_as_a_plain_picture(panel, tmp_path):
@@ -223,14 +223,14 @@ def test_png_with_damaged_latent_data_opens_as_a_plain_picture(panel, tmp_path):
 
 
 def test_a_damaged_autosave_is_not_offered_or_says_why(panel, make_panel):
-    store = panel.autosave_store
+    store = panel.autosave.store
     store.path.parent.mkdir(parents=True, exist_ok=True)
     store.path.write_text("{broken", encoding="utf-8")
     again = make_panel()
-    assert not again.offer_restore()
+    assert not again.autosave.offer_restore()
     store.save({"model_dir": panel.model_dir, "history": {"state": {"base": "@@"}}})
-    assert again.offer_restore()
-    again.restoreButton.click()
+    assert again.autosave.offer_restore()
+    again.autosave.banner.restoreButton.click()
     assert "could not be restored" in again.messageLabel.text()
     assert again.current_pixels is not None          # the room still starts with a grid
 

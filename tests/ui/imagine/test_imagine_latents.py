@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt
 
 from desktop_app.core.events import ImageReady
 from desktop_app.core.imaging import DecodeLatentJob
-from helpers import expected_image, seed_latent
+from imagine_helpers import expected_image, seed_latent
 
 SLIDER_NAMES = {"slider_smile", "slider_skin_tone", "slider_style",
                 *(f"slider_direction_{i}" for i in range(1, 9))}

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from desktop_app.core import paths
 from desktop_app.ui.imagine.panel import ImaginePanel
-from helpers import photo
+from imagine_helpers import photo
 
 NAMES = ["imaginePanel", "imageView", "latentSliders", "variationGrid", "morphPanel",
          "modelPicker", "slider_skin_tone", "slider_direction_1"]

@@ -16,7 +16,8 @@ def test_picker_lists_user_models_and_switching_resets_the_latents(make_panel,
     user = paths.user_models_dir() / "image" / "my-trained"
     shutil.copytree(other_image_model, user)
     panel = make_panel()
-    panel.set_model_message("")
+    from desktop_app.core.model_registry import scan_models
+    panel.models_changed(scan_models())
     labels = [panel.modelPicker.itemText(i) for i in range(panel.modelPicker.count())]
     assert "my-trained (user)" in labels
     assert labels[-1] == "Open model folder…"

@@ -32,18 +32,18 @@ DRIVER = textwrap.dedent("""
     app.processEvents()
     if sys.argv[1] == "write":
         panel.editor.insertPlainText(sys.argv[2])
-        panel.autosave_timer.setInterval(100)  # the 30 s timer, shortened for the test
+        panel.autosave.timer.setInterval(100)  # the 30 s timer, shortened for the test
         def check():
-            if panel.autosave_store.path.exists():
+            if panel.autosave.store.path.exists():
                 print("READY", flush=True)
             else:
                 QTimer.singleShot(50, check)
         check()
         app.exec()
     else:
-        offered = not panel.restoreBanner.isHidden()
-        restored = panel.restore_pending() if offered else False
-        print(json.dumps({"offered": offered, "label": panel.restoreLabel.text(),
+        offered = not panel.autosave.banner.isHidden()
+        restored = panel.autosave.restore_pending() if offered else False
+        print(json.dumps({"offered": offered, "label": panel.autosave.banner.label.text(),
                           "restored": restored, "text": panel.editor.toPlainText(),
                           "unsaved": panel.has_unsaved_changes()}), flush=True)
         panel.editor.document().setModified(False)

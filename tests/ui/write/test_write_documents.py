@@ -103,7 +103,7 @@ def test_unsaved_changes_question(write_panel, monkeypatch):
 def test_autosave_after_generation_and_restore(write_panel, qtbot, fake_text):
     p = write_panel
     generate_into(p, "Autosaved", 2)
-    data = json.loads(p.autosave_store.path.read_text())
+    data = json.loads(p.autosave.store.path.read_text())
     assert data["state"]["session"]["text"] == p.editor.toPlainText()
     assert len(data["state"]["session"]["history"]) == 1
     # A second panel (the next start) in this process finds the snapshot and offers it.
@@ -115,9 +115,9 @@ def test_autosave_after_generation_and_restore(write_panel, qtbot, fake_text):
     other = WritePanel(engine, RandomnessControls(), autoload=False)
     qtbot.addWidget(other)
     try:
-        assert other.offer_restore()
-        assert other.restoreBanner.isVisibleTo(other)
-        other.restoreButton.click()
+        assert other.autosave.offer_restore()
+        assert other.autosave.banner.isVisibleTo(other)
+        other.autosave.banner.restoreButton.click()
         assert other.editor.toPlainText() == p.editor.toPlainText()
         assert other.has_unsaved_changes() and len(other.session.history) == 1
     finally:
@@ -127,10 +127,10 @@ def test_autosave_after_generation_and_restore(write_panel, qtbot, fake_text):
 def test_autosave_only_when_changed(write_panel):
     p = write_panel
     p.editor.setPlainText("one")
-    assert p.autosave_now()
-    assert not p.autosave_now()
+    assert p.autosave.save_now()
+    assert not p.autosave.save_now()
     p.editor.insertPlainText(" two")
-    assert p.autosave_now()
+    assert p.autosave.save_now()
 
 
 def test_find_and_replace(write_panel):
@@ -273,7 +273,8 @@ def test_default_model_is_previewed_then_loaded_on_generate(qtbot, fake_text, tm
     panel = WritePanel(engine, RandomnessControls(), autoload=False)
     qtbot.addWidget(panel)
     try:
-        panel.set_model_message("")
+        from desktop_app.core.model_registry import scan_models
+        panel.models_changed(scan_models())
         assert "reverie-stories" in panel.picker.details.text()
         assert "context 256" in panel.picker.details.text() and panel.model_dir is None
         panel.maxTokensSpin.setValue(2)

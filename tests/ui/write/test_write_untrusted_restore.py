@@ -14,10 +14,10 @@ def test_restored_path_is_offered_not_trusted(write_panel, tmp_path, monkeypatch
     victim.write_text("precious")
     state = {"session": {"format": "reverie-session", "version": 1, "text": "restored words",
                          "history": []}, "path": str(victim), "modified": True, "cursor": 3}
-    p.autosave_store.path.parent.mkdir(parents=True, exist_ok=True)
-    p.autosave_store.path.write_text(json.dumps({"pid": 1, "state": state}))
-    assert p.offer_restore()
-    assert p.restore_pending()
+    p.autosave.store.path.parent.mkdir(parents=True, exist_ok=True)
+    p.autosave.store.path.write_text(json.dumps({"pid": 1, "state": state}))
+    assert p.autosave.offer_restore()
+    assert p.autosave.restore_pending()
     asked = []
 
     def dialog(parent, caption, start, filters):
@@ -31,11 +31,11 @@ def test_restored_path_is_offered_not_trusted(write_panel, tmp_path, monkeypatch
 
 def test_a_damaged_autosave_is_reported_and_set_aside(write_panel):
     p = write_panel
-    p.autosave_store.path.parent.mkdir(parents=True, exist_ok=True)
-    p.autosave_store.path.write_text(json.dumps({"pid": 1, "state": {"session": {
+    p.autosave.store.path.parent.mkdir(parents=True, exist_ok=True)
+    p.autosave.store.path.write_text(json.dumps({"pid": 1, "state": {"session": {
         "format": "reverie-session", "version": 1, "text": "x"}, "path": 5, "modified": True}}))
     shown = []
     p.show_error = shown.append
-    assert not p.offer_restore()
+    assert not p.autosave.offer_restore()
     assert shown and "could not be restored" in shown[0]
-    assert p.autosave_store.path.with_name("write.json.corrupt").exists()
+    assert p.autosave.store.path.with_name("write.json.corrupt").exists()

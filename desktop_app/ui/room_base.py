@@ -1,20 +1,44 @@
-"""The base of every room panel: the hooks the main window calls, and the generate/stop flow.
+"""The public room API: what every room panel offers the main window, and what it may use.
 
-A room panel lives on the GUI thread. It receives the engine and the shared Randomness
-controls in its constructor and never talks to the worker except through ``engine.submit`` /
-``engine.cancel`` and the events the engine emits.
+A room is a :class:`RoomPanel` subclass in its own package (``ui/write/``, ``ui/imagine/`` …).
+It lives on the GUI thread, receives the engine and the shared Randomness controls in its
+constructor, and talks to the worker only through ``engine.submit`` / ``engine.cancel`` and the
+events the engine emits. It knows nothing of the other rooms or of the main window: the shell
+calls the hooks below, and what rooms offer one another goes through the one
+:class:`~desktop_app.ui.room_bus.RoomBus` (``self.bus``). Everything a room needs from the
+shell arrives through a hook; nothing is read from ``self.window()``.
 
-Hooks a room implements (all optional):
+**Declared** (class attributes): ``room_id`` (object name ``<room_id>Panel``), ``title``,
+``tagline``, ``model_kind`` (which ``models/<kind>/`` it needs; the room that ``generates``
+a medium is also the one the map opens items of that medium in), ``generates``,
+``uses_randomness``, ``randomness_fields``, ``available``, ``has_own_map``,
+``new_seed_after_stop``.
 
-* ``build_job(sampler, seed) -> Job | None`` — the job Ctrl+Enter / Generate submits;
-* ``on_job_event(event)`` — show streamed results of the room's own job;
-* ``has_unsaved_changes()``, ``new_document()``, ``open_file(path)``, ``save()``,
-  ``save_as()``, ``export()`` — the File menu is routed to the current room;
-* ``model_kind`` — which ``models/<kind>/`` the room needs; :meth:`set_model_message` shows
-  a clear notice when none is installed.
+**Called by the shell** (override as needed, call ``super()`` where the base does work):
 
-The base class implements the seed contract: the seed in the Randomness box goes into the job,
-and when the job finishes the box is told (``generation_finished``) so it can roll a new seed.
+* :meth:`join` — the window's bus; rooms subscribe in :meth:`on_bus` (default: nothing);
+* :meth:`models_changed` ``(scan)`` — the model folders were scanned (at start and after
+  Preferences or an install); the base shows the "models folder missing" notice;
+* :meth:`preferences_changed` ``(settings)`` — Preferences were saved (and once at start);
+* :meth:`open_from_map` ``(kind, payload)`` — the map asks this room to open an item;
+* :meth:`model_in_use` — the model folder the room works with now (the side map follows it);
+* :meth:`generate` (Ctrl+Enter), :meth:`stop` (Esc), :meth:`undo` / :meth:`redo` (Edit menu
+  when no text field has focus);
+* the File menu: :meth:`supports_documents`, :meth:`has_unsaved_changes`,
+  :meth:`new_document`, :meth:`open_file`, :meth:`save`, :meth:`save_as`, :meth:`export`;
+* ``self.autosave`` (an :class:`~desktop_app.ui.autosave.AutosaveController` or None):
+  :meth:`flush_autosave` and :meth:`keep_autosave_for_next_start` on closing.
+
+**Generation** (the seed contract, ARCHITECTURE §4): :meth:`generate` reads the seed in the
+Randomness box, asks :meth:`build_job` ``(sampler, seed)`` for the job and passes it to
+:meth:`run`. A room with several kinds of generation (Write's continue / regenerate /
+alternative, Compose's continue and interpolate) builds the job itself and calls
+:meth:`run` ``(job, seed)``: one running job per room, Stop and Esc cancel it, and when it
+finishes the seed is reported to the Randomness box (``generation_finished``) so it rolls a
+new one. :meth:`on_job_event` shows the events of that job; ``running_changed`` tells the
+room's own widgets. A failed run keeps the seed; so does a cancelled one, unless the room
+declares ``new_seed_after_stop`` (Write: the text generated before Stop stays in the
+document, so that seed has been used).
 """
 
 from __future__ import annotations
@@ -22,22 +46,15 @@ from __future__ import annotations
 import logging
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from desktop_app.core import paths
 from desktop_app.core.events import Cancelled, Event, Failed, Finished
 from desktop_app.core.jobs import Job, JobId
+from desktop_app.core.model_registry import ModelScan, scan_models
+from desktop_app.ui.room_bus import RoomBus
+from desktop_app.ui.widgets.room_bar import room_icon
 
 log = logging.getLogger(__name__)
-
-
-def room_icon(room_id: str) -> QIcon:
-    """The room's colour icon, drawn the same when selected (no highlight tint)."""
-    path = str(paths.resources_dir() / "icons" / f"room-{room_id}.svg")
-    icon = QIcon(path)
-    icon.addFile(path, QSize(), QIcon.Mode.Selected)
-    return icon
 
 
 class RoomPanel(QWidget):
@@ -56,6 +73,10 @@ class RoomPanel(QWidget):
     randomness_fields: tuple[str, ...] | None = None
     #: Set by rooms that are finished; placeholders leave it False.
     available: bool = False
+    #: The room shows the latent map itself (Explore): the side map hides while it is current.
+    has_own_map: bool = False
+    #: A stopped run still used its seed (its partial result stays): roll a new one after Stop.
+    new_seed_after_stop: bool = False
 
     #: A short message for the status bar (e.g. "The Write room arrives in a later release.").
     notice = Signal(str)
@@ -68,6 +89,11 @@ class RoomPanel(QWidget):
         self.setAccessibleName(f"{self.title} room")
         self.engine = engine
         self.randomness = randomness
+        #: The bus between rooms: a private one until the main window's :meth:`join`.
+        self.bus = RoomBus(self)
+        #: The room's :class:`~desktop_app.ui.autosave.AutosaveController`, if it keeps one.
+        self.autosave = None
+        self._scan: ModelScan | None = None
         self._job_id: JobId | None = None
         self._job_seed: int | None = None
         self.generateButton: QPushButton | None = None
@@ -118,6 +144,55 @@ class RoomPanel(QWidget):
     def model_message(self) -> str:
         return "" if self.modelMessage.isHidden() else self.modelMessage.text()
 
+    def model_scan(self) -> ModelScan:
+        """The models the shell last told this room about (:meth:`models_changed`); a room
+        built on its own scans the default folders (a fresh scan each time)."""
+        return self._scan if self._scan is not None else scan_models()
+
+    # -- hooks the shell calls ---------------------------------------------------------------
+
+    def join(self, bus: RoomBus) -> None:
+        """Use the main window's bus from now on (once, right after the room is built)."""
+        self.bus = bus
+        self.on_bus(bus)
+
+    def on_bus(self, bus: RoomBus) -> None:
+        """Subscribe to what the room wants to hear from the other rooms."""
+
+    def models_changed(self, scan: ModelScan) -> None:
+        """The model folders were scanned: show whether this room's kind of model is missing."""
+        self._scan = scan
+        self.set_model_message(scan.missing_message(self.model_kind) if self.model_kind else "")
+
+    def preferences_changed(self, settings) -> None:
+        """Preferences were saved (and once at start): take what applies to this room."""
+
+    def open_from_map(self, kind: str, payload: dict) -> None:
+        """Open an item the map chose (payloads in :class:`~desktop_app.ui.room_bus.RoomBus`).
+        Called on the room that generates ``kind``, after the shell has shown it."""
+        self.notice.emit(f"The {self.title} room cannot open items from the map.")
+
+    def model_in_use(self) -> str | None:
+        """The folder of the model this room works with now (None before one is chosen)."""
+        return None
+
+    def undo(self) -> None:
+        """Edit → Undo when no text field has focus: the room's own history, if it keeps one."""
+
+    def redo(self) -> None:
+        """Edit → Redo when no text field has focus."""
+
+    def flush_autosave(self) -> None:
+        """Write the room's autosave now if anything changed (closing, whatever the reason)."""
+        if self.autosave is not None:
+            self.autosave.save_now()
+
+    def keep_autosave_for_next_start(self) -> None:
+        """A close nobody answers (SIGTERM, logout): the autosave holds the unsaved work and
+        must survive the quit."""
+        if self.autosave is not None:
+            self.autosave.keep_for_next_start()
+
     # -- generate / stop ---------------------------------------------------------------------
 
     def build_job(self, sampler, seed: int) -> Job | None:
@@ -137,6 +212,14 @@ class RoomPanel(QWidget):
         seed = self.randomness.seed_for_next_generation()
         job = self.build_job(self.randomness.settings(), seed)
         if job is None:
+            return None
+        return self.run(job, seed)
+
+    def run(self, job: Job, seed: int | None) -> JobId | None:
+        """Run ``job`` as this room's one job: Stop cancels it, its events go to
+        :meth:`on_job_event`, and when it finishes ``seed`` (if any) is reported to the
+        Randomness box. None (and nothing submitted) while another run is going."""
+        if self._job_id is not None:
             return None
         self._job_seed = seed
         self._job_id = job.job_id
@@ -160,9 +243,11 @@ class RoomPanel(QWidget):
             seed = self._job_seed
             self._job_id = self._job_seed = None
             self._set_running(False)
-            if isinstance(event, Finished) and seed is not None:
+            used = isinstance(event, Finished) or (isinstance(event, Cancelled)
+                                                   and self.new_seed_after_stop)
+            if used and seed is not None:
                 self.randomness.generation_finished(seed)
-            elif isinstance(event, Failed):
+            if isinstance(event, Failed):
                 self.notice.emit(f"{self.title}: {event.message}")
 
     def _set_running(self, running: bool) -> None:
@@ -172,10 +257,6 @@ class RoomPanel(QWidget):
         self.running_changed.emit(running)
 
     # -- documents (File menu) ---------------------------------------------------------------
-
-    #: Set by the main window when it closes without asking (SIGTERM, SIGINT, logout): the
-    #: room's autosave then holds the unsaved work and must survive the quit.
-    keep_autosave: bool = False
 
     def has_unsaved_changes(self) -> bool:
         return False
