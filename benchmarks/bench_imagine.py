@@ -114,9 +114,13 @@ def main() -> int:
 
     real_submit = panel._submit_decode
 
+    submit_t: dict[int, float] = {}       # decode job id -> when it was submitted
+    arrive_t: dict[int, float] = {}       # decode job id -> when its picture reached the room
+
     def submit_decode():
         real_submit()
         submitted[panel._decode_job] = len(changes) - 1
+        submit_t[panel._decode_job] = time.perf_counter()
 
     panel._submit_decode = submit_decode
     real_on_decode = panel._on_decode_event
@@ -125,11 +129,18 @@ def main() -> int:
         from desktop_app.core.events import ImageReady
         if isinstance(event, ImageReady) and event.job_id == panel._decode_job:
             arrived.append(event.job_id)
+            arrive_t[event.job_id] = time.perf_counter()
         real_on_decode(event)
 
     panel._on_decode_event = on_decode
-    panel.imageView.painted.connect(
-        lambda t: painted.append((submitted.get(arrived[-1], -1), t)) if arrived else None)
+    paint_of: dict[int, float] = {}       # decode job id -> when its picture was first painted
+
+    def on_paint(t):
+        if arrived:
+            painted.append((submitted.get(arrived[-1], -1), t))
+            paint_of.setdefault(arrived[-1], t)
+
+    panel.imageView.painted.connect(on_paint)
 
     ticks: list[float] = []
     ticker = QTimer(interval=10, timeout=lambda: ticks.append(time.perf_counter()))
@@ -169,6 +180,15 @@ def main() -> int:
     print(f"slider change -> new image painted: median {st.median(lat):.1f} ms, "
           f"p90 {percentile(lat, 0.9):.1f} ms, max {max(lat):.1f} ms "
           f"(target median < 33 ms) over {len(lat)} changes")
+    waits = [(t - changes[submitted[j]]) * 1000 for j, t in submit_t.items()
+             if submitted.get(j, -1) >= 0]
+    trips = [(arrive_t[j] - submit_t[j]) * 1000 for j in arrive_t if j in submit_t]
+    paints = [(paint_of[j] - arrive_t[j]) * 1000 for j in paint_of if j in arrive_t]
+    if waits and trips and paints:
+        print(f"where the time goes (medians): change -> job submitted (throttle, one job in "
+              f"flight) {st.median(waits):.1f} ms; submitted -> picture back on the GUI thread "
+              f"(queue, decode, signal) {st.median(trips):.1f} ms; back -> painted "
+              f"{st.median(paints):.1f} ms")
     print(f"largest GUI-thread stall while dragging: {max(gaps) - 10:.1f} ms "
           f"(largest gap between 10 ms ticks {max(gaps):.1f} ms; target < 50 ms)")
 

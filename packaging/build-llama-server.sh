@@ -50,7 +50,8 @@ SDIST="$WORK/llama_cpp_python-$VERSION.tar.gz"
 if [ -n "${REVERIE_LLAMA_SDIST:-}" ]; then
   cp "$REVERIE_LLAMA_SDIST" "$SDIST"
 else
-  "$PY" -m pip download --quiet --no-deps --no-binary :all: "llama-cpp-python==$VERSION" -d "$WORK"
+  "$PY" -m pip download --quiet --no-deps --no-binary llama-cpp-python \
+    "llama-cpp-python==$VERSION" -d "$WORK"
 fi
 echo "$SHA256  $SDIST" | sha256sum -c --quiet - || {
   echo "build-llama-server: sha256 of the llama-cpp-python $VERSION sdist does not match" >&2

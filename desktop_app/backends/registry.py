@@ -19,16 +19,12 @@ _HANDLERS: dict[str, str] = {
         "desktop_app.backends.text_inspect:run_next_token_logits",
     "desktop_app.core.textgen_inspect.ServerNextTokenJob":
         "desktop_app.backends.remote_text:run_next_token",
-    "desktop_app.core.imaging.ImageModelInfoJob": "desktop_app.backends.image:model_info",
-    "desktop_app.core.imaging.SampleImagesJob": "desktop_app.backends.image:sample_images",
     "desktop_app.core.imaging.DecodeLatentJob": "desktop_app.backends.image:decode_latent",
-    "desktop_app.core.imaging.EncodeImageJob": "desktop_app.backends.image:encode_image",
     "desktop_app.core.imaging.MorphJob": "desktop_app.backends.image:morph",
     "desktop_app.core.imaging.DecodePathJob": "desktop_app.backends.image:decode_path",
-    "desktop_app.core.imaging_room.SeedGridJob": "desktop_app.backends.image_room:seed_grid",
-    "desktop_app.core.imaging_room.RoomModelJob": "desktop_app.backends.image_room:model_info",
-    "desktop_app.core.imaging_room.EncodePictureJob":
-        "desktop_app.backends.image_room:encode_picture",
+    "desktop_app.core.imaging.SeedGridJob": "desktop_app.backends.image:seed_grid",
+    "desktop_app.core.imaging.LoadImageModelJob": "desktop_app.backends.image:model_info",
+    "desktop_app.core.imaging.EncodePictureJob": "desktop_app.backends.image:encode_picture",
     "desktop_app.core.explore.BuildMapJob": "desktop_app.backends.explore:build_map",
     "desktop_app.core.explore.ProjectJob": "desktop_app.backends.explore:project",
     # Instant fakes for UI tests and benchmarks (desktop_app/backends/fake.py).

@@ -224,18 +224,21 @@ class RemoteClient:
                                else "application/x-ndjson") as resp:
             events = ndjson_events(resp.lines()) if api == "ollama" else sse_events(resp.lines())
             tokens = 0
-            for obj in events:
-                if api == "llama.cpp":
-                    pieces = llama_pieces(obj)
-                elif api == "openai":
-                    pieces = openai_pieces(obj, has_stop_strings=has_stop)
-                else:
-                    pieces = ollama_pieces(obj, has_stop_strings=has_stop)
-                for piece in pieces:
-                    tokens += piece.token is not None
-                    yield piece
-                    if piece.finish:
-                        return
+            try:
+                for obj in events:
+                    if api == "llama.cpp":
+                        pieces = llama_pieces(obj)
+                    elif api == "openai":
+                        pieces = openai_pieces(obj, has_stop_strings=has_stop)
+                    else:
+                        pieces = ollama_pieces(obj, has_stop_strings=has_stop)
+                    for piece in pieces:
+                        tokens += piece.token is not None
+                        yield piece
+                        if piece.finish:
+                            return
+            except http.ConnectionLost as exc:
+                raise http.ConnectionLost(f"{exc} after {tokens} tokens") from None
         raise http.ConnectionLost(f"the server at {self.spec.url} closed the stream mid-way, "
                                   f"after {tokens} tokens, without finishing")
 

@@ -35,7 +35,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="drawing style, for models with a learned prior: any (default), "
                         + ", ".join(k for k, _ in STYLES))
     p.add_argument("--guidance", type=opt.float_in(*GUIDANCE_RANGE), default=DEFAULT_GUIDANCE,
-                   help=f"how strongly the category/style steers ({GUIDANCE_RANGE[0]:g}-"
+                   help=f"how strongly the category (for any: a category drawn from the "
+                        f"seed) and style steer ({GUIDANCE_RANGE[0]:g}-"
                         f"{GUIDANCE_RANGE[1]:g}, default {DEFAULT_GUIDANCE:g}; 1 = plain)")
     p.add_argument("--count", type=opt.int_in(1, 256), default=1, help="images, 1-256")
     p.add_argument("--grid", action="store_true", help="write one grid image")

@@ -16,8 +16,9 @@ from pathlib import Path
 
 from desktop_app.commands import options as opt
 from desktop_app.core.errors import UsageError
+from desktop_app.core.paths import MELODY_MODEL
 
-DEFAULT_MODEL = "folk-melodies"
+DEFAULT_MODEL = MELODY_MODEL
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

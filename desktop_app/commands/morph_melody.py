@@ -12,13 +12,14 @@ from pathlib import Path
 
 from desktop_app.commands import options as opt
 from desktop_app.core.errors import UsageError
+from desktop_app.core.paths import PHRASE_MODEL
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("a", type=opt.text, metavar="A.mid")
     p.add_argument("b", type=opt.text, metavar="B.mid")
     p.add_argument("--steps", type=opt.int_in(2, 32), default=5, help="melodies including both ends (2-32)")
-    p.add_argument("--model", type=opt.text, default="phrase-vae", help="phrase VAE name or folder")
+    p.add_argument("--model", type=opt.text, default=PHRASE_MODEL, help="phrase VAE name or folder")
     p.add_argument("--hard-mask", action="store_true", help="only allow pitches of A's key")
     p.add_argument("--instrument", type=opt.MIDI_PROGRAM, default=0, help="General MIDI program 0-127")
     p.add_argument("--output", type=opt.output_dir, required=True, metavar="DIR")

@@ -50,7 +50,14 @@ def generate_on_server(args, spec: ServerSpec, settings, prompt: str) -> int:
         for name, value, reason in gen.mapped.unsupported:
             print(f"note: not sent: {name} = {value!r} ({API_TITLES[gen.info.api]}: {reason})",
                   file=sys.stderr)
-    with_sigint(cancel, lambda: consume(gen, stream=not args.json and args.variants == 1))
+    streaming = not args.json and args.variants == 1
+    try:
+        with_sigint(cancel, lambda: consume(gen, stream=streaming))
+    except ReverieError:
+        if streaming and gen.first_token_s is not None:
+            sys.stdout.write("\n")  # the text so far stays on its own line(s)
+            sys.stdout.flush()
+        raise
     results = gen.results
     if args.json:
         objs = [r.to_json() for r in results]

@@ -7,7 +7,7 @@ discriminator, encoder frozen), or the category-conditioned flow prior over its 
 Runs the shared training loop (checkpoints + resume in ``--out``), then writes the finished
 model folder there: ``config.json``, ``model.safetensors``, ``directions.safetensors/.json``
 and ``atlas.safetensors/.json``. Progress goes to stdout as text, or one JSON object per line
-with ``--json`` (what the Train room reads).
+with ``--progress json`` (what the Train room reads).
 """
 
 from __future__ import annotations
@@ -52,12 +52,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint")
     p.add_argument("--threads", type=opt.THREADS, default=None,
                    help=f"torch CPU threads, 1-{opt.MAX_THREADS}")
-    p.add_argument("--json", action="store_true", help="one JSON object per line on stdout")
+    p.add_argument("--progress", choices=["text", "json"], default="text",
+                   help="progress as text, or one JSON object per line (as the other train "
+                        "commands; what the Train room reads)")
+    # The spelling before --progress, kept so that scripts written for it still run.
+    p.add_argument("--json", dest="progress", action="store_const", const="json",
+                   help=argparse.SUPPRESS)
     p.add_argument("--stage", default="vae", choices=("vae", "decoder", "prior"),
                    help="vae (default); decoder: sharpen MODEL's decoder; prior: train a "
                         "category-conditioned prior over MODEL's latents (both need --init-from)")
     p.add_argument("--init-from", type=opt.text, default=None, metavar="MODEL",
                    help="with --stage decoder/prior: the model (name or folder) to start from")
+    p.add_argument("--decoder-recipe", default="gan", choices=("gan", "mse"),
+                   help="with --stage decoder: gan (L1 + discriminator; default) or mse "
+                        "(adds a refinement head and a squared-error term: lower MSE, softer)")
 
 
 def _check(args: argparse.Namespace) -> None:
@@ -82,7 +90,8 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
     import torch
 
-    from desktop_app.ml.image.datasets import load_dataset, split
+    from desktop_app.ml.image.datasets import split
+    from desktop_app.ml.image.sources import load_dataset
     from desktop_app.ml.image.train_task import ImageVAETask
     from desktop_app.ml.image.vae import VAEConfig
     from desktop_app.ml.training.loop import TrainConfig, train
@@ -91,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
     size, channels, latent, widths, flip, extra = PRESETS.get(
         args.data, (args.size or 64, 1 if args.size == 28 else 3, 64,
                     (32, 64) if args.size == 28 else (32, 64, 128, 256), True, 16))
-    say = _printer(args.json)
+    say = _printer(args.progress == "json")
     say({"kind": "data", "message": f"loading {args.data}"})
     data = load_dataset(args.data, size=size, channels=channels)
     if args.data == "builtin:fashion":
@@ -141,7 +150,8 @@ def _run_stage(args, data, train_idx, held_idx, say) -> int:
 
     init = resolve_model_dir(args.init_from, "image")
     task, tcfg = train_stages.build(args.stage, init, data, train_idx, held_idx,
-                                    steps=args.steps, seed=args.seed, data_id=args.data)
+                                    steps=args.steps, seed=args.seed, data_id=args.data,
+                                    decoder_recipe=args.decoder_recipe)
     with StopOnSignal() as stop:
         result = train(task, tcfg, Path(args.out), callbacks=[lambda ev: say(ev.to_json())],
                        resume=args.resume, stop=stop)

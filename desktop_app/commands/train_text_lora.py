@@ -33,6 +33,9 @@ MIN_LORA_BYTES = 1_000
 DEFAULT_CONTEXT = 512
 DEFAULT_BATCH = 2
 EPOCHS = 4          # default steps: about this many passes over the training text
+#: Adapters on the top blocks only: the lower ones run once per window (cached) and backward
+#: stops at the first adapted block (measured in benchmarks/bench_finetune.py)
+LORA_LAYERS = 10
 MIN_STEPS, MAX_STEPS = 20, 2000
 
 
@@ -119,9 +122,11 @@ def run_lora(args: argparse.Namespace) -> int:
                         rank=args.lora_rank, alpha=args.lora_alpha, bf16=bf16,
                         data_fingerprint=data_key,
                         sample_prompt=sample_prompt_from(val_docs[0] if val_docs else ""),
-                        base_model=probe)
+                        base_model=probe, lora_layers=LORA_LAYERS)
     del probe  # the task owns it now (one copy of the weights in memory)
     every = args.eval_every if args.eval_every != 200 else max(1, steps // 4)
+    if args.max_minutes and args.eval_every == 200:
+        every = 0  # timed evaluations instead (below); both would evaluate twice a step
     cfg = TrainConfig(
         steps=steps, batch_size=batch, grad_accum=args.grad_accum,
         lr=args.lr if args.lr is not None else 2e-3,
@@ -133,6 +138,8 @@ def run_lora(args: argparse.Namespace) -> int:
         else max(1, min(50, steps // 4)),
         log_every=args.log_every if args.log_every != 10 else 1, seed=args.seed,
         bf16=bf16, device="cpu", eval_at_start=True,
+        # with a time budget, also evaluate five times across it (steps may not all fit)
+        eval_every_s=(args.max_minutes or 0) * 60 / 5,
         patience=3 if args.patience is None else args.patience,
         max_seconds=(args.max_minutes or 0) * 60)
     events: list = []

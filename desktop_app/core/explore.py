@@ -30,7 +30,7 @@ KINDS = ("image", "music", "text")
 NEEDS = {
     "image": "an image model folder with an atlas (atlas.json + atlas.safetensors: the encoded "
              "training images); models trained in the Train room write one",
-    "music": "the phrase VAE (models/music/phrase-vae) to encode melody phrases",
+    "music": f"the phrase VAE (models/music/{paths.PHRASE_MODEL}) to encode melody phrases",
     "text": "a text model whose weights hold a token-embedding matrix and a tokenizer.json",
 }
 

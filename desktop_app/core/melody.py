@@ -27,6 +27,9 @@ MODE_STEPS: dict[str, tuple[int, ...]] = {
     "locrian": (0, 1, 3, 5, 6, 8, 10),
 }
 MODES = tuple(MODE_STEPS)
+#: The meters a melody may have (the melody models' vocabulary: its token ids follow this
+#: order, so new meters go at the end).
+METERS = ("2/4", "3/4", "4/4", "6/8", "2/2", "9/8", "3/8", "6/4", "12/8", "3/2")
 #: Minor melodies raise the 7th as a leading tone all the time (harmonic minor), so it counts
 #: as "in the scale" for minor keys: in_scale, in-key ratios and hard masking all agree on it.
 _EXTRA_STEPS = {"minor": (11,)}
@@ -235,3 +238,31 @@ class Melody:
         notes = [replace(n, start=n.start - lo, duration=min(n.duration, hi - n.start))
                  for n in self.notes if lo - 1e-9 <= n.start < hi - 1e-9]
         return replace(self, notes=tuple(notes))
+
+
+# -- plain data (the Compose room's autosave, JSON exports) ------------------------------------
+
+def melody_to_dict(melody: Melody) -> dict:
+    """JSON-ready: key, meter, tempo, title and notes as ``[pitch, start, duration, velocity]``."""
+    return {"key": melody.key.name, "meter": str(melody.meter), "tempo": melody.tempo,
+            "title": melody.title,
+            "notes": [[n.pitch, n.start, n.duration, n.velocity] for n in melody.notes]}
+
+
+def melody_from_dict(data) -> Melody:
+    """Read :func:`melody_to_dict`'s form back; :class:`DataError` (one sentence) on anything
+    malformed, so a damaged snapshot is reported instead of crashing the room."""
+    try:
+        notes = tuple(Note(start=float(s), pitch=int(p), duration=float(d), velocity=int(v))
+                      for p, s, d, v in data["notes"])
+        return Melody(notes=notes, key=Key.parse(str(data["key"])),
+                      meter=Meter.parse(str(data["meter"])), tempo=float(data["tempo"]),
+                      title=str(data.get("title", "")))
+    except (KeyError, TypeError, ValueError, UsageError) as exc:
+        raise DataError(f"a saved melody could not be read ({type(exc).__name__}: {exc})") from None
+
+
+def describe(melody: Melody) -> str:
+    """One line for lists and status text: "8 bars · 31 notes · D major · 6/8 · 110 q/min"."""
+    return (f"{melody.n_bars} bars · {len(melody.notes)} notes · {melody.key.name} · "
+            f"{melody.meter} · {melody.tempo:g} q/min")

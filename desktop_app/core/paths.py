@@ -16,6 +16,12 @@ from pathlib import Path
 from desktop_app.core.errors import UsageError
 
 MODEL_KINDS = ("text", "image", "music")
+#: The built-in models the program names (folders under ``models/<kind>/``), spelled once.
+WRITING_MODEL = "smollm2-135m-instruct"   # text: the Write room's default
+STORY_MODEL = "reverie-stories"           # text: the small story model trained here
+IMAGE_MODEL = "emoji"                     # image: Imagine's and Explore's first choice
+MELODY_MODEL = "folk-melodies"            # music: Compose's melody model
+PHRASE_MODEL = "phrase-vae"               # music: encodes phrases (Explore, A → B morphs)
 
 
 def install_root() -> Path:

@@ -9,6 +9,7 @@ and outside checks use it):
                          ``to_dict()`` / ``SamplerSettings.from_dict(d)`` for JSON; ``replace(**kw)``.
 ``STAGES``               stage names; ``DEFAULT_ORDER`` penalties, dry, top_k, typical_p, top_p,
                          min_p, xtc, temperature. The draw always comes last and is not a stage.
+                         ``CHAIN`` holds the stages themselves (:class:`Stage`).
 ``PRESETS``              {"Precise", "Balanced", "Creative", "Wild"} -> SamplerSettings;
                          ``PRESET_DESCRIPTIONS`` one line each (tooltips); ``preset(name)``.
 ``next_token_distribution(logits, settings, history=(), *, rng=None, breaker_ids=())``
@@ -39,7 +40,7 @@ import dataclasses
 import math
 import secrets
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -48,13 +49,84 @@ from desktop_app.core.errors import ReverieError, UsageError
 from desktop_app.core.sampling_dry import dry_breaker_ids, normalize_breakers
 
 __all__ = [
-    "DEFAULT_ORDER", "PRESETS", "PRESET_DESCRIPTIONS", "STAGES", "Sampler", "SamplerSettings",
+    "CHAIN", "DEFAULT_ORDER", "PRESETS", "PRESET_DESCRIPTIONS", "STAGES", "Sampler",
+    "SamplerSettings", "Stage",
     "draw", "dry_breaker_ids", "fresh_seed", "make_rng", "next_token_distribution", "preset",
     "sampler_trace", "softmax",
 ]
 
-STAGES = ("penalties", "dry", "top_k", "typical_p", "top_p", "min_p", "xtc", "temperature")
+@dataclass(frozen=True)
+class Stage:
+    """One stage of the chain. As llama.cpp keeps its chain as a list of sampler objects, adding
+    a stage here is one entry in :data:`CHAIN` (and its settings fields on SamplerSettings):
+    its name, the settings it reads (validated as numbers or whole numbers, with its own
+    rules), when it is on, how far back in the history it looks, and what it does."""
+
+    name: str
+    numbers: tuple[str, ...]
+    integers: tuple[str, ...]
+    #: (field, ok(value), the rule said when it is not) for this stage's fields.
+    checks: tuple[tuple[str, Callable[[Any], bool], str], ...]
+    enabled: Callable[[Any], bool]            # settings -> off at its neutral values
+    apply: Callable[[st.Candidates, Any, "_Pass"], st.Candidates]
+    #: settings -> how many past tokens it reads (-1: all), for stages that read the history.
+    window: Callable[[Any], int] | None = None
+
+
+class _Pass:
+    """What one run of the chain shares between its stages."""
+
+    __slots__ = ("history", "rng", "breakers")
+
+    def __init__(self, history: np.ndarray, rng, breakers) -> None:
+        self.history, self.rng, self.breakers = history, rng, breakers
+
+
+def _xtc(c: st.Candidates, s, run: _Pass) -> st.Candidates:
+    if run.rng is None:
+        run.rng = make_rng(s.seed)
+    return st.xtc(c, s.xtc_probability, s.xtc_threshold, run.rng)
+
+
+_WHOLE_OR_MORE = "-1 (whole history), 0 (off) or more"
+CHAIN: tuple[Stage, ...] = (
+    Stage("penalties", ("repeat_penalty", "frequency_penalty", "presence_penalty"),
+          ("repeat_last_n",),
+          (("repeat_penalty", lambda v: v > 0, "above 0 (1 switches it off)"),
+           ("repeat_last_n", lambda v: v >= -1, _WHOLE_OR_MORE)),
+          lambda s: s.repeat_last_n != 0 and (
+              s.repeat_penalty != 1 or s.frequency_penalty != 0 or s.presence_penalty != 0),
+          lambda c, s, r: st.penalties(c, r.history, s.repeat_penalty, s.repeat_last_n,
+                                       s.frequency_penalty, s.presence_penalty),
+          window=lambda s: s.repeat_last_n),
+    Stage("dry", ("dry_multiplier", "dry_base"), ("dry_allowed_length", "dry_penalty_last_n"),
+          (("dry_multiplier", lambda v: v >= 0, "0 (off) or more"),
+           ("dry_base", lambda v: v >= 1, "1 or more"),
+           ("dry_allowed_length", lambda v: v >= 0, "0 or more"),
+           ("dry_penalty_last_n", lambda v: v >= -1, _WHOLE_OR_MORE)),
+          lambda s: s.dry_multiplier != 0 and s.dry_penalty_last_n != 0,
+          lambda c, s, r: st.dry(c, r.history, s.dry_multiplier, s.dry_base,
+                                 s.dry_allowed_length, s.dry_penalty_last_n, r.breakers),
+          window=lambda s: s.dry_penalty_last_n),
+    Stage("top_k", (), ("top_k",), (), lambda s: s.top_k > 0,
+          lambda c, s, r: st.top_k(c, s.top_k)),
+    Stage("typical_p", ("typical_p",), (),
+          (("typical_p", lambda v: v >= 0, "0 or more (1 switches it off)"),),
+          lambda s: s.typical_p < 1, lambda c, s, r: st.typical(c, s.typical_p)),
+    Stage("top_p", ("top_p",), (), (("top_p", lambda v: v >= 0, "0 or more (1 switches it off)"),),
+          lambda s: s.top_p < 1, lambda c, s, r: st.top_p(c, s.top_p)),
+    Stage("min_p", ("min_p",), (), (("min_p", lambda v: v >= 0, "0 or more (0 switches it off)"),),
+          lambda s: s.min_p > 0, lambda c, s, r: st.min_p(c, s.min_p)),
+    Stage("xtc", ("xtc_probability", "xtc_threshold"), (),
+          (("xtc_probability", lambda v: 0 <= v <= 1, "between 0 and 1"),
+           ("xtc_threshold", lambda v: 0 <= v <= 1, "between 0 and 1")),
+          lambda s: s.xtc_probability > 0 and s.xtc_threshold <= 0.5, _xtc),
+    Stage("temperature", ("temperature",), (), (), lambda s: s.temperature != 1,
+          lambda c, s, r: st.temperature(c, s.temperature)),
+)
+STAGES = tuple(stage.name for stage in CHAIN)
 DEFAULT_ORDER = STAGES
+_STAGE = {stage.name: stage for stage in CHAIN}
 SEED_LIMIT = 2**64  # seeds are 0 <= seed < 2**64
 
 
@@ -103,7 +175,7 @@ class SamplerSettings:
 
     def enabled_stages(self) -> tuple[str, ...]:
         """The stages that will run, in order (those with non-neutral values)."""
-        return tuple(name for name in self.order if _ENABLED[name](self))
+        return tuple(name for name in self.order if _STAGE[name].enabled(self))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (tuples become lists)."""
@@ -158,28 +230,13 @@ def _check(ok: bool, name: str, rule: str, value: Any) -> None:
 def _validated(s: SamplerSettings) -> dict[str, Any]:
     """Normalised field values; raises UsageError naming the first bad field."""
     v: dict[str, Any] = {}
-    for name in ("temperature", "top_p", "min_p", "typical_p", "repeat_penalty",
-                 "frequency_penalty", "presence_penalty", "dry_multiplier", "dry_base",
-                 "xtc_probability", "xtc_threshold"):
-        v[name] = _number(name, getattr(s, name))
-    for name in ("top_k", "repeat_last_n", "dry_allowed_length", "dry_penalty_last_n"):
-        v[name] = _integer(name, getattr(s, name))
-    _check(v["top_p"] >= 0, "top_p", "0 or more (1 switches it off)", s.top_p)
-    _check(v["min_p"] >= 0, "min_p", "0 or more (0 switches it off)", s.min_p)
-    _check(v["typical_p"] >= 0, "typical_p", "0 or more (1 switches it off)", s.typical_p)
-    _check(v["repeat_penalty"] > 0, "repeat_penalty", "above 0 (1 switches it off)",
-           s.repeat_penalty)
-    _check(v["repeat_last_n"] >= -1, "repeat_last_n", "-1 (whole history), 0 (off) or more",
-           s.repeat_last_n)
-    _check(v["dry_multiplier"] >= 0, "dry_multiplier", "0 (off) or more", s.dry_multiplier)
-    _check(v["dry_base"] >= 1, "dry_base", "1 or more", s.dry_base)
-    _check(v["dry_allowed_length"] >= 0, "dry_allowed_length", "0 or more",
-           s.dry_allowed_length)
-    _check(v["dry_penalty_last_n"] >= -1, "dry_penalty_last_n",
-           "-1 (whole history), 0 (off) or more", s.dry_penalty_last_n)
-    _check(0 <= v["xtc_probability"] <= 1, "xtc_probability", "between 0 and 1",
-           s.xtc_probability)
-    _check(0 <= v["xtc_threshold"] <= 1, "xtc_threshold", "between 0 and 1", s.xtc_threshold)
+    for stage in CHAIN:
+        for name in stage.numbers:
+            v[name] = _number(name, getattr(s, name))
+        for name in stage.integers:
+            v[name] = _integer(name, getattr(s, name))
+        for name, ok, rule in stage.checks:
+            _check(ok(v[name]), name, rule, getattr(s, name))
 
     breakers = s.dry_sequence_breakers
     if isinstance(breakers, str) or not isinstance(breakers, (list, tuple)) or not all(
@@ -208,19 +265,6 @@ def _validated(s: SamplerSettings) -> dict[str, Any]:
         raise UsageError(f"sampler stage(s) listed more than once in order: {', '.join(dupes)}")
     v["order"] = tuple(order)
     return v
-
-
-_ENABLED = {
-    "penalties": lambda s: s.repeat_last_n != 0 and (
-        s.repeat_penalty != 1 or s.frequency_penalty != 0 or s.presence_penalty != 0),
-    "dry": lambda s: s.dry_multiplier != 0 and s.dry_penalty_last_n != 0,
-    "top_k": lambda s: s.top_k > 0,
-    "typical_p": lambda s: s.typical_p < 1,
-    "top_p": lambda s: s.top_p < 1,
-    "min_p": lambda s: s.min_p > 0,
-    "xtc": lambda s: s.xtc_probability > 0 and s.xtc_threshold <= 0.5,
-    "temperature": lambda s: s.temperature != 1,
-}
 
 
 # --- presets ----------------------------------------------------------------------------------
@@ -299,12 +343,8 @@ def _start(logits) -> st.Candidates:
 
 
 def _history(history, s: SamplerSettings, stages: tuple[str, ...]) -> np.ndarray:
-    """The tail of ``history`` the enabled penalty stages look at, as int64."""
-    windows = []
-    if "penalties" in stages:
-        windows.append(s.repeat_last_n)
-    if "dry" in stages:
-        windows.append(s.dry_penalty_last_n)
+    """The tail of ``history`` the enabled stages look at, as int64."""
+    windows = [_STAGE[name].window(s) for name in stages if _STAGE[name].window is not None]
     if not windows:
         return np.zeros(0, dtype=np.int64)
     if not isinstance(history, (np.ndarray, list, tuple)):
@@ -312,29 +352,6 @@ def _history(history, s: SamplerSettings, stages: tuple[str, ...]) -> np.ndarray
     if -1 not in windows:
         history = history[max(len(history) - max(windows), 0):]
     return np.asarray(history, dtype=np.int64).ravel()
-
-
-def _apply(name: str, c: st.Candidates, s: SamplerSettings, history: np.ndarray,
-           rng_box: list, breakers) -> st.Candidates:
-    if name == "penalties":
-        return st.penalties(c, history, s.repeat_penalty, s.repeat_last_n,
-                            s.frequency_penalty, s.presence_penalty)
-    if name == "dry":
-        return st.dry(c, history, s.dry_multiplier, s.dry_base, s.dry_allowed_length,
-                      s.dry_penalty_last_n, breakers)
-    if name == "top_k":
-        return st.top_k(c, s.top_k)
-    if name == "typical_p":
-        return st.typical(c, s.typical_p)
-    if name == "top_p":
-        return st.top_p(c, s.top_p)
-    if name == "min_p":
-        return st.min_p(c, s.min_p)
-    if name == "xtc":
-        if rng_box[0] is None:
-            rng_box[0] = make_rng(s.seed)
-        return st.xtc(c, s.xtc_probability, s.xtc_threshold, rng_box[0])
-    return st.temperature(c, s.temperature)
 
 
 def _run(logits, settings: SamplerSettings, history, rng, breaker_ids,
@@ -352,9 +369,9 @@ def _run(logits, settings: SamplerSettings, history, rng, breaker_ids,
         breakers = breaker_ids
     else:
         breakers = normalize_breakers(breaker_ids)
-    rng_box = [rng]
+    run = _Pass(hist, rng, breakers)
     for name in stages:
-        c = _apply(name, c, settings, hist, rng_box, breakers)
+        c = _STAGE[name].apply(c, settings, run)
         if trace is not None:
             trace.append((name, c.full_probs()))
     return c

@@ -1,4 +1,5 @@
-"""The Preferences dialog: engine threads and memory, model folders, user models (GUI thread).
+"""The Preferences dialog: engine threads and memory, model folders, user models, and the list
+of serving engines the Write room offers (GUI thread).
 
 The main window hands new thread and memory values to the engine when the dialog is accepted
 (the memory budget applies from the next model load). Removing a user model asks for confirmation and only ever deletes a
@@ -146,12 +147,63 @@ class PreferencesDialog(QDialog):
         models_layout.addWidget(self.removeModelButton, 0, Qt.AlignmentFlag.AlignRight)
         layout.addWidget(models_box)
         self._fill_user_models()
+        layout.addWidget(self._servers_box(settings))
 
         box = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                                | QDialogButtonBox.StandardButton.Cancel, self)
         box.accepted.connect(self.accept)
         box.rejected.connect(self.reject)
         layout.addWidget(box)
+
+    def _servers_box(self, settings) -> QGroupBox:
+        """Servers (llama.cpp, vLLM, Ollama) for the Write room's model picker: URL, API,
+        model and the name of the key's environment variable; never a key."""
+        from desktop_app.ui.widgets.server_dialog import load_servers  # noqa: PLC0415
+
+        box = QGroupBox("Servers (the Write room's model picker; docs/serving.md)", self)
+        self.serverList = QListWidget(box)
+        self.serverList.setObjectName("serverList")
+        self.serverList.setAccessibleName("Servers")
+        self.serverList.setMaximumHeight(90)
+        for spec in load_servers(settings):
+            self._add_server_item(spec)
+        add, remove = QPushButton("Add…", box), QPushButton("Remove", box)
+        add.setObjectName("addServerButton")
+        remove.setObjectName("removeServerButton")
+        add.clicked.connect(self._on_add_server_clicked)
+        remove.clicked.connect(lambda: [self.serverList.takeItem(self.serverList.row(i))
+                                        for i in self.serverList.selectedItems()])
+        buttons = QVBoxLayout()
+        buttons.addWidget(add)
+        buttons.addWidget(remove)
+        buttons.addStretch(1)
+        row = QHBoxLayout(box)
+        row.addWidget(self.serverList, 1)
+        row.addLayout(buttons)
+        return box
+
+    def _add_server_item(self, spec) -> None:
+        key = f" · key from ${spec.api_key_env}" if spec.api_key_env else ""
+        item = QListWidgetItem(f"{spec.url} · {spec.api}"
+                               + (f" · {spec.model}" if spec.model else "") + key)
+        item.setData(Qt.ItemDataRole.UserRole, spec)
+        self.serverList.addItem(item)
+
+    def ask_server(self):
+        """The server dialog (tests replace this to answer without one)."""
+        from desktop_app.ui.widgets.server_dialog import ServerDialog  # noqa: PLC0415
+
+        dialog = ServerDialog(self, offer_remember=False)
+        return dialog.spec if dialog.exec() else None
+
+    def _on_add_server_clicked(self) -> None:
+        spec = self.ask_server()
+        if spec is not None:
+            self._add_server_item(spec)
+
+    def servers(self) -> list:
+        return [self.serverList.item(i).data(Qt.ItemDataRole.UserRole)
+                for i in range(self.serverList.count())]
 
     def _fill_user_models(self) -> None:
         self.userModelList.clear()
@@ -215,6 +267,9 @@ class PreferencesDialog(QDialog):
                 s.set_value(key, str(field.path()))
         s.set_extra_model_dirs([Path(self.extraList.item(i).text())
                                 for i in range(self.extraList.count())])
+        from desktop_app.ui.widgets.server_dialog import save_servers  # noqa: PLC0415
+
+        save_servers(s, self.servers())
         if not s.sync():  # a full disk or a read-only folder: say so, never silently
             QMessageBox.warning(self, "Preferences not saved", s.warning)
         super().accept()

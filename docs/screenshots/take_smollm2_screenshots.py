@@ -19,6 +19,20 @@ sys.path.insert(0, str(HERE.parents[1] / "benchmarks"))
 sys.path.insert(0, str(HERE))
 
 
+def continue_lighthouse(panel, tokens: int, wait) -> None:
+    """Seed 7 (locked), the lighthouse opening, generate ``tokens`` and ``wait()``."""
+    from PySide6.QtGui import QTextCursor
+
+    panel.randomness.set_locked(True)
+    panel.randomness.seedSpin.setValue(7)
+    panel.editor.setPlainText("The lighthouse keeper had not spoken to anyone in eleven "
+                              "years. On the night of the storm, someone knocked on the door.")
+    panel.editor.moveCursor(QTextCursor.MoveOperation.End)
+    panel.maxTokensSpin.setValue(tokens)
+    panel.generate()
+    wait()
+
+
 def main() -> int:
     tmp = tempfile.mkdtemp(prefix="reverie-shots-")
     os.environ["XDG_CONFIG_HOME"] = str(Path(tmp) / "config")
@@ -45,15 +59,8 @@ def main() -> int:
         if panel.model_info is None:
             print(f"the model did not load: {panel.picker.error.text()}", file=sys.stderr)
             return 1
-        r = panel.randomness
-        r.set_locked(True)
-        r.seedSpin.setValue(7)
-        panel.editor.setPlainText("The lighthouse keeper had not spoken to anyone in eleven "
-                                  "years. On the night of the storm, someone knocked on the door.")
-        panel.editor.moveCursor(QTextCursor.MoveOperation.End)
-        panel.maxTokensSpin.setValue(70)
-        panel.generate()
-        wait_for(lambda: not panel.is_running(), timeout=600)
+        continue_lighthouse(panel, 70, lambda: wait_for(lambda: not panel.is_running(),
+                                                        timeout=600))
         panel.side_tabs.setCurrentWidget(panel.inspector)
         panel.request_inspection()
         wait_for(lambda: panel._inspect_job_id is None and panel.inspector.logits is not None,

@@ -192,7 +192,7 @@ def test_train_image_on_a_folder_end_to_end(tmp_path, capsys):
     (data / "bad.jpg").write_text("nope")
     out = tmp_path / "run"
     argv = ["train", "image", "--data", str(data), "--out", str(out), "--size", "28",
-            "--steps", "4", "--batch-size", "4", "--latent", "4", "--json",
+            "--steps", "4", "--batch-size", "4", "--latent", "4", "--progress", "json",
             "--eval-every", "2", "--checkpoint-every", "2", "--held-out", "0.25"]
     assert main(argv) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
@@ -233,3 +233,15 @@ def test_train_stage_options(model, tmp_path, capsys):
     assert "decoder" in capsys.readouterr().err
     assert main(base + ["--stage", "prior", "--init-from", model]) == 2   # no emoji groups
     assert "Unicode emoji group" in capsys.readouterr().err
+
+
+def test_train_image_takes_progress_json_like_the_other_train_commands():
+    import argparse
+
+    from desktop_app.commands import train_image
+    parser = argparse.ArgumentParser()
+    train_image.add_arguments(parser)
+    base = ["--data", "builtin:emoji", "--out", "o"]
+    assert parser.parse_args(base).progress == "text"
+    assert parser.parse_args(base + ["--progress", "json"]).progress == "json"
+    assert parser.parse_args(base + ["--json"]).progress == "json"   # the older spelling

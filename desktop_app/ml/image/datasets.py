@@ -6,6 +6,9 @@ each picture is centre-cropped to a square and resized. Unreadable or truncated 
 skipped and counted; a file over Pillow's decompression-bomb limit is skipped with its own
 count (it is never decoded). A folder with no usable image raises :class:`DataError`.
 
+The built-in sets (and the ``builtin:NAME`` / folder choice) are in :mod:`.sources`, which
+imports this module and the built-in sets' own, so none of them imports another in a circle.
+
 ``ImageSet`` holds uint8 pixels ``(N, H, W, C)`` plus optional per-image labels, so the same
 training task, directions and atlas code serve a user's folder and the built-in sets.
 No torch here: the training task turns the arrays into tensors.
@@ -145,18 +148,3 @@ def load_folder(folder: str | Path, size: int, channels: int, *, recursive: bool
     arr = np.stack(pixels)
     return ImageSet(pixels=arr, names=names, flip_ok=np.ones(len(names), bool),
                     skipped=skipped)
-
-
-def load_dataset(spec: str, *, size: int | None = None, channels: int = 3,
-                 progress=None) -> ImageSet:
-    """``builtin:emoji``, ``builtin:fashion`` or a folder path -> :class:`ImageSet`."""
-    if spec == "builtin:fashion":
-        from desktop_app.ml.image.fashion_data import load_fashion
-        return load_fashion()
-    if spec == "builtin:emoji":
-        from desktop_app.ml.image.emoji_data import load_emoji
-        return load_emoji(progress=progress)
-    if spec.startswith("builtin:"):
-        raise DataError(f"unknown built-in data set {spec!r}; use builtin:emoji or "
-                        f"builtin:fashion or a folder of images")
-    return load_folder(spec, size or 64, channels, progress=progress)

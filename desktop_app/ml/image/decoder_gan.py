@@ -55,8 +55,10 @@ class PatchDiscriminator(nn.Module):
 class DecoderGAN(nn.Module):
     """The VAE (encoder kept for export, frozen) + a discriminator, as one trainable module."""
 
-    def __init__(self, vae: ConvVAE, disc_start: int, disc_weight: float) -> None:
+    def __init__(self, vae: ConvVAE, disc_start: int, disc_weight: float,
+                 mse_weight: float = 0.0) -> None:
         super().__init__()
+        self.mse_weight = mse_weight
         self.vae = vae
         for p in self.vae.encoder.parameters():
             p.requires_grad_(False)
@@ -67,7 +69,11 @@ class DecoderGAN(nn.Module):
 
     def losses(self, z: torch.Tensor, x: torch.Tensor) -> dict[str, torch.Tensor]:
         fake = self.vae.decode(z)                                  # (B, C, H, W)
+        # L1 keeps edges (it favours the median, not the blurry mean); the squared term,
+        # weighted, holds the held-out MSE down while the discriminator adds detail
         rec = (fake - x).abs().mean()
+        if self.mse_weight:
+            rec = rec + self.mse_weight * (fake - x).pow(2).mean()
         step = int(self.gan_step)
         if self.training:
             self.gan_step += 1
@@ -94,9 +100,10 @@ class DecoderGANTask:
                  mu_flip: np.ndarray, logvar_flip: np.ndarray, flip_ok: np.ndarray,
                  held_pixels: np.ndarray, held_mu: np.ndarray, *, data_id: str,
                  noise: float = 1.0, disc_start: int = 100, disc_weight: float = 0.5,
-                 extra_config: dict | None = None) -> None:
+                 mse_weight: float = 0.0, extra_config: dict | None = None) -> None:
         self.vae = vae
         self.data_id = data_id
+        self.mse_weight = mse_weight
         self.noise, self.disc_start, self.disc_weight = noise, disc_start, disc_weight
         self.x = torch.from_numpy(np.ascontiguousarray(pixels)).permute(0, 3, 1, 2).contiguous()
         self.mu, self.std = torch.from_numpy(mu), torch.from_numpy(np.exp(0.5 * logvar))
@@ -109,11 +116,13 @@ class DecoderGANTask:
     def identity(self) -> dict:
         return {"kind": "image-decoder-gan", "config": self.vae.cfg.to_dict(),
                 "data": self.data_id, "n": int(len(self.x)), "noise": self.noise,
-                "disc_start": self.disc_start, "disc_weight": self.disc_weight}
+                "disc_start": self.disc_start, "disc_weight": self.disc_weight,
+                **({"mse_weight": self.mse_weight} if self.mse_weight else {})}
 
     def build_model(self) -> nn.Module:
         import copy
-        return DecoderGAN(copy.deepcopy(self.vae), self.disc_start, self.disc_weight)
+        return DecoderGAN(copy.deepcopy(self.vae), self.disc_start, self.disc_weight,
+                          self.mse_weight)
 
     def train_batch(self, gen: torch.Generator, batch_size: int, part: int, nparts: int):
         idx = torch.randint(len(self.x), (batch_size,), generator=gen)

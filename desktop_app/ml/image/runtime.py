@@ -23,7 +23,7 @@ from desktop_app.core.paths import resolve_model_dir
 from desktop_app.ml import checkpoints as ck
 from desktop_app.ml.image.datasets import open_image
 from desktop_app.ml.image.directions import load_directions
-from desktop_app.ml.image.flow_prior import load_flow_prior
+from desktop_app.ml.image.flow_prior import SAMPLE_STEPS, load_flow_prior
 from desktop_app.ml.image.model_dir import load_vae
 
 
@@ -33,6 +33,9 @@ class ImageModel:
     def __init__(self, model_dir: str | Path) -> None:
         self.model_dir = Path(model_dir)
         self.vae, self.config = load_vae(self.model_dir)
+        # channels-last convolution weights: oneDNN's faster layout on CPU (the same pixels;
+        # about 15 % off a 3x3 grid's decode)
+        self.vae.to(memory_format=torch.channels_last)
         self.cfg = self.vae.cfg
         self.directions = load_directions(self.model_dir)
         self.prior = self._load_prior()
@@ -41,7 +44,7 @@ class ImageModel:
         if self.flow is not None and self.flow.cfg.latent_dim != self.latent_dim:
             raise ModelLoadError(f"{self.model_dir}: the flow prior's latent size "
                                  f"{self.flow.cfg.latent_dim} is not the model's {self.latent_dim}")
-        self.sample_steps = 10
+        self.sample_steps = SAMPLE_STEPS
 
     def _load_prior(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         path = self.model_dir / "prior.safetensors"
@@ -122,6 +125,8 @@ class ImageModel:
         if not lo <= float(guidance) <= hi:
             raise UsageError(f"guidance must be between {lo:g} and {hi:g}, not {guidance}")
         if self.flow is not None:
+            if g is None:
+                g = self._any_groups(seeds, len(eps))
             return self.flow.sample(eps, group=g, style=s, guidance=float(guidance),
                                     steps=self.sample_steps)
         if self.prior is None:
@@ -135,6 +140,20 @@ class ImageModel:
                              for sd in seeds])
         z = means[comp] + np.einsum("nij,nj->ni", chols[comp], eps.astype(np.float64))
         return z.astype(np.float32)
+
+    def _any_groups(self, seeds: list[int], count: int) -> np.ndarray | None:
+        """Category "Any" with a prior that records its groups' sizes: each sample's group drawn
+        from its seed in proportion to the training images, then the guided conditional solve
+        (sharper, more typical pictures than the unconditional field, in the data's mix of
+        groups). None (the unconditional field) for a prior without the sizes."""
+        counts = np.asarray(self.flow_meta.get("group_counts", []), np.float64)
+        if counts.shape != (self.flow.cfg.n_groups,) or counts.sum() <= 0 or (counts < 0).any():
+            return None
+        p = counts / counts.sum()
+        if len(seeds) == 1:
+            return np.random.default_rng([int(seeds[0]) & 0xFFFFFFFF, 11]).choice(len(p), count, p=p)
+        return np.array([np.random.default_rng([int(sd) & 0xFFFFFFFF, 11]).choice(len(p), p=p)
+                         for sd in seeds])
 
     @torch.inference_mode()
     def decode(self, z: np.ndarray) -> np.ndarray:

@@ -21,6 +21,31 @@ from desktop_app.ml.image.datasets import ImageSet
 from desktop_app.ml.training.loop import TrainConfig
 
 STAGES = ("decoder", "prior")
+#: Decoder-stage recipes (``--decoder-recipe``): refinement head width and loss settings.
+#: ``gan`` made the built-in emoji model's decoder (L1 + adversarial, posterior noise 1.0).
+#: ``mse`` adds a full-size refinement head, halves the noise, adds a squared-error term 10x
+#: the L1 one and a fifth of the adversarial weight: on emoji (2,400 steps from the ``gan``
+#: decoder) the held-out MSE fell 0.0101 -> 0.0095, but the reconstructions' sharpness fell
+#: 0.66 -> 0.50 of the originals', so the shipped model keeps the ``gan`` decoder.
+DECODER_RECIPES = {
+    "gan": {"refine": 0, "noise": 1.0, "disc_weight": 0.5, "mse_weight": 0.0},
+    "mse": {"refine": 32, "noise": 0.5, "disc_weight": 0.1, "mse_weight": 10.0},
+}
+
+
+def with_refine_head(vae, width: int):
+    """``vae`` with a zero-initialised refinement head of ``width`` (the same decoder output);
+    a model that already has one is returned as it is."""
+    from dataclasses import replace
+
+    from desktop_app.ml.image.vae import ConvVAE
+
+    if vae.cfg.refine or not width:
+        return vae
+    new = ConvVAE(replace(vae.cfg, refine=width))
+    missing, unexpected = new.load_state_dict(vae.state_dict(), strict=False)
+    assert not unexpected and all(k.startswith("decoder.refine.") for k in missing)
+    return new.eval()
 
 
 @torch.no_grad()
@@ -49,7 +74,8 @@ def conditions(data: ImageSet) -> tuple[np.ndarray, np.ndarray]:
 
 
 def build(stage: str, init_from: str | Path, data: ImageSet, train_idx: np.ndarray,
-          held_idx: np.ndarray, *, steps: int, seed: int, data_id: str):
+          held_idx: np.ndarray, *, steps: int, seed: int, data_id: str,
+          decoder_recipe: str = "gan"):
     """``(task, TrainConfig)`` for ``stage`` starting from the model folder ``init_from``."""
     from desktop_app.ml.image.model_dir import load_vae
 
@@ -69,7 +95,8 @@ def build(stage: str, init_from: str | Path, data: ImageSet, train_idx: np.ndarr
         task = FlowPriorTask(lat, np.concatenate([g[tr], g[tr][fo]]),
                              np.concatenate([s[tr], s[tr][fo]]),
                              (mu[held_idx], g[held_idx], s[held_idx]),
-                             FlowPriorConfig(latent_dim=vae.cfg.latent_dim), data_id=data_id)
+                             FlowPriorConfig(latent_dim=vae.cfg.latent_dim), data_id=data_id,
+                             balance=0.5)
         cfg = TrainConfig(steps=steps, batch_size=128, lr=1e-3, min_lr=5e-5, warmup_steps=200,
                           weight_decay=0.01, beta2=0.99, eval_every=500, checkpoint_every=500,
                           log_every=100, seed=seed, device="cpu")
@@ -79,9 +106,15 @@ def build(stage: str, init_from: str | Path, data: ImageSet, train_idx: np.ndarr
 
         mu_f, lv_f = encodings(vae, np.ascontiguousarray(data.pixels[:, :, ::-1]))
         tr = train_idx
+        if decoder_recipe not in DECODER_RECIPES:
+            raise UsageError(f"unknown decoder recipe {decoder_recipe!r}; choose "
+                             + ", ".join(DECODER_RECIPES))
+        recipe = dict(DECODER_RECIPES[decoder_recipe])
+        vae = with_refine_head(vae, recipe.pop("refine"))
         task = DecoderGANTask(vae, data.pixels[tr], mu[tr], lv[tr], mu_f[tr], lv_f[tr],
                               flip_ok[tr], data.pixels[held_idx], mu[held_idx],
-                              data_id=data_id, extra_config={"data": raw.get("data", data_id)})
+                              data_id=data_id, extra_config={"data": raw.get("data", data_id)},
+                              **recipe)
         cfg = TrainConfig(steps=steps, batch_size=16, lr=2e-4, min_lr=2e-5, warmup_steps=100,
                           weight_decay=0.0, beta1=0.5, beta2=0.9, grad_clip=0.0,
                           eval_every=250, sample_every=250, checkpoint_every=250, log_every=25,

@@ -37,6 +37,7 @@ class VAEConfig:
     kl_warmup_steps: int = 2000   # linear KL ramp from 0 to beta
     sigma: float = 0.1            # likelihood std of a pixel: recon = SSE / (2 sigma^2)
     extra_conv_max_side: int = 32  # an extra 3x3 conv block on feature maps this size or less
+    refine: int = 0               # >0: a residual 3x3-conv head of this width at full size
 
     def __post_init__(self) -> None:
         self.widths = tuple(int(w) for w in self.widths)
@@ -50,6 +51,8 @@ class VAEConfig:
             raise ValueError("a 28x28 model has exactly two stages (28 -> 14 -> 7)")
         if self.image_size == 64 and len(self.widths) != 4:
             raise ValueError("a 64x64 model has exactly four stages (64 -> 32 -> 16 -> 8 -> 4)")
+        if not 0 <= self.refine <= 256:
+            raise ValueError(f"refine {self.refine} is out of range (0..256)")
 
     @property
     def bottom(self) -> int:
@@ -111,11 +114,27 @@ class Decoder(nn.Module):
         self.body = nn.Sequential(*layers)
         # last stage straight to pixels: (B, widths[-1], s, s) -> (B, channels, 2s, 2s)
         self.out = nn.ConvTranspose2d(widths[-1], cfg.channels, 4, stride=2, padding=1)
+        # Optional full-size refinement (issue 21): the last transposed conv sees one 32x32
+        # feature per 2x2 output block, so it cannot draw a one-pixel outline; a residual stack
+        # of 3x3 convs on the picture adds a correction to its logits. The last conv starts at
+        # zero, so a decoder fine-tuned with this head starts as exactly the decoder it was.
+        self.refine: nn.Module | None = None
+        if cfg.refine:
+            r = cfg.refine
+            self.refine = nn.Sequential(
+                nn.Conv2d(cfg.channels, r, 3, padding=1), nn.SiLU(),
+                nn.Conv2d(r, r, 3, padding=1), nn.SiLU(),
+                nn.Conv2d(r, cfg.channels, 3, padding=1))
+            nn.init.zeros_(self.refine[-1].weight)
+            nn.init.zeros_(self.refine[-1].bias)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         b = self.cfg.bottom
         h = F.silu(self.fc(z)).view(z.shape[0], -1, b, b)  # (B, C_first, bottom, bottom)
-        return torch.sigmoid(self.out(self.body(h)))       # (B, channels, size, size) in [0, 1]
+        logits = self.out(self.body(h))                    # (B, channels, size, size)
+        if self.refine is not None:
+            logits = logits + self.refine(torch.sigmoid(logits))
+        return torch.sigmoid(logits)                       # in [0, 1]
 
 
 class ConvVAE(nn.Module):

@@ -25,10 +25,12 @@ from __future__ import annotations
 
 from fractions import Fraction  # noqa: F401 - re-exported for callers
 
+# The meters and modes are the melody's own (core.melody); the token ids follow their order,
+# so these tuples must only ever grow at the end.
+from desktop_app.core.melody import METERS, MODES  # noqa: F401 - re-exported for callers
+
 PAD, BOS, EOS, BAR = 0, 1, 2, 3
 SPECIALS = ("<pad>", "<bos>", "<eos>", "|")
-METERS = ("2/4", "3/4", "4/4", "6/8", "2/2", "9/8", "3/8", "6/4", "12/8", "3/2")
-MODES = ("major", "minor", "dorian", "mixolydian", "lydian", "phrygian", "locrian")
 PITCH_LOW, PITCH_HIGH = -24, 35
 DURATIONS = tuple(Fraction(x) for x in (
     "1/12", "1/8", "1/6", "1/4", "1/3", "3/8", "1/2", "2/3", "3/4", "1", "5/4", "4/3", "3/2",

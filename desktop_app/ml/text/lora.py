@@ -16,7 +16,9 @@ a fine-tune fits in a laptop's memory and its result is a few megabytes.
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
+from typing import Iterable
 
 import torch
 import torch.nn.functional as F
@@ -71,12 +73,15 @@ class LoRALinear(nn.Module):
 
 
 def apply_lora(model: nn.Module, rank: int = 8, alpha: float = 16.0, dropout: float = 0.0,
-               targets: tuple[str, ...] = TARGETS) -> int:
+               targets: tuple[str, ...] = TARGETS, layers: Iterable[int] | None = None) -> int:
     """Freeze ``model`` and wrap every target projection with a :class:`LoRALinear`.
 
-    Returns the number of trainable parameters. Adapter weights are float32 even when the
-    base is bf16 (the optimiser updates them in full precision).
+    ``layers``: only the blocks with these indices get adapters (PEFT's
+    ``layers_to_transform``); None: every block. Returns the number of trainable parameters.
+    Adapter weights are float32 even when the base is bf16 (the optimiser updates them in
+    full precision).
     """
+    keep = None if layers is None else set(layers)
     if not 1 <= rank <= MAX_RANK:
         raise ValueError(f"LoRA rank must be between 1 and {MAX_RANK}, not {rank}")
     for p in model.parameters():
@@ -84,13 +89,20 @@ def apply_lora(model: nn.Module, rank: int = 8, alpha: float = 16.0, dropout: fl
     found = 0
     for name, module in list(model.named_modules()):
         leaf = name.rpartition(".")[2]
-        if leaf in targets and isinstance(module, nn.Linear):
+        if leaf in targets and isinstance(module, nn.Linear) \
+                and (keep is None or layer_index(name) in keep):
             parent = model.get_submodule(name.rpartition(".")[0])
             setattr(parent, leaf, LoRALinear(module, rank, alpha, dropout))
             found += 1
     if not found:
         raise ValueError(f"the model has none of the projections {', '.join(targets)}")
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def layer_index(name: str) -> int | None:
+    """The block index in a module name such as ``model.layers.12.mlp.up_proj``."""
+    m = re.search(r"(?:^|\.)layers\.(\d+)\.", name)
+    return int(m.group(1)) if m else None
 
 
 def lora_modules(model: nn.Module) -> dict[str, LoRALinear]:
@@ -107,15 +119,16 @@ def adapter_state(model: nn.Module) -> dict[str, torch.Tensor]:
 
 
 def adapter_config(rank: int, alpha: float, base: str, targets: tuple[str, ...] = TARGETS,
-                   dropout: float = 0.0) -> dict:
+                   dropout: float = 0.0, layers: list[int] | None = None) -> dict:
     """PEFT's ``LoraConfig`` as JSON (the keys PEFT writes itself, so any version reads it)."""
     return {
         "peft_type": "LORA", "task_type": "CAUSAL_LM", "base_model_name_or_path": base,
         "r": rank, "lora_alpha": alpha, "lora_dropout": dropout,
         "target_modules": sorted(targets), "bias": "none", "fan_in_fan_out": False,
         "inference_mode": True, "init_lora_weights": True, "modules_to_save": None,
-        "use_rslora": False, "use_dora": False, "layers_to_transform": None,
-        "layers_pattern": None, "rank_pattern": {}, "alpha_pattern": {}, "revision": None,
+        "use_rslora": False, "use_dora": False, "layers_to_transform": layers,
+        "layers_pattern": "layers" if layers is not None else None, "rank_pattern": {},
+        "alpha_pattern": {}, "revision": None,
     }
 
 
@@ -131,10 +144,13 @@ def save_adapter(model: nn.Module, folder: str | Path, *, base: str, extra: dict
         raise ValueError("the model has no LoRA adapters to save")
     first = next(iter(mods.values()))
     targets = tuple(sorted({n.rpartition(".")[2] for n in mods}))
+    used = sorted({i for i in map(layer_index, mods) if i is not None})
+    total = len(getattr(getattr(model, "model", None), "layers", ()))
+    layers = None if not total or len(used) == total else used
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     ck.save_tensors(folder / WEIGHTS_FILE, adapter_state(model), metadata={"format": "pt"})
-    cfg = adapter_config(first.rank, first.alpha, base, targets)
+    cfg = adapter_config(first.rank, first.alpha, base, targets, layers=layers)
     ck.save_json(folder / CONFIG_FILE, {**cfg, **(extra or {})})
 
 

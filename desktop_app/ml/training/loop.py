@@ -70,6 +70,7 @@ class TrainConfig:
     beta2: float = 0.95
     grad_clip: float = 1.0         # 0 disables clipping
     eval_every: int = 200          # 0 disables periodic evaluation (the final one still runs)
+    eval_every_s: float = 0.0      # also evaluate after this much training time (0: off)
     sample_every: int = 0
     checkpoint_every: int = 200
     log_every: int = 10
@@ -239,9 +240,15 @@ def _run(task: TrainTask, cfg: TrainConfig, out_dir: Path, info: ddp.DistInfo,
         _sample_now(task, raw, step, cfg.steps, emit)
         t0 = win_t = time.perf_counter()  # the budget and rates count training only
     model.train()
-    step_s, train_s, session_steps = 0.0, 0.0, 0
+    step_s, train_s, session_steps, last_eval_s = 0.0, 0.0, 0, 0.0
     while step < cfg.steps:
-        lr = warmup_cosine(step, max_lr=cfg.lr, min_lr=cfg.min_lr,
+        # with a time budget the schedule follows whichever ends first, steps or time (a
+        # run sized for more steps than the budget holds still decays its learning rate)
+        sched = step
+        if cfg.max_seconds > 0:
+            frac = (prior_seconds + time.perf_counter() - t0) / cfg.max_seconds
+            sched = max(step, min(cfg.steps, int(frac * cfg.steps)))
+        lr = warmup_cosine(sched, max_lr=cfg.lr, min_lr=cfg.min_lr,
                            warmup=cfg.warmup_steps, total=cfg.steps)
         for g in opt.param_groups:
             g["lr"] = lr
@@ -271,6 +278,10 @@ def _run(task: TrainTask, cfg: TrainConfig, out_dir: Path, info: ddp.DistInfo,
                             elapsed_s=now - t0))
             win_t, win_units, win_loss, win_n = now, 0, 0.0, 0
         if info.is_main:
+            if cfg.eval_every_s > 0 and train_s - last_eval_s >= cfg.eval_every_s \
+                    and step < cfg.steps and not result.ended_early:
+                last_eval_s = train_s
+                _eval_now(task, raw, cfg, step, device, emit, result)
             _periodic(task, raw, cfg, step, device, emit, result)
             if cfg.patience > 0 and _no_progress(result.val_losses, cfg.patience):
                 result.ended_early = result.ended_early or "patience"
@@ -291,6 +302,8 @@ def _run(task: TrainTask, cfg: TrainConfig, out_dir: Path, info: ddp.DistInfo,
     if info.is_main and not result.stopped and (not result.val_losses
                                                 or result.val_losses[-1][0] != step):
         _eval_now(task, raw, cfg, step, device, emit, result)
+    if info.is_main and not result.stopped and hasattr(task, "restore_best"):
+        task.restore_best(raw)  # the sample and the export are of the best evaluation
     if info.is_main and not result.stopped and cfg.eval_at_start:
         _sample_now(task, raw, step, cfg.steps, emit)  # the "after" of a before/after pair
     if info.is_main and export:

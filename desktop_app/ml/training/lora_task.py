@@ -9,7 +9,15 @@ float32) with low-rank adapters (:mod:`desktop_app.ml.text.lora`) on its project
   autocast (AMX/AVX512-BF16 matrix units); the adapters, embeddings, norms and the optimiser
   stay float32, as does the residual stream. See ``benchmarks/bench_finetune.py``.
 * Checkpoints hold only the adapters (see ``state.checkpoint_weights``); ``export`` writes a
-  PEFT adapter folder.
+  PEFT adapter folder holding the adapters of the best held-out evaluation (not the last: a run
+  that ended on patience has already started to memorise the text).
+* Speed (``benchmarks/bench_finetune.py``): adapters go on the upper ``lora_layers`` blocks only
+  (PEFT's ``layers_to_transform``). The lower blocks are frozen and adapter-free, so their
+  output for a training window never changes: it is computed once per window without autograd
+  and cached (a few MB for a few hundred KB of text), and backward stops at the first adapted
+  block. The loss over the 49k-token vocabulary is computed in chunks
+  (:mod:`~desktop_app.ml.training.chunked_ce`), never as one (batch, 512, 49152) tensor.
+  Training windows are fixed (half-overlapping) so that the cache applies.
 """
 
 from __future__ import annotations
@@ -22,8 +30,13 @@ from torch import nn
 
 from desktop_app.ml.text import lora
 from desktop_app.ml.text.bpe import EOT_ID
+from desktop_app.ml.training.chunked_ce import chunked_cross_entropy
 from desktop_app.ml.training.text_eval import bits_per_byte
 from desktop_app.ml.training.text_task import TextTask, sample_tokens
+
+#: Cache the frozen lower blocks' outputs up to this size (float32 hidden states); beyond it
+#: they are recomputed (still without autograd) for every step.
+CACHE_LIMIT_BYTES = 512 * 2**20
 
 
 def to_bf16_projections(model: nn.Module) -> None:
@@ -55,7 +68,8 @@ class LoRATextTask(TextTask):
     def __init__(self, base_path: Path, base_ref: str, base_config: dict, tokenizer, train,
                  val_docs: list[str], *, rank: int, alpha: float, bf16: bool,
                  data_fingerprint: str, sample_prompt: str, eval_batch: int = 4,
-                 sample_tokens: int = 40, base_model: nn.Module | None = None) -> None:
+                 sample_tokens: int = 40, base_model: nn.Module | None = None,
+                 lora_layers: int = 0) -> None:
         self.base_path, self.base_ref, self.base_config = base_path, base_ref, base_config
         self.tokenizer = tokenizer            # TextTokenizer of the base
         self.train, self.val_docs = train, val_docs
@@ -64,13 +78,30 @@ class LoRATextTask(TextTask):
         self.data_fingerprint = data_fingerprint
         self.sample_prompt, self.sample_tokens = sample_prompt, sample_tokens
         self.eval_batch = eval_batch
-        self.origin = f"fine-tuning {base_ref} with rank-{rank} adapters (the base is frozen)"
+        nblocks = int(base_config.get("num_hidden_layers", 0))
+        self.lora_layers = lora_layers if 0 < lora_layers < nblocks else nblocks
+        self.first = nblocks - self.lora_layers      # the first block with adapters
+        where = ("every block" if self.first == 0 else
+                 f"the top {self.lora_layers} of {nblocks} blocks")
+        self.origin = (f"fine-tuning {base_ref} with rank-{rank} adapters on {where} "
+                       f"(the base is frozen)")
         self._base = base_model   # already loaded (float32); used by the first build_model
+        # fixed half-overlapping windows (the lower blocks' outputs are cached per window)
+        stride = max(1, self.context // 2)
+        last = len(train.data) - self.context - 1
+        self.starts = sorted(set(range(0, max(last, 0) + 1, stride)) | {max(last, 0)})
+        per_window = self.context * int(base_config.get("hidden_size", 0)) * 4
+        self._cache_ok = per_window * len(self.starts) <= CACHE_LIMIT_BYTES
+        self._cache: dict[int, torch.Tensor] = {}
+        self._head: torch.Tensor | None = None
+        self.best: tuple[float, int, dict[str, torch.Tensor]] | None = None  # (bpb, evals, A/B)
+        self._evals = 0
 
     def identity(self) -> dict:
         tok_hash = hashlib.sha256(self.tokenizer.tok.to_str().encode()).hexdigest()[:16]
         return {"kind": "text-lora", "base": self.base_ref, "model": self.base_config,
                 "rank": self.rank, "alpha": self.alpha, "targets": list(lora.TARGETS),
+                "lora_layers": self.lora_layers, "windows": "fixed-half-overlap",
                 "context": self.context, "tokenizer": tok_hash, "data": self.data_fingerprint}
 
     def build_model(self) -> nn.Module:
@@ -79,9 +110,54 @@ class LoRATextTask(TextTask):
             model, _ = load_base(self.base_path)
         if self.bf16:
             to_bf16_projections(model)
-        lora.apply_lora(model, self.rank, self.alpha)  # A's init follows torch's seed
+        n = len(model.model.layers)
+        # A's init follows torch's seed
+        lora.apply_lora(model, self.rank, self.alpha, layers=range(self.first, n))
+        w = model.output_weight.detach()
+        # the frozen output head in bf16 with bf16 products (56 MB more, AMX-fast)
+        self._head = w.to(torch.bfloat16) if self.bf16 else w
+        self._cache.clear()
         model.train()
         return model
+
+    def train_batch(self, gen, batch_size, part, nparts):
+        """Rows ``part/nparts`` of ``batch_size`` windows drawn from the fixed windows."""
+        idx = torch.randint(0, len(self.starts), (batch_size,), generator=gen)
+        per = batch_size // nparts
+        idx = idx[part * per:(part + 1) * per]
+        data = self.train.data
+        rows = [torch.as_tensor(data[self.starts[i]:self.starts[i] + self.context + 1])
+                for i in idx.tolist()]
+        xy = torch.stack(rows).long()
+        return idx, xy[:, :-1], xy[:, 1:]
+
+    def batch_units(self, batch) -> int:
+        return int(batch[1].numel())
+
+    @torch.no_grad()
+    def _lower(self, model, idx: torch.Tensor, x: torch.Tensor, cos, sin) -> torch.Tensor:
+        """The frozen blocks' output (B, T, hidden) for these windows, cached per window."""
+        missing = [r for r, i in enumerate(idx.tolist()) if i not in self._cache]
+        if missing or not self._cache_ok:
+            rows = list(range(len(idx))) if not self._cache_ok else missing
+            h = model.model.embed_tokens(x[rows])
+            for layer in model.model.layers[:self.first]:
+                h = layer(h, cos, sin, None, 0)
+            h = h.float()
+            if not self._cache_ok:
+                return h
+            for r, hr in zip(rows, h):
+                self._cache[int(idx[r])] = hr.clone()
+        return torch.stack([self._cache[int(i)] for i in idx.tolist()])
+
+    def loss(self, model, batch) -> torch.Tensor:
+        idx, x, y = batch
+        cos, sin = model.rope(0, x.shape[1], torch.float32)
+        h = self._lower(model, idx, x, cos, sin)
+        for layer in model.model.layers[self.first:]:
+            h = layer(h, cos, sin, None, 0)
+        h = model.model.norm(h)
+        return chunked_cross_entropy(h, self._head, y)
 
     def eval_batches(self):
         return []
@@ -89,7 +165,21 @@ class LoRATextTask(TextTask):
     def held_out(self, model) -> tuple[float, float]:
         res = bits_per_byte(model, self.tokenizer.tok, self.val_docs, self.context,
                             bos_id=EOT_ID, batch=self.eval_batch, check_roundtrip=False)
+        self._evals += 1
+        if self.best is None or res.bits_per_byte < self.best[0]:
+            self.best = (res.bits_per_byte, self._evals, lora.adapter_state(model))
         return res.loss_per_token, res.bits_per_byte
+
+    def restore_best(self, model) -> float | None:
+        """Put the best evaluated adapters back into ``model``; their bits per byte or None."""
+        if self.best is None:
+            return None
+        with torch.no_grad():
+            for name, m in lora.lora_modules(model).items():
+                for part in ("lora_A", "lora_B"):
+                    key = f"{lora.PEFT_PREFIX}{name}.{part}.weight"
+                    getattr(m, part).weight.copy_(self.best[2][key])
+        return self.best[0]
 
     def sample(self, model, step: int) -> str | None:
         if not self.sample_prompt:
@@ -100,6 +190,8 @@ class LoRATextTask(TextTask):
         return self.sample_prompt + self.tokenizer.decode(out)
 
     def export(self, model, out_dir: Path, dtype: torch.dtype = torch.float32) -> None:
+        """The adapter of the best held-out evaluation (the checkpoints keep the last)."""
+        self.restore_best(model)
         lora.save_adapter(model, out_dir, base=self.base_ref)
 
 

@@ -13,11 +13,11 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QHBoxLayout, Q
                                QWidget)
 
 from desktop_app.core.gm_programs import GM_PROGRAMS
-from desktop_app.core.melody import MODES, Key, Melody, Meter
+from desktop_app.core.melody import METERS, MODES, Key, Melody, Meter
 
 TONICS = ("C", "C#", "Db", "D", "Eb", "E", "F", "F#", "Gb", "G", "Ab", "A", "Bb", "B")
-#: The meters the built-in melody model knows (desktop_app.ml.music.tokens.METERS).
-METERS = ("4/4", "3/4", "2/4", "6/8", "2/2", "9/8", "3/8", "6/4", "12/8", "3/2")
+#: The meters the melody models know, the most common first in the menu.
+METER_CHOICES = ("4/4", "3/4") + tuple(m for m in METERS if m not in ("4/4", "3/4"))
 
 
 class ComposeControls(QWidget):
@@ -35,7 +35,7 @@ class ComposeControls(QWidget):
         form.setVerticalSpacing(6)
         self.keyCombo = self._combo("keyCombo", "Key (tonic)", TONICS, "The tonic of the key")
         self.modeCombo = self._combo("modeCombo", "Mode", MODES, "Major, minor or a church mode")
-        self.meterCombo = self._combo("meterCombo", "Meter", METERS, "Time signature")
+        self.meterCombo = self._combo("meterCombo", "Meter", METER_CHOICES, "Time signature")
         self.tempoSpin = self._spin("tempoSpin", "Tempo", 20, 400, 120,
                                     "Tempo in quarter notes per minute")
         self.tempoSpin.setSuffix(" q/min")

@@ -17,8 +17,9 @@ from PySide6.QtWidgets import QFileDialog
 from desktop_app.core import synth
 from desktop_app.core.atomic import atomic_write_bytes
 from desktop_app.core.errors import DataError, ReverieError
-from desktop_app.core.music_room import melody_from_dict, melody_to_dict
+from desktop_app.core.melody import melody_from_dict, melody_to_dict
 from desktop_app.ui.compose.drag_out import drag_file_name
+from desktop_app.ui.compose.layout import ComposeWidgets
 
 MIDI_FILTER = "MIDI files (*.mid *.midi)"
 WAV_FILTER = "WAV audio (*.wav)"
@@ -29,7 +30,7 @@ def _midi_paths(mime) -> list[str]:
             and u.toLocalFile().lower().endswith((".mid", ".midi"))]
 
 
-class FilesMixin:
+class FilesMixin(ComposeWidgets):
     """Import, export, drop and autosave for the Compose panel."""
 
     # -- import ----------------------------------------------------------------------------

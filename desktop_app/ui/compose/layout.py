@@ -137,6 +137,35 @@ class _Content(QWidget):
         return self.minimumSizeHint().height()
 
 
+class ComposeWidgets:
+    """The widgets :func:`build_layout` creates on the Compose panel: the contract its mixins
+    and the panel rely on (``tests/ui/test_room_contracts.py`` checks both ways)."""
+
+    aLabel: QLabel
+    audioMessage: QLabel
+    bLabel: QLabel
+    continueButton: QPushButton
+    controls: ComposeControls
+    dragOutHandle: DragOutHandle
+    exportMidiButton: QPushButton
+    exportWavButton: QPushButton
+    importButton: QPushButton
+    interpolateButton: QPushButton
+    loopCheck: QCheckBox
+    melodyLabel: ElidedLabel
+    messageLabel: QLabel
+    metronomeCheck: QCheckBox
+    outputCombo: QComboBox
+    pianoRoll: PianoRoll
+    playButton: QPushButton
+    redoButton: QToolButton
+    setAButton: QPushButton
+    setBButton: QPushButton
+    transposeButton: QToolButton
+    undoButton: QToolButton
+    variationsList: VariationsList
+
+
 def build_layout(p) -> None:
     """Everything sits in a scroll area, so a small window scrolls instead of growing."""
     p.setAcceptDrops(True)

@@ -21,7 +21,7 @@ from desktop_app.core import paths
 from desktop_app.core.errors import UsageError
 from desktop_app.core.events import Cancelled, Event, Failed, Finished, MelodyReady, Started
 from desktop_app.core.music import ContinueMelodyJob, GenerateMelodyJob, InterpolateMelodiesJob
-from desktop_app.core.music_room import describe
+from desktop_app.core.melody import describe
 from desktop_app.ui.compose.files import FilesMixin
 from desktop_app.ui.compose.layout import build_layout
 from desktop_app.ui.compose.midi_out import MidiOutPlayer
@@ -30,8 +30,7 @@ from desktop_app.ui.compose.piano_roll import SETTINGS_EDIT
 from desktop_app.ui.room_base import RoomPanel
 
 AUTOSAVE_DELAY_MS = 1500
-MELODY_MODEL = "folk-melodies"
-PHRASE_MODEL = "phrase-vae"
+MELODY_MODEL, PHRASE_MODEL = paths.MELODY_MODEL, paths.PHRASE_MODEL
 
 
 def _find_model(name: str) -> str | None:

@@ -14,8 +14,8 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem
                                QVBoxLayout, QWidget)
 
 from desktop_app.core.melody import Melody
-from desktop_app.core.music_room import in_key_ratio
-from desktop_app.ui.compose.piano_roll import NOTE_IN, NOTE_OUT
+from desktop_app.core.melody_stats import in_key_ratio
+from desktop_app.ui.compose.piano_roll_paint import NOTE_IN, NOTE_OUT
 
 
 class MiniRoll(QWidget):

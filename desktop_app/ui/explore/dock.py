@@ -13,7 +13,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QDockWidget
 
 from desktop_app.core.model_registry import ModelScan
-from desktop_app.ui.explore.panel import PHRASE_MODEL
+from desktop_app.core.paths import PHRASE_MODEL
 from desktop_app.ui.explore.view import ExploreView
 from desktop_app.ui.room_bus import RoomBus
 

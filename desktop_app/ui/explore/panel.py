@@ -13,13 +13,12 @@ from pathlib import Path
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from desktop_app.core.model_registry import ModelScan
+from desktop_app.core.paths import IMAGE_MODEL, PHRASE_MODEL
 from desktop_app.ui.explore.view import ExploreView
 from desktop_app.ui.room_base import RoomPanel
 from desktop_app.ui.room_bus import RoomBus
 
 KIND_TITLES = (("image", "Images"), ("music", "Melody phrases"), ("text", "Words"))
-#: The one model that can encode melody phrases (the music map's model).
-PHRASE_MODEL = "phrase-vae"
 
 
 class ModelChooser(QWidget):
@@ -104,7 +103,7 @@ class ExplorePanel(RoomPanel):
     def showEvent(self, event) -> None:  # noqa: N802 - Qt API
         super().showEvent(event)
         if not self._loaded_key:
-            self.chooser.fill_models(self.model_scan(), prefer="emoji")
+            self.chooser.fill_models(self.model_scan(), prefer=IMAGE_MODEL)
             self.load_current()
 
     def load_current(self) -> None:

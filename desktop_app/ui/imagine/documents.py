@@ -26,13 +26,14 @@ from desktop_app.core.imaging import DecodePathJob
 from desktop_app.ui.autosave import AutosaveController, Policy
 from desktop_app.ui.imagine.history import LatentState
 from desktop_app.ui.imagine.image_view import to_qimage
+from desktop_app.ui.imagine.layout import ImagineWidgets
 from desktop_app.ui.imagine.png_meta import LatentMeta, pack_latent, save_png, unpack_latent, upscale
 
 log = logging.getLogger(__name__)
 AUTOSAVE_DELAY_MS = 3000
 
 
-class ImagineDocumentsMixin:
+class ImagineDocumentsMixin(ImagineWidgets):
     """Save / open / export and autosave of the Imagine room (expects the panel's widgets)."""
 
     def init_autosave(self, interval_ms: int) -> None:

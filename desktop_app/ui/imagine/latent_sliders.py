@@ -14,7 +14,7 @@ from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import (QGridLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea,
                                QSlider, QVBoxLayout, QWidget)
 
-from desktop_app.core.imaging_room import RoomDirection, direction_label, slider_object_name
+from desktop_app.core.imaging import ImageDirection, direction_label, slider_object_name
 
 STEPS_PER_SIGMA = 100
 MAX_SIGMA = 3
@@ -73,7 +73,7 @@ class LatentSliders(QWidget):
         layout.addLayout(bottom)
 
     # -- building ----------------------------------------------------------------------------
-    def set_directions(self, directions: tuple[RoomDirection, ...] | list) -> None:
+    def set_directions(self, directions: tuple[ImageDirection, ...] | list) -> None:
         """Rebuild the rows: named directions first, then the PCA ones."""
         while self._grid.count():
             item = self._grid.takeAt(0)

@@ -134,6 +134,32 @@ def _centre(p) -> QWidget:
     return centre
 
 
+class ImagineWidgets:
+    """The widgets :func:`build_layout` creates on the Imagine panel: the contract its mixins
+    and the panel rely on (``tests/ui/test_room_contracts.py`` checks both ways)."""
+
+    caption: QLabel
+    categoryCombo: QComboBox
+    copyButton: QToolButton
+    exportButton: QToolButton
+    exportSmoothCheck: QCheckBox
+    grid: VariationGrid
+    gridCaption: ElidedLabel
+    imageView: ImageView
+    messageLabel: QLabel
+    modelDetails: QLabel
+    modelPicker: QComboBox
+    morph: MorphPanel
+    own: OwnPicture
+    redoButton: QToolButton
+    savePngButton: QToolButton
+    scaleCombo: QComboBox
+    sliders: LatentSliders
+    smoothCheck: QCheckBox
+    tabs: QTabWidget
+    undoButton: QToolButton
+
+
 def build_layout(p) -> None:
     p.sliders = LatentSliders(p)
     p.morph = MorphPanel(p)

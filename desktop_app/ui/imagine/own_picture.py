@@ -81,7 +81,7 @@ class OwnPicture(QWidget):
         self.notesLabel.setText("")
 
     def show_result(self, encoded) -> None:
-        """Show an :class:`~desktop_app.core.imaging_room.EncodedPicture`."""
+        """Show an :class:`~desktop_app.core.imaging.EncodedPicture`."""
         self.mse = float(encoded.mse)
         self.originalView.set_image(encoded.original)
         self.reconView.set_image(encoded.reconstruction)

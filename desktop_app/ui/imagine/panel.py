@@ -1,7 +1,7 @@
 """The Imagine room (objectName ``imaginePanel``): seeds, latent sliders, morphs, your picture.
 
 Lives on the GUI thread and talks to the worker only through engine jobs and their events:
-``RoomModelJob`` (load a model, its directions and fingerprint), ``SeedGridJob`` (the 3×3
+``LoadImageModelJob`` (load a model, its directions and fingerprint), ``SeedGridJob`` (the 3×3
 grid, the room's Generate job), ``DecodeLatentJob`` (the image following the sliders),
 ``EncodePictureJob`` (your picture, or a morph end from a file) and ``MorphJob``.
 
@@ -22,8 +22,9 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QFileDialog
 
 from desktop_app.core.events import Cancelled, Event, Failed, Finished, ImageReady, Progress
-from desktop_app.core.imaging import DecodeLatentJob, category_label
-from desktop_app.core.imaging_room import RoomModelJob, SeedGridJob, direction_label
+from desktop_app.core.imaging import (DecodeLatentJob, LoadImageModelJob, SeedGridJob,
+                                      category_label, direction_label)
+from desktop_app.core.paths import IMAGE_MODEL
 from desktop_app.ui.imagine.documents import ImagineDocumentsMixin
 from desktop_app.ui.imagine.pictures import ImaginePicturesMixin
 from desktop_app.ui.imagine.history import LatentHistory, LatentState
@@ -31,7 +32,7 @@ from desktop_app.ui.imagine.layout import build_layout
 from desktop_app.ui.room_base import RoomPanel
 
 log = logging.getLogger(__name__)
-DEFAULT_MODEL = "emoji"
+DEFAULT_MODEL = IMAGE_MODEL
 GRID_SIZE = 9
 TERMINAL = (Finished, Failed, Cancelled)
 
@@ -179,7 +180,7 @@ class ImaginePanel(ImaginePicturesMixin, ImagineDocumentsMixin, RoomPanel):
 
     def request_model(self, model: str) -> None:
         """Load ``model`` (a name or folder); the room keeps the previous one if it fails."""
-        job = RoomModelJob(model=str(model))
+        job = LoadImageModelJob(model=str(model))
         self._model_job = job.job_id
         self.modelDetails.setText(f"Loading {Path(str(model)).name}…")
         self._submit(job)

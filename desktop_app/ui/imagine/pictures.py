@@ -14,14 +14,14 @@ from pathlib import Path
 from PySide6.QtWidgets import QFileDialog
 
 from desktop_app.core.events import Event, Failed, Finished
-from desktop_app.core.imaging import LatentSource, MorphJob
-from desktop_app.core.imaging_room import EncodePictureJob
+from desktop_app.core.imaging import EncodePictureJob, LatentSource, MorphJob
 from desktop_app.ui.imagine.history import LatentState
+from desktop_app.ui.imagine.layout import ImagineWidgets
 from desktop_app.ui.imagine.own_picture import OPEN_FILTER
 from desktop_app.ui.imagine.png_meta import meta_problem, read_meta
 
 
-class ImaginePicturesMixin:
+class ImaginePicturesMixin(ImagineWidgets):
     """Pictures from files and the morph (expects the panel's widgets and job plumbing)."""
 
     def open_picture(self, path: str) -> bool:

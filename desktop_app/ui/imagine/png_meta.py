@@ -38,7 +38,7 @@ class LatentMeta:
     """What a saved PNG remembers about where its picture came from."""
 
     model: str                      # model folder name ("emoji")
-    fingerprint: str                # RoomModelInfo.fingerprint of the weights
+    fingerprint: str                # ImageModelInfo.fingerprint of the weights
     base: np.ndarray                # (D,) float32 latent before the sliders
     amounts: dict = field(default_factory=dict)   # direction name -> std devs
     latent: np.ndarray | None = None              # (D,) the decoded latent (base + moves)

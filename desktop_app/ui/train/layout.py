@@ -6,6 +6,8 @@ controls and the command line. Right: progress, the live charts, samples and the
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QFrame, QHBoxLayout, QLabel, QLineEdit,
                                QPlainTextEdit, QProgressBar, QPushButton, QScrollArea,
@@ -15,6 +17,10 @@ from PySide6.QtWidgets import (QComboBox, QFormLayout, QFrame, QHBoxLayout, QLab
 from desktop_app.ui.train.plots import TrainCharts
 from desktop_app.ui.train.presets import KIND_LABELS
 from desktop_app.ui.train.samples import SamplesView
+
+if TYPE_CHECKING:   # only the annotations of TrainWidgets need these
+    from pyqtgraph import PlotWidget
+    from PySide6.QtWidgets import QTextBrowser
 
 
 def _label(parent: QWidget, name: str, text: str = "", *, wrap: bool = True) -> QLabel:
@@ -161,6 +167,39 @@ def _build_right(p) -> QWidget:
     layout.addWidget(p.statusLabel)
     layout.addWidget(split, 1)
     return box
+
+
+class TrainWidgets:
+    """The widgets :func:`build_layout` creates on the Train panel: the contract its mixins
+    and the panel rely on (``tests/ui/test_room_contracts.py`` checks both ways)."""
+
+    browseButton: QPushButton
+    cancelButton: QPushButton
+    charts: TrainCharts
+    commandLabel: QLabel
+    copyCommandButton: QPushButton
+    dataCheckLabel: QLabel
+    dataFolderEdit: QLineEdit
+    discardButton: QPushButton
+    estimateLabel: QLabel
+    etaLabel: QLabel
+    logView: QPlainTextEdit
+    lossPlot: PlotWidget
+    messageLabel: QLabel
+    modelNameEdit: QLineEdit
+    pauseButton: QPushButton
+    progressBar: QProgressBar
+    resumeBox: QFrame
+    resumeButton: QPushButton
+    resumeLabel: QLabel
+    samples: SamplesView
+    samplesView: QTextBrowser
+    startButton: QPushButton
+    startFromCombo: QComboBox
+    statusLabel: QLabel
+    stepsSpin: QSpinBox
+    tabs: QTabWidget
+    trainKindCombo: QComboBox
 
 
 def build_layout(p) -> None:

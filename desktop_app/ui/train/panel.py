@@ -23,7 +23,7 @@ from desktop_app.core.train_data_check import DataReport, check_folder
 from desktop_app.ui.room_base import RoomPanel
 from desktop_app.ui.train import presets as P
 from desktop_app.ui.train import runs as R
-from desktop_app.ui.train.layout import build_layout
+from desktop_app.ui.train.layout import TrainWidgets, build_layout
 from desktop_app.ui.train.process import TrainProcess
 
 
@@ -34,7 +34,7 @@ class _CheckResult(QObject):
     done = Signal(object, object)  # (key, DataReport)
 
 
-class TrainPanel(RoomPanel):
+class TrainPanel(TrainWidgets, RoomPanel):
     """Train room panel (GUI thread); the trainer runs in a child process."""
 
     room_id = "train"

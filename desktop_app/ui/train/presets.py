@@ -16,6 +16,8 @@ import os
 import sys
 from dataclasses import dataclass
 
+from desktop_app.core import paths
+
 
 @dataclass(frozen=True)
 class Preset:
@@ -53,7 +55,7 @@ LORA_TOKENS_PER_STEP = 1024
 LORA_TOKENS_PER_S = 50.0
 LORA_REFERENCE_PARAMETERS = 134_515_008
 LORA_DEFAULT_STEPS = 40
-BUILTIN_WRITER = "smollm2-135m-instruct"
+BUILTIN_WRITER = paths.WRITING_MODEL
 
 KIND_LABELS = {"text": "Text (writing)", "image": "Image", "music": "Melody"}
 UNITS = {"text": "tokens/s", "image": "images/s", "music": "tokens/s"}
@@ -107,7 +109,7 @@ def command_args(kind: str, size: str | None, *, data: str | None, out: str, ste
         every["log"] = progress_every
     args: list[str] = []
     if kind == "music":
-        args += ["--model", "folk-melodies"]
+        args += ["--model", paths.MELODY_MODEL]
     if data:
         args += ["--data", data]
     args += ["--out", out]
@@ -117,11 +119,9 @@ def command_args(kind: str, size: str | None, *, data: str | None, out: str, ste
         args += list(PRESETS[kind][size].size_args)
     args += ["--steps", str(steps), "--eval-every", str(every["eval"]),
              "--checkpoint-every", str(every["checkpoint"])]
-    if kind == "image":
-        args += ["--json"]       # image: --json; its log/sample interval follows --eval-every
-    else:
-        args += ["--progress", "json", "--log-every", str(every["log"]),
-                 "--sample-every", str(every["sample"])]
+    args += ["--progress", "json"]
+    if kind != "image":          # image training logs and samples at each --eval-every
+        args += ["--log-every", str(every["log"]), "--sample-every", str(every["sample"])]
     args += ["--threads", str(train_threads())]
     if resume:
         args += ["--resume"]

@@ -137,8 +137,9 @@ class RandomnessControls(QFrame):
             "(the temperature of the image prior): below 1 is cleaner and more typical, above "
             "1 stranger.", 0.0, 2.0, 0.05, decimals=2)
         self.guidanceSpin = self._spin(
-            "guidanceSpin", "Guidance", "How strongly the chosen category steers the picture: "
-            "1 plain, higher more typical of the category, 0 ignores it.", 0.0, 8.0, 0.25,
+            "guidanceSpin", "Guidance", "How strongly the chosen category (with Any, the one "
+            "each seed draws) steers the picture: 1 plain, higher more typical of the category, "
+            "0 ignores it.", 0.0, 8.0, 0.25,
             decimals=2)
         self.noiseSpin.setValue(NOISE_DEFAULT)
         self.guidanceSpin.setValue(GUIDANCE_DEFAULT)

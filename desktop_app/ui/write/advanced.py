@@ -14,7 +14,7 @@ import re
 
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDoubleSpinBox, QFormLayout,
-                               QGroupBox, QHBoxLayout, QInputDialog, QLineEdit, QListWidget,
+                               QGroupBox, QHBoxLayout, QInputDialog, QLabel, QLineEdit, QListWidget,
                                QListWidgetItem, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 from desktop_app.core import paths
@@ -149,8 +149,14 @@ class AdvancedSampling(QWidget):
         for w in (self.preset_box, apply_btn, delete_btn):
             preset_row.addWidget(w)
 
+        self.serverNote = QLabel("", self)  # which settings the serving engine lacks
+        self.serverNote.setObjectName("serverSettingsNote")
+        self.serverNote.setWordWrap(True)
+        self.serverNote.hide()
+        self.unavailable: dict[str, str] = {}
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.serverNote)
         stages_box = QGroupBox("Every sampler stage", self)
         stages_box.setLayout(form)
         order_box = QGroupBox("Stage order: drag to reorder, untick to skip", self)
@@ -229,6 +235,32 @@ class AdvancedSampling(QWidget):
             self.randomness.set_settings(settings)
         finally:
             self._syncing = False
+
+    # -- a serving engine's limits ---------------------------------------------------------
+    def set_unavailable(self, unsupported: dict[str, str], server: str = "") -> None:
+        """Grey out the settings ``server`` has no equivalent for (setting -> why), with the
+        reason in each tooltip; an empty dict (a local model) makes everything available."""
+        self.unavailable = dict(unsupported)
+        for name, spin in self.spins.items():
+            reason = unsupported.get(name)
+            spin.setEnabled(reason is None)
+            spin.setToolTip(FIELDS[name][1] if reason is None else
+                            f"Not available on {server}: {reason}. The value is not sent.")
+        for widget, name, tip in (
+                (self.breakers, "dry_sequence_breakers", "DRY sequence breakers, as a JSON "
+                 "list of strings: a repeat never continues across these."),
+                (self.order, "order", "Drag to reorder the stages; untick a stage to leave it "
+                 "out. The token is drawn after the last stage.")):
+            reason = unsupported.get(name)
+            widget.setEnabled(reason is None)
+            widget.setToolTip(tip if reason is None else f"Not available on {server}: {reason}.")
+        if unsupported:
+            names = sorted({FIELDS[n][0] if n in FIELDS else {"order": "stage order",
+                            "dry_sequence_breakers": "DRY breakers"}.get(n, n)
+                            for n in unsupported})
+            self.serverNote.setText(f"<b>{server}</b> has no equivalent for: "
+                                    f"{', '.join(names)}. They are greyed out and not sent.")
+        self.serverNote.setVisible(bool(unsupported))
 
     # -- user presets ----------------------------------------------------------------------
     def _reload_preset_box(self) -> None:

@@ -4,8 +4,9 @@ A mixin for :class:`~desktop_app.ui.write.panel.WritePanel` (GUI thread only). I
 :class:`~desktop_app.core.documents.WritingSession` (text + generation history) in step with
 the editor and uses the atomic ``save_document`` / ``load_document`` and the room's
 :class:`~desktop_app.ui.autosave.AutosaveController`. The editor's own "modified" flag says
-whether there are unsaved changes (undoing back to the saved text counts as saved). A save that fails (read-only folder,
-full disk) shows the reason and leaves the text in the editor untouched.
+whether there are unsaved changes (undoing back to the saved text counts as saved). A save
+that fails (read-only folder, full disk) shows the reason and leaves the text in the editor
+untouched.
 
 Autosave (policy RECOVER) runs every 30 seconds and after each generation, only when something
 changed. A snapshot found at start-up means the last session ended without a clean close: the
@@ -23,6 +24,7 @@ from desktop_app.core.documents import (SESSION_SUFFIX, GenerationRecord, Writin
                                         load_document, save_document)
 from desktop_app.core.errors import ReverieError
 from desktop_app.ui.autosave import AutosaveController, Policy
+from desktop_app.ui.write.layout import WriteWidgets
 
 log = logging.getLogger(__name__)
 FILE_FILTERS = ("Reverie session, keeps the generation history (*.reverie);;"
@@ -30,7 +32,7 @@ FILE_FILTERS = ("Reverie session, keeps the generation history (*.reverie);;"
 OPEN_FILTERS = "Documents (*.reverie *.txt *.md);;All files (*)"
 
 
-class DocumentsMixin:
+class DocumentsMixin(WriteWidgets):
     """Document life cycle of the Write room (expects ``editor``, ``session`` and widgets)."""
 
     autosave: AutosaveController

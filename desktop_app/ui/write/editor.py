@@ -75,7 +75,8 @@ def token_text(token: Any) -> str:
 
 
 def token_probability(token: Any) -> float | None:
-    for name in ("probability", "prob", "p"):
+    # a serving engine may report only the raw probability: colour by that then
+    for name in ("probability", "prob", "p", "raw_probability"):
         value = getattr(token, name, None)
         if isinstance(value, (int, float)):
             return float(value)

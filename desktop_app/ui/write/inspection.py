@@ -12,13 +12,14 @@ from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import QToolTip
 
 from desktop_app.core.textgen_inspect import NextTokenLogitsJob
+from desktop_app.ui.write.layout import WriteWidgets
 from desktop_app.ui.write.token_view import tooltip_html
 
 #: The inspector sends at most this many characters per context token (the tail of the text).
 INSPECT_CHARS_PER_TOKEN = 16
 
 
-class InspectionMixin:
+class InspectionMixin(WriteWidgets):
     """Inspector requests, word counts and the context gauge of the Write panel."""
 
     # -- inspector, counts, context --------------------------------------------------------
@@ -38,10 +39,13 @@ class InspectionMixin:
         text = self.editor.text_range(max(0, pos - limit), pos)
         s = self.randomness.settings()
         breakers = tuple(s.dry_sequence_breakers) if "dry" in s.enabled_stages() else ()
-        job = NextTokenLogitsJob(model_dir=self.model_dir, text=text,
-                                 precision=self.precision,
-                                 dry_sequence_breakers=breakers,
-                                 context_length=self._context() or None)
+        if self.server is not None:  # a server sends its own top-N, not logits
+            job = self.server_inspection_job(text)
+        else:
+            job = NextTokenLogitsJob(model_dir=self.model_dir, text=text,
+                                     precision=self.precision,
+                                     dry_sequence_breakers=breakers,
+                                     context_length=self._context() or None)
         self._inspected_breakers = breakers
         self._inspect_job_id = job.job_id
         try:
@@ -50,6 +54,9 @@ class InspectionMixin:
             self._inspect_job_id = None
 
     def _on_logits_ready(self, result) -> None:
+        if self.server is not None and hasattr(result, "post"):  # a ServerNextToken
+            self.show_server_distribution(result)
+            return
         if result.model_sha256:
             self._model_sha[result.model_dir] = result.model_sha256
         self.inspector.set_logits(result.logits, result.history, dict(result.labels),
@@ -62,7 +69,8 @@ class InspectionMixin:
         self.inspector.set_settings(settings)
         breakers = (tuple(settings.dry_sequence_breakers) if "dry" in settings.enabled_stages()
                     else ())
-        if breakers != self._inspected_breakers:  # DRY needs them tokenized by the worker
+        if breakers != self._inspected_breakers or self.server is not None:
+            # DRY needs them tokenized by the worker; a server's numbers follow every setting
             self._inspect_timer.start()
 
     def _on_text_changed(self) -> None:

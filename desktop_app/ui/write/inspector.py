@@ -21,7 +21,8 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 TOP_N = 20
 BAR_SPAN = 0.86  # fraction of a column a probability of 1 fills
-STAGE_TITLES = {"raw": "raw", "penalties": "penalties", "dry": "DRY", "top_k": "top-k",
+STAGE_TITLES = {"raw": "raw", "samplers": "after",  # "samplers": a server's own, after all
+                "penalties": "penalties", "dry": "DRY", "top_k": "top-k",
                 "typical_p": "typical", "top_p": "top-p", "min_p": "min-p", "xtc": "XTC",
                 "temperature": "temp"}
 
@@ -108,6 +109,35 @@ class DistributionInspector(QWidget):
     def set_settings(self, settings) -> None:
         self.settings = settings
         self.refresh()
+
+    def set_server_distribution(self, result, server: str = "the server") -> None:
+        """Draw a ``ServerNextToken``: the server's raw top-N and, where it reports them, the
+        probabilities after its samplers (tokens it removed are grey stubs)."""
+        self.logits = None
+        raw = list(result.raw)
+        if not raw:
+            self.clear(f"{server} reported no candidates for the next token.")
+            return
+        keys = [a.id if a.id >= 0 else -(i + 1) for i, a in enumerate(raw)]  # text-only ids
+        self.labels = {k: a.text for k, a in zip(keys, raw)}
+        self.shown_ids = np.asarray(keys, dtype=np.int64)
+        raw_p = np.asarray([a.raw_probability or 0.0 for a in raw])
+        self.stages = [StageView("raw", entropy_bits(raw_p), len(raw), raw_p)]
+        if result.post is not None:
+            post = {(a.id if a.id >= 0 else a.text): a.probability or 0.0 for a in result.post}
+            post_p = np.asarray([post.get(a.id if a.id >= 0 else a.text, 0.0) for a in raw])
+            self.stages.append(StageView("samplers", entropy_bits(post_p),
+                                         len(result.post), post_p))
+            stay = (f"{len(result.post)} tokens stay in play" if len(result.post) < len(raw)
+                    else f"its top {len(result.post)} are shown")
+            after = f"after its samplers {stay} (grey: removed)"
+        else:
+            after = "after its samplers: the server cannot report this"
+        self._draw()
+        self.summary.setText(f"{server}'s own numbers for the next token: its top {len(raw)} "
+                             f"before its samplers (covering {raw_p.sum():.0%}); {after}. "
+                             "Entropies are over the tokens shown.")
+        self.update_count += 1
 
     def clear(self, message: str) -> None:
         self.logits = None

@@ -158,6 +158,39 @@ def _status_row(p) -> FittingRow:
     return p.footer
 
 
+class WriteWidgets:
+    """The widgets :func:`build_layout` creates on the Write panel: the contract its mixins
+    and the panel rely on (``tests/ui/test_room_contracts.py`` checks both ways)."""
+
+    acceptButton: QPushButton
+    advanced: AdvancedSampling
+    contextSpin: QSpinBox
+    countLabel: FittingLabel
+    docLabel: FittingLabel
+    editor: DocumentEditor
+    editor_split: QSplitter
+    errorLabel: QLabel
+    find_bar: FindReplaceBar
+    footer: FittingRow
+    gauge: ContextGauge
+    history_list: QListWidget
+    inspector: DistributionInspector
+    inspector_page: DistributionInspector
+    instructionCheck: QCheckBox
+    instructionEdit: QLineEdit
+    maxTokensSpin: QSpinBox
+    openings: QListWidget
+    picker: ModelPicker
+    rateLabel: FittingLabel
+    regenerateButton: QPushButton
+    side_tabs: QTabWidget
+    systemEdit: QLineEdit
+    token_page: TokenView
+    token_view: TokenView
+    variantsSpin: QSpinBox
+    variants_view: VariantsView
+
+
 def build_layout(p) -> None:
     """Create every widget of the Write panel ``p`` as an attribute and lay them out."""
     p.editor = DocumentEditor(p)

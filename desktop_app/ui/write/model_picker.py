@@ -1,9 +1,11 @@
 """Model picker for the Write room: the installed text models, "Open model file…" (a .gguf
-file) and "Open model folder…" (a Hugging Face folder).
+file), "Open model folder…" (a Hugging Face folder), the saved serving engines and "Connect to
+server…" (a llama.cpp server, vLLM or Ollama; docs/serving.md).
 
 GUI thread only. It lists the models found by :func:`core.model_registry.scan_models` and shows
 the chosen one's name, parameters, context length and licence. It never loads anything
-itself: it asks (``model_requested``) and the panel submits a ``LoadTextModelJob``; progress
+itself: it asks (``model_requested`` with a folder, ``server_requested`` with a
+``ServerSpec``) and the panel submits a ``LoadTextModelJob``; progress
 and errors come back through :meth:`set_progress` / :meth:`set_error`. A failed load leaves the
 previous model selected and in use.
 """
@@ -18,11 +20,19 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QPro
 
 from desktop_app.core.errors import DataError
 from desktop_app.core.model_registry import card_folder, human_count, read_card
+from desktop_app.core.serving import API_TITLES, ServerSpec
 from desktop_app.core.untrusted import read_json
 
 OPEN_FOLDER = "Open model folder…"
 OPEN_FILE = "Open model file…"
+CONNECT = "Connect to server…"
 _OPEN_FILE_DATA = "\0open-file"  # item data of the "Open model file…" entry (never a path)
+_CONNECT_DATA = "\0connect"  # item data of "Connect to server…"
+
+
+def is_server(data) -> bool:
+    """Whether a picker entry's data is a server URL (a path never starts like one)."""
+    return isinstance(data, str) and data.startswith(("http://", "https://"))
 
 
 def context_length_of(folder: Path) -> int | None:
@@ -54,6 +64,7 @@ class ModelPicker(QWidget):
     """Combo box + details + progress (objectName ``modelPicker``)."""
 
     model_requested = Signal(str)  # a folder path
+    server_requested = Signal(object)  # a ServerSpec
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -92,10 +103,14 @@ class ModelPicker(QWidget):
         self.current_dir: str | None = None
         self.current_info = None
         self._last_index = -1
+        self.servers: dict[str, ServerSpec] = {}  # URL -> spec of the server entries
         self.combo.activated.connect(self._on_combo_activated)
 
-    def set_models(self, models) -> None:
-        """Fill the list with ``ModelInfo`` objects of kind text, then the open-folder entry."""
+    def set_models(self, models, servers=()) -> None:
+        """Fill the list with ``ModelInfo`` objects of kind text, the saved servers
+        (``ServerSpec``), then the open and connect entries."""
+        for spec in servers:
+            self.servers.setdefault(spec.url, spec)
         with QSignalBlocker(self.combo):
             self.combo.clear()
             for info in models:
@@ -104,8 +119,13 @@ class ModelPicker(QWidget):
                     label += " — unusable"
                 self.combo.addItem(label, str(info.path))
                 self.combo.setItemData(self.combo.count() - 1, info.problem or str(info.path), 3)
+            for url, spec in self.servers.items():
+                self.combo.addItem(_server_label(spec), url)
+                self.combo.setItemData(self.combo.count() - 1,
+                                       f"Generate on the server at {url}", 3)
             self.combo.addItem(OPEN_FILE, _OPEN_FILE_DATA)
             self.combo.addItem(OPEN_FOLDER, None)
+            self.combo.addItem(CONNECT, _CONNECT_DATA)
             self._select(self.current_dir)
 
     def preview(self, info) -> None:
@@ -126,15 +146,29 @@ class ModelPicker(QWidget):
         with QSignalBlocker(self.combo):
             index = self.combo.findData(folder) if folder else -1
             if folder and index < 0:
-                kind = "file" if Path(folder).is_file() else "folder"
-                self.combo.insertItem(self.combo.count() - 2, f"{Path(folder).name} ({kind})",
-                                      folder)
+                if is_server(folder):
+                    spec = self.servers.get(folder) or ServerSpec(folder)
+                    label = _server_label(spec)
+                else:
+                    kind = "file" if Path(folder).is_file() else "folder"
+                    label = f"{Path(folder).name} ({kind})"
+                self.combo.insertItem(self.combo.count() - 3, label, folder)
                 index = self.combo.findData(folder)
             self.combo.setCurrentIndex(max(index, 0) if folder else -1)
             self._last_index = self.combo.currentIndex()
 
     def _on_combo_activated(self, index: int) -> None:
         folder = self.combo.itemData(index)
+        if folder == _CONNECT_DATA:
+            spec = self.ask_server()
+            if spec is None:
+                self._select(self.current_dir)
+                return
+            self.request_server(spec)
+            return
+        if is_server(folder):
+            self.request_server(self.servers.get(folder) or ServerSpec(folder))
+            return
         if folder == _OPEN_FILE_DATA:
             chosen, _filter = QFileDialog.getOpenFileName(
                 self, "Open a GGUF model file (llama.cpp, LM Studio, Ollama…)", "",
@@ -157,6 +191,26 @@ class ModelPicker(QWidget):
         self.error.hide()
         self.model_requested.emit(str(folder))
 
+    def ask_server(self) -> ServerSpec | None:
+        """The "Connect to server" dialog (tests replace this); remembers the server when
+        asked to."""
+        from desktop_app.ui.widgets.server_dialog import (  # noqa: PLC0415
+            ServerDialog, remember_server)
+        from desktop_app.ui.settings import Settings  # noqa: PLC0415
+
+        dialog = ServerDialog(self)
+        if not dialog.exec() or dialog.spec is None:
+            return None
+        if dialog.rememberCheck.isChecked():
+            remember_server(Settings(), dialog.spec)
+        return dialog.spec
+
+    def request_server(self, spec: ServerSpec) -> None:
+        """Ask for the server to be contacted (its API detected, its model described)."""
+        self.servers[spec.url] = spec
+        self.error.hide()
+        self.server_requested.emit(spec)
+
     # -- feedback from the panel -----------------------------------------------------------
     def set_progress(self, fraction: float | None, message: str = "") -> None:
         self.progress.show()
@@ -174,6 +228,14 @@ class ModelPicker(QWidget):
         self.error.hide()
         self.current_dir = str(info.path)
         self.current_info = info
+        if getattr(info, "server_api", ""):
+            self.details.setText(
+                f"<b>{info.name}</b> · served at {info.path} · context {info.max_context:,} "
+                f"tokens" + (" · chat template" if info.has_chat_template else ""))
+            self.details.setToolTip(f"Seeds: {info.reproducibility}.")
+            self._select(self.current_dir)
+            return
+        self.details.setToolTip("")
         licence, _attribution = read_card(card_folder(Path(info.path)))
         self.details.setText(
             f"<b>{info.name}</b> · {info.arch} · {human_count(info.parameters)} parameters · "
@@ -189,3 +251,8 @@ class ModelPicker(QWidget):
         self.error.setText(f"Could not load the model: {message}{still}")
         self.error.show()
         self._select(self.current_dir)
+
+
+def _server_label(spec: ServerSpec) -> str:
+    api = "" if spec.api == "auto" else f", {API_TITLES[spec.api]}"
+    return f"{spec.label} (server{api})"

@@ -18,6 +18,7 @@ from PySide6.QtCore import QTimer, Qt
 from PySide6.QtGui import QKeySequence, QShortcut, QTextCursor
 from PySide6.QtWidgets import QApplication
 
+from desktop_app.core import paths
 from desktop_app.core.documents import GenerationRecord, WritingSession
 from desktop_app.core.events import Cancelled, Event, Failed, Finished, Progress, TokenChunk
 from desktop_app.core.textgen import LoadTextModelJob, TextGenerationJob, TokenInfo
@@ -25,13 +26,14 @@ from desktop_app.ui.room_base import RoomPanel
 from desktop_app.ui.write.documents import DocumentsMixin
 from desktop_app.ui.write.inspection import InspectionMixin
 from desktop_app.ui.write.layout import DEFAULT_CONTEXT, build_layout
+from desktop_app.ui.write.serving import ServingMixin
 
 log = logging.getLogger(__name__)
 
 AUTOSAVE_MS = 30_000
 INSPECT_DELAY_MS = 300
 COUNT_DELAY_MS = 250
-DEFAULT_MODEL = "smollm2-135m-instruct"
+DEFAULT_MODEL = paths.WRITING_MODEL
 PRELOAD_DELAY_MS = 800  # after the first paint and the engine's warm-up job was queued
 
 
@@ -53,7 +55,7 @@ class Request:
     results: tuple = ()
 
 
-class WritePanel(InspectionMixin, DocumentsMixin, RoomPanel):
+class WritePanel(ServingMixin, InspectionMixin, DocumentsMixin, RoomPanel):
     """The Write room (objectName ``writePanel``)."""
 
     room_id = "write"
@@ -110,6 +112,7 @@ class WritePanel(InspectionMixin, DocumentsMixin, RoomPanel):
         self.token_view.colour_toggled.connect(e.set_colour_by_probability)
         self.variants_view.insert_requested.connect(self.insert_variant)
         self.picker.model_requested.connect(self.request_model)
+        self.picker.server_requested.connect(self.request_server)
         self.randomness.changed.connect(self._on_settings_changed)
         self.advanced.message.connect(self.notice)
         self.find_bar.status.connect(self.notice)
@@ -141,7 +144,7 @@ class WritePanel(InspectionMixin, DocumentsMixin, RoomPanel):
 
     def models_changed(self, scan) -> None:
         super().models_changed(scan)
-        self.picker.set_models(scan.of_kind("text"))
+        self.picker.set_models(scan.of_kind("text"), self.saved_servers())
         default = None if self.model_info else self.default_model()
         if default is not None:
             self.picker.preview(default)
@@ -182,15 +185,8 @@ class WritePanel(InspectionMixin, DocumentsMixin, RoomPanel):
 
     # -- models ----------------------------------------------------------------------------
     def request_model(self, folder: str) -> None:
-        if self._load_job_id is not None:
-            self.engine.cancel(self._load_job_id)
-        job = LoadTextModelJob(model_dir=str(folder), precision=self.precision)
-        self._load_job_id = job.job_id
-        self.picker.set_progress(None, f"Loading {Path(folder).name}")
-        try:
-            self.engine.submit(job)
-        except RuntimeError:  # the engine was shut down (the window is closing)
-            self._load_job_id = None
+        self.submit_load(LoadTextModelJob(model_dir=str(folder), precision=self.precision),
+                         f"Loading {Path(folder).name}")
 
     def _on_side_event(self, event: Event) -> None:
         if event.job_id == self._load_job_id:
@@ -210,6 +206,7 @@ class WritePanel(InspectionMixin, DocumentsMixin, RoomPanel):
             self._load_job_id = None
             info = event.result
             self.model_dir, self.model_info = str(info.path), info
+            self.server_loaded(info)
             self.picker.set_loaded(info)
             self.contextSpin.setMaximum(info.max_context)
             self.contextSpin.setValue(min(DEFAULT_CONTEXT, info.max_context))
@@ -306,7 +303,7 @@ class WritePanel(InspectionMixin, DocumentsMixin, RoomPanel):
                                     system_prompt=(self.systemEdit.text().strip() or None)
                                     if req.chat else None,
                                     context_length=self._context() or None,
-                                    precision=self.precision)
+                                    precision=self.precision, server=self.server)
 
     def _show_start(self, req: Request, seed: int) -> None:
         """Make room for the run in the editor (or the variants view) before it starts."""

@@ -17,8 +17,8 @@ from desktop_app.ui.write.inspector import show_token
 
 
 def _pct(p: float | None) -> str:
-    if p is None:
-        return "–"
+    if p is None:  # a serving engine that cannot report this number
+        return "n/a"
     return f"{p * 100:.1f}%" if p >= 0.001 else f"{p * 100:.2g}%"
 
 
@@ -31,6 +31,8 @@ def tooltip_html(token) -> str:
         for a in getattr(token, "alternatives", ()))
     return (f"<b><code>{html.escape(show_token(token.text))}</code></b> — "
             f"{_pct(token.probability)} after sampling, {_pct(token.raw_probability)} raw"
+            + (" <i>(n/a: the server cannot report it)</i>" if None in (
+                token.probability, token.raw_probability) else "") +
             f"<table cellspacing='4'><tr><th align='left'>alternative</th><th>sampled</th>"
             f"<th>raw</th></tr>{rows}</table><i>Click the token to pick an alternative.</i>")
 
@@ -72,8 +74,10 @@ class TokenView(QWidget):
         self.title.setText(f"Token {index + 1} of {len(span.tokens)}: "
                            f"<b>{html.escape(show_token(token.text))}</b> — "
                            f"{_pct(token.probability)} after sampling, "
-                           f"{_pct(token.raw_probability)} raw. Choose another to replace it "
-                           "and regenerate from there:")
+                           f"{_pct(token.raw_probability)} raw"
+                           + (" (n/a: the server did not report it)" if None in (
+                               token.probability, token.raw_probability) else "")
+                           + ". Choose another to replace it and regenerate from there:")
         for button in self.buttons:
             button.setParent(None)
             button.deleteLater()
@@ -83,7 +87,8 @@ class TokenView(QWidget):
             button = QPushButton(label, self)
             button.setObjectName(f"alternative{row}Button")
             button.setToolTip("Replace the token with this one and regenerate what follows")
-            button.setEnabled(alt.id != token.id)
+            same = (alt.id == token.id) if alt.id >= 0 else (alt.text == token.text)
+            button.setEnabled(not same)
             button.clicked.connect(lambda _=False, a=alt: self.alternative_chosen.emit(
                 self.span, self.index, a))
             self.grid.addWidget(button, row, 0)

@@ -52,7 +52,7 @@ def make_tiny_model_dir(folder):
     return folder
 
 
-def add_tiny_flow_prior(folder, seed: int = 0, steps: int = 0):
+def add_tiny_flow_prior(folder, seed: int = 0, steps: int = 0, extra: dict | None = None):
     """Give a model folder a tiny learned prior (random weights unless ``steps`` trains it)."""
     from desktop_app.ml.image.flow_prior import FlowPrior, FlowPriorConfig, save_flow_prior
     from desktop_app.ml.image.model_dir import load_vae
@@ -66,5 +66,5 @@ def add_tiny_flow_prior(folder, seed: int = 0, steps: int = 0):
     for layer in [prior.out] + [b.mod for b in prior.blocks]:
         for p in layer.parameters():
             torch.nn.init.normal_(p, std=0.2)
-    save_flow_prior(prior.eval(), folder, fp16=False)
+    save_flow_prior(prior.eval(), folder, fp16=False, extra=extra)
     return folder

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from desktop_app.ml.image import train_stages
@@ -38,12 +39,13 @@ def test_generator_term_moves_only_the_decoder():
         assert torch.allclose(r, p.grad, atol=1e-6)
 
 
-def test_decoder_stage_trains_and_exports(tmp_path):
+@pytest.mark.parametrize("recipe", ["gan", "mse"])
+def test_decoder_stage_trains_and_exports(tmp_path, recipe):
     folder = make_tiny_model_dir(tmp_path / "tiny")
     data = toy_images()
     before, _ = load_vae(folder)
     task, cfg = train_stages.build("decoder", folder, data, np.arange(30), np.arange(30, 40),
-                                   steps=6, seed=0, data_id="toy")
+                                   steps=6, seed=0, data_id="toy", decoder_recipe=recipe)
     cfg.eval_every = cfg.sample_every = cfg.checkpoint_every = 0
     task.disc_start = 2
     cfg.warmup_steps, cfg.lr = 0, 1e-2
@@ -53,3 +55,41 @@ def test_decoder_stage_trains_and_exports(tmp_path):
     # exported as fp16: the encoder is the same up to that rounding
     assert all(torch.equal(b[k].half().float(), a[k]) for k in b if k.startswith("encoder."))
     assert any(not torch.allclose(b[k], a[k], atol=1e-3) for k in b if k.startswith("decoder."))
+    # the mse recipe adds the full-size refinement head, and it was trained (no longer zero)
+    assert after.cfg.refine == train_stages.DECODER_RECIPES[recipe]["refine"]
+    if recipe == "mse":
+        assert a["decoder.refine.4.weight"].abs().max() > 0
+        assert task.mse_weight == 10.0
+    else:
+        assert "decoder.refine.4.weight" not in a
+
+
+def test_refine_head_starts_as_the_same_decoder_and_round_trips(tmp_path):
+    from desktop_app.ml.image.model_dir import save_vae
+    from desktop_app.ml.image.vae import VAEConfig
+
+    plain = tiny_model(size=64)
+    z = torch.randn(3, 8)
+    headed = train_stages.with_refine_head(plain, 8)
+    assert headed.cfg.refine == 8 and plain.cfg.refine == 0
+    assert torch.equal(plain.decode(z), headed.decode(z))      # zero-initialised correction
+    assert train_stages.with_refine_head(headed, 16) is headed  # already has one
+    with torch.no_grad():
+        headed.decoder.refine[-1].bias.fill_(0.5)
+    save_vae(headed, tmp_path / "m")
+    loaded, raw = load_vae(tmp_path / "m")
+    assert raw["refine"] == 8
+    assert torch.allclose(loaded.decode(z), headed.decode(z), atol=1e-6)
+    assert not torch.allclose(loaded.decode(z), plain.decode(z), atol=1e-3)
+    with pytest.raises(ValueError, match="refine"):
+        VAEConfig(refine=-1)
+
+
+def test_squared_error_term_adds_to_the_reconstruction_loss():
+    vae = tiny_model()
+    z, x = torch.randn(4, 8), torch.rand(4, 1, 28, 28)
+    plain = DecoderGAN(vae, disc_start=0, disc_weight=0.5).eval().losses(z, x)["rec"]
+    weighted = DecoderGAN(vae, disc_start=0, disc_weight=0.5, mse_weight=10.0).eval()
+    rec = weighted.losses(z, x)["rec"]
+    mse = (vae.decode(z) - x).pow(2).mean()
+    assert torch.allclose(rec, plain + 10.0 * mse, atol=1e-6)

@@ -99,3 +99,58 @@ def test_trains_with_the_shared_loop_and_reloads(tmp_path):
     # each condition lands on its own cluster
     assert (a.mean(1) < 0).mean() > 0.8 and (b.mean(1) > 0).mean() > 0.8
     assert meta["groups"][2] == "Animals & Nature"
+
+
+def test_class_balanced_sampling_draws_rare_groups_more_often():
+    rng = np.random.default_rng(0)
+    lat = rng.normal(size=(1000, 4))
+    groups = np.where(np.arange(1000) < 900, 0, 1)          # 10 % of group 1
+    styles = np.zeros(1000, np.int64)
+    cfg = FlowPriorConfig(latent_dim=4, width=16, hidden=32, blocks=1)
+
+    def share(balance):
+        task = FlowPriorTask(lat, groups, styles, (lat[:8], groups[:8], styles[:8]), cfg,
+                             data_id="toy", balance=balance)
+        gen = torch.Generator().manual_seed(0)
+        drawn = torch.cat([task.train_batch(gen, 512, 0, 1)[1] for _ in range(8)])
+        return float((drawn == 1).float().mean())
+
+    assert abs(share(0.0) - 0.10) < 0.03
+    assert abs(share(1.0) - 0.50) < 0.05
+    assert abs(share(0.5) - 0.25) < 0.04                      # sqrt(100) / (sqrt(900) + sqrt(100))
+    with pytest.raises(ValueError, match="balance"):
+        FlowPriorTask(lat, groups, styles, (lat[:8], groups[:8], styles[:8]), cfg,
+                      data_id="toy", balance=2.0)
+
+
+def test_one_group_per_row_matches_per_group_solves(folder):
+    m = ImageModel(folder)
+    eps = np.random.default_rng(3).standard_normal((4, m.latent_dim)).astype(np.float32)
+    rows = m.flow.sample(eps, group=np.array([0, 2, 2, 8]), guidance=3.0)
+    for i, grp in enumerate([0, 2, 2, 8]):
+        one = m.flow.sample(eps[i:i + 1], group=grp, guidance=3.0)
+        assert np.allclose(rows[i], one[0], atol=1e-5)
+    # more steps land closer to a fine solve than fewer (the solver converges)
+    fine = m.flow.sample(eps, group=1, steps=64, warp=1.0)
+    errs = [np.abs(m.flow.sample(eps, group=1, steps=k) - fine).mean() for k in (2, 6)]
+    assert errs[1] < errs[0]
+
+
+def test_any_draws_a_group_per_seed_in_the_recorded_proportions(tmp_path):
+    only_animals = [0, 0, 1, 0, 0, 0, 0, 0, 0]
+    m = ImageModel(add_tiny_flow_prior(make_tiny_model_dir(tmp_path / "a"),
+                                       extra={"group_counts": only_animals}))
+    anyone = m.sample_seeds([3, 4, 5], 1.0, guidance=3.0)
+    assert np.allclose(anyone, m.sample_seeds([3, 4, 5], 1.0, category="animals",
+                                              guidance=3.0), atol=1e-6)
+    assert np.allclose(m.sample_latents(4, 1, 1.0, guidance=3.0)[0], anyone[1], atol=1e-5)
+    # guided now, so guidance changes "Any" too
+    assert not np.allclose(anyone, m.sample_seeds([3, 4, 5], 1.0, guidance=1.0))
+    mixed = ImageModel(add_tiny_flow_prior(make_tiny_model_dir(tmp_path / "b"),
+                                           extra={"group_counts": [1, 0, 0, 0, 0, 0, 0, 0, 1]}))
+    groups = mixed._any_groups(list(range(400)), 400)
+    assert set(groups) == {0, 8} and 0.4 < (groups == 0).mean() < 0.6
+    # bad sizes in the metadata: the unconditional field, as for an older prior
+    bad = ImageModel(add_tiny_flow_prior(make_tiny_model_dir(tmp_path / "c"),
+                                         extra={"group_counts": [1, 2]}))
+    assert bad._any_groups([1], 1) is None

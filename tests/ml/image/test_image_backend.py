@@ -43,17 +43,18 @@ def _images(ctx):
 
 
 def test_registry_knows_every_image_job():
-    for cls in (imaging.SampleImagesJob, imaging.DecodeLatentJob, imaging.EncodeImageJob,
-                imaging.MorphJob, imaging.ImageModelInfoJob, imaging.DecodePathJob):
+    for cls in (imaging.SeedGridJob, imaging.DecodeLatentJob, imaging.EncodePictureJob,
+                imaging.MorphJob, imaging.LoadImageModelJob, imaging.DecodePathJob):
         assert callable(handler_for(cls()))
     assert imaging.DecodeLatentJob.supersede_group == "image-decode"
 
 
 def test_sample_decode_encode_morph(tiny_model_dir, tmp_path):
     ctx, m = _Ctx(), str(tiny_model_dir)
-    info = backend.model_info(imaging.ImageModelInfoJob(model=m), ctx)
-    assert info.latent_dim == 8 and "style" in [d[0] for d in info.directions]
-    z = backend.sample_images(imaging.SampleImagesJob(model=m, seed=1, count=3), ctx)
+    info = backend.model_info(imaging.LoadImageModelJob(model=m), ctx)
+    assert info.latent_dim == 8 and "style" in [d.name for d in info.directions]
+    assert len(info.fingerprint) == 16
+    z = backend.seed_grid(imaging.SeedGridJob(model=m, seeds=(1, 2, 3)), ctx)
     imgs = _images(ctx)
     assert z.shape == (3, 8) and [e.index for e in imgs] == [0, 1, 2]
     assert imgs[0].pixels.shape == (28, 28) and imgs[0].pixels.dtype == np.uint8
@@ -61,8 +62,10 @@ def test_sample_decode_encode_morph(tiny_model_dir, tmp_path):
         model=m, latent=z[0], directions=(("style", 1.0),)), ctx)
     assert not np.allclose(moved, z[0])
     Image.new("RGB", (50, 30), (10, 200, 10)).save(tmp_path / "p.png")
-    mu = backend.encode_image(imaging.EncodeImageJob(model=m, path=str(tmp_path / "p.png")), ctx)
-    assert mu.shape == (8,)
+    pic = backend.encode_picture(imaging.EncodePictureJob(model=m, path=str(tmp_path / "p.png")),
+                                 ctx)
+    assert pic.latent.shape == (8,) and pic.reconstruction.shape == (28, 28)
+    assert any("square" in note for note in pic.notes)      # 50×30 was centre-cropped
     ctx.events.clear()
     zs = backend.morph(imaging.MorphJob(model=m, start=imaging.LatentSource(latent=z[0]),
                                         end=imaging.LatentSource(seed=5), frames=6), ctx)
@@ -81,8 +84,8 @@ def test_bad_requests_raise_readable_errors(tiny_model_dir, tmp_path):
         backend.decode_latent(imaging.DecodeLatentJob(model=m, latent=np.full(8, np.nan)), ctx)
     (tmp_path / "bad.png").write_bytes(b"nope")
     with pytest.raises(DataError, match="bad.png"):
-        backend.encode_image(imaging.EncodeImageJob(model=m, path=str(tmp_path / "bad.png")),
-                             ctx)
+        backend.encode_picture(imaging.EncodePictureJob(model=m,
+                                                        path=str(tmp_path / "bad.png")), ctx)
     with pytest.raises(UsageError):
         backend.morph(imaging.MorphJob(model=m, frames=1), ctx)
     with pytest.raises(ValueError):
@@ -93,13 +96,14 @@ def test_cancel_stops_between_images(tiny_model_dir):
     ctx = _Ctx()
     ctx.token.cancel()
     with pytest.raises(JobCancelled):
-        backend.sample_images(imaging.SampleImagesJob(model=str(tiny_model_dir), count=4), ctx)
+        backend.seed_grid(imaging.SeedGridJob(model=str(tiny_model_dir), seeds=(0, 1, 2, 3)),
+                          ctx)
     assert _images(ctx) == []
 
 
 def test_same_seed_same_samples(tiny_model_dir):
-    a = backend.sample_images(imaging.SampleImagesJob(model=str(tiny_model_dir), seed=4,
-                                                      count=2, temperature=0.5), _Ctx())
-    b = backend.sample_images(imaging.SampleImagesJob(model=str(tiny_model_dir), seed=4,
-                                                      count=2, temperature=0.5), _Ctx())
-    assert np.array_equal(a, b)
+    a = backend.seed_grid(imaging.SeedGridJob(model=str(tiny_model_dir), seeds=(4, 5),
+                                              temperature=0.5), _Ctx())
+    b = backend.seed_grid(imaging.SeedGridJob(model=str(tiny_model_dir), seeds=(4, 5),
+                                              temperature=0.5), _Ctx())
+    assert np.array_equal(a, b) and not np.array_equal(a[0], a[1])

@@ -7,7 +7,8 @@ import pytest
 from PIL import Image
 
 from desktop_app.core.errors import DataError
-from desktop_app.ml.image.datasets import load_dataset, load_folder, open_image, split
+from desktop_app.ml.image.datasets import load_folder, open_image, split
+from desktop_app.ml.image.sources import load_dataset
 
 
 def _rgb(size=(40, 30), color=(200, 30, 30)):

@@ -224,3 +224,20 @@ def test_a_full_fine_tune_says_where_it_starts(base_dir, tmp_path, capsys):
     start = next(e for e in _json_lines(capsys.readouterr().out) if e["kind"] == "start")
     assert "fine-tuning all weights of" in start["message"]
     assert "from scratch" not in start["message"]
+
+
+def test_adapters_on_upper_blocks_only_are_saved_as_peft_layers_to_transform(tmp_path):
+    model = _tiny_llama()
+    n = lora.apply_lora(model, 4, 8, layers=[1])
+    names = set(lora.lora_modules(model))
+    assert names and all(lora.layer_index(k) == 1 for k in names)
+    assert n == sum(m.lora_A.weight.numel() + m.lora_B.weight.numel()
+                    for m in lora.lora_modules(model).values())
+    lora.save_adapter(model, tmp_path, base="tiny")
+    cfg = json.loads((tmp_path / lora.CONFIG_FILE).read_text())
+    assert cfg["layers_to_transform"] == [1] and cfg["layers_pattern"] == "layers"
+    full = _tiny_llama()
+    lora.apply_lora(full, 4, 8)
+    lora.save_adapter(full, tmp_path / "all", base="tiny")
+    assert json.loads((tmp_path / "all" / lora.CONFIG_FILE).read_text())[
+        "layers_to_transform"] is None

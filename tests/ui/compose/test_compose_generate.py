@@ -111,7 +111,7 @@ def test_without_a_model_generate_is_off_and_says_why(make_panel, monkeypatch):
 
 
 def test_only_notes_in_the_key_masks_the_model(panel):
-    from desktop_app.core.music_room import in_key_ratio
+    from desktop_app.core.melody_stats import in_key_ratio
     panel.controls.keyCombo.setCurrentText("Eb")
     panel.controls.modeCombo.setCurrentText("dorian")
     panel.controls.hardMaskCheck.setChecked(True)

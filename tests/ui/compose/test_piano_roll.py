@@ -7,7 +7,8 @@ from PySide6.QtGui import QColor
 
 from compose_melodies import scale_melody
 from desktop_app.core.melody import Note
-from desktop_app.ui.compose.piano_roll import NOTE_IN, NOTE_OUT, PianoRoll
+from desktop_app.ui.compose.piano_roll import PianoRoll
+from desktop_app.ui.compose.piano_roll_paint import NOTE_IN, NOTE_OUT
 
 
 def _roll(qtbot, melody=None):

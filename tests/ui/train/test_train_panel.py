@@ -173,7 +173,8 @@ def test_melody_samples_decode_to_notes():
 
 def test_command_args_for_each_kind():
     img = P.command_args("image", "small", data="/d", out="/o", steps=100)
-    assert "--json" in img and "--progress" not in img and img[img.index("--size") + 1] == "28"
+    assert img[img.index("--progress") + 1] == "json" and "--json" not in img
+    assert "--log-every" not in img and img[img.index("--size") + 1] == "28"
     mus = P.command_args("music", "tiny", data="/d", out="/o", steps=100, resume=True)
     assert mus[:2] == ["--model", "folk-melodies"] and mus[-1] == "--resume"
     assert "--sample-every" in mus
