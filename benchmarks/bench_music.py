@@ -11,12 +11,9 @@
   median pitch range, median notes per bar, share of bars repeating an earlier bar;
 - phrase VAE: teacher-forced reconstruction accuracy on held-out 2-bar phrases (z = mean) and
   the in-key ratio of interpolation midpoints between pairs of held-out tunes;
-- time for one 16-bar melody (median of 10, one torch thread);
-- endings and modes (issue 20): ``--per-mode N`` melodies per mode (default 200; every mode,
-  keys cycling through the 12 tonics, meters through the corpus's common ones), without and
-  with the in-key mask: the share ending on the tonic and the share of notes outside the
-  mode, against the corpus's own rates (whole tunes, from the source files: the pickup and
-  the final part-bar included). ``--modes-only`` prints just these.
+- time for one 16-bar melody (median of 10, one torch thread).
+
+Endings and out-of-mode rates per mode are in ``benchmarks/bench_modes.py``.
 """
 
 from __future__ import annotations
@@ -75,58 +72,6 @@ def figures(mels, keys) -> dict:
     }
 
 
-ENDING_METERS = ("4/4", "6/8", "3/4", "2/4", "2/2", "9/8")
-
-
-def corpus_mode_figures() -> dict:
-    """Per mode: tunes, share ending on the tonic, share of notes outside the mode, over the
-    whole source tunes (every public-domain collection, training and held-out)."""
-    from desktop_app.core.melody import Key
-    acc: dict[str, list[int]] = {}
-    for t in D.load_tunes():
-        key = D.tune_key(t)
-        notes = [n for n in t["notes"] if n[0] is not None]
-        if key is None or not notes:
-            continue
-        a = acc.setdefault(key.mode, [0, 0, 0, 0])
-        last = max(notes, key=lambda n: n[2])
-        a[0] += 1
-        a[1] += (last[0] - key.tonic) % 12 == 0
-        a[2] += len(notes)
-        a[3] += sum(not Key(key.tonic, key.mode).contains(n[0]) for n in notes)
-    return {m: {"tunes": a[0], "tonic_ending": a[1] / a[0], "out_of_mode": a[3] / a[2]}
-            for m, a in acc.items()}
-
-
-def generated_mode_figures(model, per_mode: int, hard_mask: bool, sampler) -> dict:
-    from desktop_app.core.melody import MODES, Key
-    out = {}
-    for mode in MODES:
-        tonic_end = notes = outside = 0
-        for i in range(per_mode):
-            req = MelodyRequest(key=Key(i % 12, mode), meter=ENDING_METERS[i % len(ENDING_METERS)],
-                                bars=16, hard_mask=hard_mask)
-            mel, _, _ = generate_melody(model, req, sampler, seed=5000 + i)
-            tonic_end += S.ends_on_tonic(mel)
-            notes += len(mel.notes)
-            outside += S.out_of_mode_count(mel)
-        out[mode] = {"tunes": per_mode, "tonic_ending": tonic_end / per_mode,
-                     "out_of_mode": outside / max(notes, 1)}
-    return out
-
-
-def print_mode_figures(corpus: dict, free: dict, masked: dict) -> None:
-    print(f"{'mode':11s} {'corpus tunes':>12s} {'tonic end: corpus':>18s} {'generated':>9s} "
-          f"{'masked':>7s}   {'out of mode: corpus':>19s} {'generated':>9s} {'masked':>7s}")
-    for mode in free:
-        c = corpus.get(mode)
-        ct, ce, co = ((f"{c['tunes']}", f"{c['tonic_ending']:.3f}", f"{c['out_of_mode']:.4f}")
-                      if c else ("0", "–", "–"))
-        print(f"{mode:11s} {ct:>12s} {ce:>18s} {free[mode]['tonic_ending']:9.3f} "
-              f"{masked[mode]['tonic_ending']:7.3f}   {co:>19s} "
-              f"{free[mode]['out_of_mode']:9.4f} {masked[mode]['out_of_mode']:7.4f}")
-
-
 def vae_figures(vae, held_seqs, mels, pairs=60) -> dict:
     from desktop_app.ml.music.morph import interpolate
     from desktop_app.ml.music.phrase_vae import vae_loss
@@ -167,29 +112,10 @@ def main() -> None:
     ap.add_argument("--examples", default=None, help="write 4 example MIDI files here")
     ap.add_argument("--temperature", type=float, default=1.0)
     ap.add_argument("--min-p", type=float, default=0.0)
-    ap.add_argument("--per-mode", type=int, default=200,
-                    help="melodies per mode for the ending / out-of-mode figures (0: skip)")
-    ap.add_argument("--modes-only", action="store_true",
-                    help="only the ending / out-of-mode figures")
     args = ap.parse_args()
     torch.set_num_threads(1)
     sampler = MUSIC_DEFAULTS.replace(temperature=args.temperature, min_p=args.min_p)
     out: dict = {"sampler": {"temperature": args.temperature, "min_p": args.min_p}}
-    if args.per_mode > 0:
-        model = load_melody_model(args.model)
-        t0 = time.perf_counter()
-        out["modes"] = {"corpus": corpus_mode_figures(),
-                        "generated": generated_mode_figures(model, args.per_mode, False, sampler),
-                        "generated_in_key_mask": generated_mode_figures(model, args.per_mode,
-                                                                        True, sampler)}
-        print(f"endings and modes: {args.per_mode} 16-bar melodies per mode, without and with "
-              f"the in-key mask ({time.perf_counter() - t0:.0f} s)")
-        m = out["modes"]
-        print_mode_figures(m["corpus"], m["generated"], m["generated_in_key_mask"])
-    if args.modes_only:
-        if args.json:
-            Path(args.json).write_text(json.dumps(out, indent=2) + "\n")
-        return
     _, held = D.split(D.load_tunes())
     held = [t for t in held if D.tune_tokens(t) is not None]
     held_seqs = [D.tune_tokens(t) for t in held]

@@ -15,24 +15,12 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from app_process import painted_app, stop, wait_for
 
-ROOT = Path(__file__).resolve().parents[1]
 pytestmark = [pytest.mark.xvfb, pytest.mark.slow]
-
-
-def _wait_for(predicate, timeout: float, what: str):
-    """Poll ``predicate`` (a subprocess-driven check, not a fixed sleep) until true."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 @pytest.fixture
@@ -67,18 +55,13 @@ def _screen_variance(png: Path) -> float:
 
 def test_app_starts_shows_a_window_and_closes_cleanly(xvfb, tmp_path):
     ready = tmp_path / "ready.json"
-    env = {**os.environ, "DISPLAY": xvfb, "QT_QPA_PLATFORM": "xcb",
-           "REVERIE_SMOKE_READY_FILE": str(ready)}
+    env = {**os.environ, "DISPLAY": xvfb, "QT_QPA_PLATFORM": "xcb"}
     env.pop("WAYLAND_DISPLAY", None)
-    proc = subprocess.Popen([sys.executable, "-m", "desktop_app"], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        _wait_for(lambda: ready.exists() or proc.poll() is not None, 60, "the first paint")
-        assert proc.poll() is None, f"the app exited early: {proc.communicate()[1][-2000:]}"
+    with painted_app([sys.executable, "-m", "desktop_app"], env, ready, timeout=60) as proc:
         info = json.loads(ready.read_text())
         assert info["torch_imported"] is False, "torch was imported before the window showed"
         if shutil.which("xwininfo"):
-            _wait_for(lambda: _window_mapped(xvfb), 20, "the window to be mapped")
+            wait_for(lambda: _window_mapped(xvfb), 20, "the window to be mapped")
         screenshot_checked = shutil.which("import") is not None
         if screenshot_checked:
             shot = tmp_path / "screen.png"
@@ -89,13 +72,8 @@ def test_app_starts_shows_a_window_and_closes_cleanly(xvfb, tmp_path):
                                check=True, timeout=30, env=env)
                 return _screen_variance(shot) > 50
 
-            _wait_for(drawn, 30, "a non-blank screenshot of the window")
-        proc.send_signal(signal.SIGTERM)  # closing while the warm-up job may still run
-        _, stderr = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+            wait_for(drawn, 30, "a non-blank screenshot of the window")
+        stderr = stop(proc, signal.SIGTERM)  # closing while the warm-up job may still run
     assert proc.returncode == 0, stderr[-2000:]
     assert "QThread: Destroyed" not in stderr
     assert "Traceback" not in stderr, stderr[-2000:]

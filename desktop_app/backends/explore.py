@@ -88,12 +88,16 @@ def _read_embeddings(folder: Path) -> np.ndarray:
                     f"{ex.NEEDS['text']}")
 
 
-def whole_words(pieces: list[str]) -> list[tuple[int, str]]:
-    """(id, word) of tokens that are a whole word: a leading space then letters only."""
+def whole_words(pieces: list[str], known: frozenset[str] | None = None) -> list[tuple[int, str]]:
+    """(id, word) of tokens that start a word (a leading space, then ASCII letters) and, given
+    the model's word list ``known`` (``words.txt``, ml/text/word_list.py), are a whole word
+    in it; without a list only tokens of two letters or more count."""
     out, seen = [], set()
     for i, p in enumerate(pieces):
-        if len(p) >= 3 and p[0] == " " and p[1:].isalpha() and p[1:].isascii():
-            w = p[1:]
+        w = p[1:]
+        if not (p[:1] == " " and w.isascii() and w.isalpha()):
+            continue
+        if (w.lower() in known) if known is not None else len(w) >= 2:
             if w.lower() not in seen:
                 seen.add(w.lower())
                 out.append((i, w))
@@ -102,22 +106,27 @@ def whole_words(pieces: list[str]) -> list[tuple[int, str]]:
 
 def _text_map(job: ex.BuildMapJob, ctx: JobContext) -> ex.MapData:
     from desktop_app.ml.text.tokenizer import TextTokenizer
+    from desktop_app.ml.text.word_list import load_word_list
     folder = resolve_model_dir(job.model, "text")
     tok = TextTokenizer.from_folder(folder)
     emb = _read_embeddings(folder)
+    known = load_word_list(folder)
     pieces = [tok.token_text(i) for i in range(min(tok.vocab_size, len(emb)))]
-    words = whole_words(pieces)[: job.max_points]
+    words = whole_words(pieces, known)[: job.max_points]
+    what = "whole words" if known is not None else "word-start tokens"
     if len(words) < MIN_POINTS:
-        raise DataError(f"the vocabulary of {folder.name} has only {len(words)} whole words; "
+        raise DataError(f"the vocabulary of {folder.name} has only {len(words)} {what}; "
                         f"a map needs at least {MIN_POINTS}")
     ids = np.array([i for i, _ in words])
     names = tuple(w for _, w in words)
     length = tuple("1–3 letters" if len(w) <= 3 else "4–6 letters" if len(w) <= 6
                    else "7+ letters" for w in names)
     capital = tuple("Capitalised" if w[0].isupper() else "lower case" for w in names)
+    note = (f"{len(names):,} whole words of {len(pieces):,} tokens" if known is not None else
+            f"{len(names):,} word-start tokens of {len(pieces):,} (no word list with this "
+            f"model, so some are fragments of words)")
     return ex.MapData("text", str(job.model), emb[ids].astype(np.float32), names,
-                      {"length": length, "case": capital},
-                      note=f"{len(names):,} whole words of {len(pieces):,} tokens")
+                      {"length": length, "case": capital}, note=note)
 
 
 def _music_map(job: ex.BuildMapJob, ctx: JobContext) -> ex.MapData:

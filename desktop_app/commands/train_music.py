@@ -4,6 +4,8 @@ Data: the public-domain collections of the music21 corpus extraction (``$REVERIE
 default ``<repo>/../shared``), or ``--data DIR`` of your own MIDI files. A fixed 5% of tunes is
 held out. Writes config.json + model.safetensors into ``--out`` (plus ``checkpoints/`` for
 ``--resume``), through the shared training loop. Ctrl+C stops after saving a checkpoint.
+A finished run also writes the phrase VAE's atlas (what Explore's melody map shows) or
+calibrates the melody model's soft mode prior (``ml/music/mode_prior.py``).
 """
 
 from __future__ import annotations
@@ -49,6 +51,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=opt.SEED, default=1337)
     p.add_argument("--threads", type=opt.THREADS, default=None,
                    help=f"torch CPU threads, 1-{opt.MAX_THREADS}")
+    p.add_argument("--calibrate-tunes", type=opt.int_in(0, 1000), default=24,
+                   help="melody model: tunes per mode for the soft mode prior's calibration "
+                        "after training (0: none; default 24)")
     p.add_argument("--resume", action="store_true")
     p.add_argument("--progress", choices=["text", "json"], default="text")
 
@@ -91,8 +96,8 @@ def run(args: argparse.Namespace) -> int:
     if state.latest_step(out) > 0 and not args.resume:
         raise UsageError(f"{out} already holds a training run; add --resume to continue it, "
                          f"or choose an empty --out")
-    train_seqs, held_seqs, desc = TT.corpus_sequences(
-        args.collections, Path(args.data) if args.data else None)
+    tunes, desc = TT.corpus_tunes(args.collections, Path(args.data) if args.data else None)
+    train_seqs, held_seqs = TT.tune_sequences(tunes)
     if args.data and not held_seqs and len(train_seqs) >= 2:
         held_seqs = [train_seqs.pop()]  # a small folder: hold out one tune rather than none
     if not train_seqs or not held_seqs:
@@ -126,4 +131,18 @@ def run(args: argparse.Namespace) -> int:
     if result.stopped:
         print(f"reverie: stopped at step {result.step}; continue with --resume", file=sys.stderr)
         return 130
+    _finish(args, out, tunes)
     return 0
+
+
+def _finish(args: argparse.Namespace, out: Path, tunes: list[dict]) -> None:
+    """What a model folder needs besides its weights: the phrase VAE's atlas (the Explore map)
+    or the melody model's calibrated mode prior (Compose's default)."""
+    say = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
+    if args.model == "phrase-vae":
+        from desktop_app.ml.music.phrase_atlas import build_atlas
+        n = build_atlas(out, tunes, progress=say)
+        say(f"wrote the phrase atlas ({n} phrases) for the Explore room")
+    elif args.calibrate_tunes > 0:
+        from desktop_app.ml.music.mode_prior import calibrate_folder
+        calibrate_folder(out, tunes, tunes_per_mode=args.calibrate_tunes, progress=say)

@@ -173,7 +173,9 @@ def read_midi(path: str | Path, *, track: int | None = None, grid: float = 0.25)
         raise DataError(f"{path.name} has {len(mid.tracks)} tracks; Reverie reads files with "
                         f"at most {MAX_TRACKS}")
     if mid.ticks_per_beat <= 0:
-        raise DataError(f"{path.name} uses SMPTE time code, not ticks per quarter note")
+        raise DataError(f"{path.name} uses SMPTE time code, not ticks per quarter note"
+                        if mid.ticks_per_beat < 0 else
+                        f"{path.name} has 0 ticks per quarter note; the file is damaged")
     notes, tempos, meter, key_text = _collect(mid, path.name)
     if not notes:
         raise DataError(f"{path.name} has no notes")

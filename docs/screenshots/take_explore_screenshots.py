@@ -45,7 +45,7 @@ def main() -> int:
     app = QApplication.instance() or QApplication([])
     apply_theme(app, "light")
     engine = SyncEngine()
-    from desktop_app.ui.rooms import room_classes
+    from desktop_app.ui.room_list import room_classes
     if any(cls is ExplorePanel for cls in room_classes()):
         from desktop_app.ui.main_window import MainWindow
         from desktop_app.ui.settings import Settings

@@ -98,11 +98,37 @@ def test_train_music_tiny(tmp_path, capsys):
     out = tmp_path / "run"
     rc = main(["train", "music", "--out", str(out), "--collections", "miscFolk", "--size",
                "test", "--steps", "4", "--eval-every", "0", "--checkpoint-every", "0",
-               "--progress", "json"])
+               "--progress", "json", "--calibrate-tunes", "1"])
     assert rc == 0
     kinds = [json.loads(x)["kind"] for x in capsys.readouterr().out.splitlines()]
     assert kinds[0] == "start" and kinds[-1] == "done" and "eval" in kinds
     assert (out / "model.safetensors").is_file() and (out / "config.json").is_file()
+    # the soft mode prior is calibrated for every mode after training (issue 20, item 17)
+    prior = json.loads((out / "config.json").read_text())["mode_prior"]
+    assert set(prior) == {"major", "minor", "dorian", "mixolydian", "lydian", "phrygian",
+                          "locrian"}
     rc = main(["generate", "music", "--model", str(out), "--bars", "2", "--seed", "1",
                "--output", str(tmp_path / "t.mid")])
     assert rc == 0
+
+
+def test_train_music_phrase_vae_writes_the_explore_atlas(tmp_path, capsys):
+    """A user's phrase VAE gets the atlas Explore's melody map needs (issue 20, item 4)."""
+    from desktop_app.core.melody import Key, Melody, Note
+    from desktop_app.core.midi import write_midi
+    from desktop_app.ml.music.phrase_atlas import load_atlas
+    data = tmp_path / "tunes"
+    data.mkdir()
+    for k in range(6):
+        notes = tuple(Note(start=i * 0.5, pitch=60 + (2 * i + k) % 12, duration=0.5)
+                      for i in range(64))
+        write_midi(Melody(notes=notes, key=Key(0, "major")), data / f"t{k}.mid")
+    out = tmp_path / "vae"
+    rc = main(["train", "music", "--model", "phrase-vae", "--data", str(data), "--out",
+               str(out), "--size", "test", "--steps", "2", "--eval-every", "0",
+               "--checkpoint-every", "0"])
+    assert rc == 0, capsys.readouterr().err
+    assert "phrase atlas" in capsys.readouterr().err
+    cfg = json.loads((out / "config.json").read_text())
+    mu, melodies, names, cats, held = load_atlas(out, cfg["latent"], cfg["max_steps"])
+    assert len(mu) == len(melodies) >= 6 and set(cats["split"]) <= {"training", "held out"}

@@ -14,6 +14,11 @@ In the final bar a note other than the tonic (or a rest) may not take the bar's 
 a note comes on the tonic when no shorter duration would leave room for another, and no bar
 copy is offered; everything else is the model's choice. Without a tonic in the pitch range
 the ending is left free.
+
+Mode prior (``mode_prior``, on by default): out-of-mode pitch logits are lowered by the
+model's calibrated per-mode bias (:mod:`desktop_app.ml.music.mode_prior`), so rare modes get
+about the corpus's share of chromatic notes instead of the major/minor habits of the model;
+the hard mask removes them all instead.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from desktop_app.core.melody import Key, Melody
 from desktop_app.core.sampling import Sampler, SamplerSettings, fresh_seed
 from desktop_app.ml.music import data as D
 from desktop_app.ml.music import tokens as T
+from desktop_app.ml.music.mode_prior import out_of_mode_tokens
 
 MAX_BARS = 64
 #: Sampler settings for music when the user sets nothing: plain sampling at temperature 1.
@@ -47,6 +53,7 @@ class MelodyRequest:
     hard_mask: bool = False       # only in-scale pitches
     title: str = ""
     end_on_tonic: bool = True     # the last note is the tonic (a cadence)
+    mode_prior: bool = True       # soft bias against out-of-mode notes (module docstring)
 
 
 def _bar_len(meter: str) -> Fraction:
@@ -155,9 +162,12 @@ def sample_tokens(model, *, meter: str, mode: str, bars: int, key: Key | None = 
                   settings: SamplerSettings | None = None, seed: int | None = None,
                   primer: list[int] = (), low: int | None = None, high: int | None = None,
                   hard_mask: bool = False, cancel=None, on_bar=None,
-                  end_on_tonic: bool = True) -> list[int]:
+                  end_on_tonic: bool = True, mode_bias: float = 0.0,
+                  on_pitch_logits=None) -> list[int]:
     """Token ids ``BOS METER MODE [primer] | ...`` with ``bars`` new complete bars (the last
-    note on the tonic when ``end_on_tonic``; see the module docstring)."""
+    note on the tonic when ``end_on_tonic``; see the module docstring). ``mode_bias`` nats
+    come off the out-of-mode pitches' logits; ``on_pitch_logits(z)`` sees the masked logits
+    of every pitch step before that bias (the mode prior's calibration)."""
     key = key or Key(0, mode)
     settings = settings or MUSIC_DEFAULTS
     sampler = Sampler(settings.with_seed(seed) if seed is not None else settings)
@@ -171,6 +181,7 @@ def sample_tokens(model, *, meter: str, mode: str, bars: int, key: Key | None = 
     pitch_allowed = _pitch_mask(key, low, high, hard_mask)
     tonic_allowed = _tonic_mask(pitch_allowed)
     end_on_tonic = end_on_tonic and bool(tonic_allowed.any())
+    outside = out_of_mode_tokens(mode) if mode_bias > 0 else None
     block = model.cfg.block_size
     cache, fed = None, 0
     model.eval()
@@ -209,6 +220,11 @@ def sample_tokens(model, *, meter: str, mode: str, bars: int, key: Key | None = 
                 allowed = pitch_allowed
             z = logits[0, -1].double().numpy().copy()
             z[~allowed[: len(z)]] = -np.inf      # models trained before COPY have fewer ids
+            if not want_dur:
+                if on_pitch_logits is not None:
+                    on_pitch_logits(z)
+                if outside is not None:
+                    z[outside[: len(z)]] -= mode_bias
             tok, _ = sampler.sample(z, seq)
             seq.append(tok)
             if T.is_copy(tok):
@@ -240,11 +256,19 @@ def generate_melody(model, req: MelodyRequest, settings: SamplerSettings | None 
     toks = sample_tokens(model, meter=req.meter, mode=req.key.mode, bars=req.bars, key=req.key,
                          settings=settings, seed=seed, primer=primer_toks, low=req.low,
                          high=req.high, hard_mask=req.hard_mask, cancel=cancel, on_bar=on_bar,
-                         end_on_tonic=req.end_on_tonic)
+                         end_on_tonic=req.end_on_tonic, mode_bias=mode_bias(model, req))
     melody = D.tokens_to_melody(toks, req.key, tempo=req.tempo, title=req.title)
     if primer is not None and notice:
         melody = _restore_primer_front(melody, primer, primer_toks, req)
     return melody, seed, notice
+
+
+def mode_bias(model, req: MelodyRequest) -> float:
+    """The calibrated out-of-mode bias for ``req`` (0 with the hard mask, the prior off, or a
+    model calibrated before the prior existed)."""
+    if req.hard_mask or not req.mode_prior:
+        return 0.0
+    return float(getattr(model, "mode_prior", {}).get(req.key.mode, 0.0))
 
 
 def primer_tokens(primer: Melody, req: MelodyRequest, block: int) -> tuple[list[int], str]:

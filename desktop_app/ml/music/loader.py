@@ -9,6 +9,7 @@ import torch
 from desktop_app.core.errors import ModelLoadError
 from desktop_app.ml import checkpoints as ck
 from desktop_app.ml.music.melody_transformer import MelodyTransformer, MelodyTransformerConfig
+from desktop_app.ml.music.mode_prior import read_prior
 from desktop_app.ml.music.phrase_vae import PhraseVAE, PhraseVAEConfig
 
 
@@ -23,13 +24,16 @@ def _config(model_dir: Path, architecture: str) -> dict:
 
 def load_melody_model(model_dir: str | Path) -> MelodyTransformer:
     model_dir = Path(model_dir)
-    cfg = ck.config_from_dict(MelodyTransformerConfig, _config(model_dir, "melody-transformer"),
-                              str(model_dir / "config.json"), zero_ok=("phrase_bars",))
+    raw = _config(model_dir, "melody-transformer")
+    cfg = ck.config_from_dict(MelodyTransformerConfig, raw, str(model_dir / "config.json"),
+                              zero_ok=("phrase_bars",))
+    prior = read_prior(raw, str(model_dir / "config.json"))
     with torch.device("cpu"):
         model = MelodyTransformer(cfg)
     tensors = ck.load_tensors(model_dir / "model.safetensors")
     ck.validate_state_dict(model.state_for_saving(), tensors, str(model_dir / "model.safetensors"))
     model.load_saved(tensors)
+    model.mode_prior = prior   # per-mode out-of-mode bias, nats (ml/music/mode_prior.py)
     return model.eval()
 
 

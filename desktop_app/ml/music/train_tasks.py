@@ -150,8 +150,8 @@ class PhraseVAETask:
         ck.save_tensors(out_dir / "model.safetensors", model.state_dict(), {"format": "pt"})
 
 
-def corpus_sequences(collections=None, midi_dir: Path | None = None):
-    """(train token sequences, held-out sequences, description) from the corpus or MIDI files."""
+def corpus_tunes(collections=None, midi_dir: Path | None = None) -> tuple[list[dict], str]:
+    """(tunes, description) from the corpus collections or a folder of MIDI files."""
     from desktop_app.ml.music import data as D
     if midi_dir is not None:
         skipped: list[str] = []
@@ -164,9 +164,15 @@ def corpus_sequences(collections=None, midi_dir: Path | None = None):
         collections = tuple(collections or D.PUBLIC_DOMAIN)
         tunes = D.load_tunes(collections)
         desc = f"music21 corpus collections {', '.join(collections)}"
+    return tunes, desc
+
+
+def tune_sequences(tunes: list[dict]) -> tuple[list[list[int]], list[list[int]]]:
+    """(training token sequences, held-out sequences) of ``tunes`` (the fixed 5 % split)."""
+    from desktop_app.ml.music import data as D
     train, held = D.split(tunes)
     enc = lambda ts: [s for s in (D.tune_tokens(t) for t in ts) if s is not None]  # noqa: E731
-    return enc(train), enc(held), desc
+    return enc(train), enc(held)
 
 
 def phrase_tensor(seqs: list[list[int]], max_steps: int, hop_bars: int) -> torch.Tensor:
