@@ -63,9 +63,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "category-conditioned prior over MODEL's latents (both need --init-from)")
     p.add_argument("--init-from", type=opt.text, default=None, metavar="MODEL",
                    help="with --stage decoder/prior: the model (name or folder) to start from")
-    p.add_argument("--decoder-recipe", default="gan", choices=("gan", "mse"),
-                   help="with --stage decoder: gan (L1 + discriminator; default) or mse "
-                        "(adds a refinement head and a squared-error term: lower MSE, softer)")
+    p.add_argument("--decoder-recipe", default="gan", choices=("gan", "mse", "wide"),
+                   help="with --stage decoder: gan (L1 + discriminator; default), mse (adds a "
+                        "refinement head and a squared-error term: lower MSE, softer) or wide "
+                        "(residual blocks + a full-size head, squared-error and "
+                        "high-frequency terms; keeps the evaluation best on MSE and sharpness)")
+    p.add_argument("--max-minutes", type=opt.float_in(0, 100_000, above=True), default=None,
+                   help="with --stage decoder/prior: a time budget; the learning rate decays "
+                        "over whichever ends first, the steps or the time")
 
 
 def _check(args: argparse.Namespace) -> None:
@@ -152,6 +157,10 @@ def _run_stage(args, data, train_idx, held_idx, say) -> int:
     task, tcfg = train_stages.build(args.stage, init, data, train_idx, held_idx,
                                     steps=args.steps, seed=args.seed, data_id=args.data,
                                     decoder_recipe=args.decoder_recipe)
+    if args.max_minutes:
+        tcfg.max_seconds = args.max_minutes * 60.0
+    if hasattr(task, "best_dir"):
+        task.best_dir = Path(args.out) / "best"
     with StopOnSignal() as stop:
         result = train(task, tcfg, Path(args.out), callbacks=[lambda ev: say(ev.to_json())],
                        resume=args.resume, stop=stop)

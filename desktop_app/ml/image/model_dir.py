@@ -36,7 +36,7 @@ def load_vae(model_dir: str | Path, device: str = "cpu") -> tuple[ConvVAE, dict]
         raise ModelLoadError(f"{model_dir / 'config.json'} is not a Reverie image model "
                              f"(model_type {raw.get('model_type') if isinstance(raw, dict) else None!r})")
     cfg = ck.config_from_dict(VAEConfig, raw, str(model_dir / "config.json"),  # bounded
-                              zero_ok=("extra_conv_max_side", "refine"))
+                              zero_ok=("extra_conv_max_side", "refine", "wide"))
     model = ConvVAE(cfg)
     weights = ck.load_tensors(model_dir / "model.safetensors")
     expected = model.state_dict()

@@ -38,6 +38,8 @@ class VAEConfig:
     sigma: float = 0.1            # likelihood std of a pixel: recon = SSE / (2 sigma^2)
     extra_conv_max_side: int = 32  # an extra 3x3 conv block on feature maps this size or less
     refine: int = 0               # >0: a residual 3x3-conv head of this width at full size
+    wide: int = 0                 # >0: residual blocks at the two largest maps + a full-size
+                                  # feature head of this width (the "wide" decoder)
 
     def __post_init__(self) -> None:
         self.widths = tuple(int(w) for w in self.widths)
@@ -53,6 +55,8 @@ class VAEConfig:
             raise ValueError("a 64x64 model has exactly four stages (64 -> 32 -> 16 -> 8 -> 4)")
         if not 0 <= self.refine <= 256:
             raise ValueError(f"refine {self.refine} is out of range (0..256)")
+        if not 0 <= self.wide <= 256:
+            raise ValueError(f"wide {self.wide} is out of range (0..256)")
 
     @property
     def bottom(self) -> int:
@@ -73,6 +77,22 @@ class VAEConfig:
 
 def _block(c_in: int, c_out: int) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1), nn.GroupNorm(8, c_out), nn.SiLU())
+
+
+class ResBlock(nn.Module):
+    """x + conv(silu(conv(silu(norm(x))))); the last conv starts at zero, so a block added to
+    a trained decoder leaves its pictures unchanged."""
+
+    def __init__(self, c: int) -> None:
+        super().__init__()
+        self.norm = nn.GroupNorm(8, c)
+        self.conv1 = nn.Conv2d(c, c, 3, padding=1)
+        self.conv2 = nn.Conv2d(c, c, 3, padding=1)
+        nn.init.zeros_(self.conv2.weight)
+        nn.init.zeros_(self.conv2.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.conv2(F.silu(self.conv1(F.silu(self.norm(x)))))
 
 
 class Encoder(nn.Module):
@@ -111,6 +131,8 @@ class Decoder(nn.Module):
                        nn.GroupNorm(8, w_next), nn.SiLU()]
             if side <= cfg.extra_conv_max_side:
                 layers.append(_block(w_next, w_next))
+            if cfg.wide and i >= len(widths) - 3:    # the two largest maps (16 and 32 px)
+                layers.append(ResBlock(w_next))
         self.body = nn.Sequential(*layers)
         # last stage straight to pixels: (B, widths[-1], s, s) -> (B, channels, 2s, 2s)
         self.out = nn.ConvTranspose2d(widths[-1], cfg.channels, 4, stride=2, padding=1)
@@ -127,11 +149,27 @@ class Decoder(nn.Module):
                 nn.Conv2d(r, cfg.channels, 3, padding=1))
             nn.init.zeros_(self.refine[-1].weight)
             nn.init.zeros_(self.refine[-1].bias)
+        # Optional full-size feature head (the "wide" decoder): the one transposed conv to
+        # pixels has 32 channels at 32x32 to draw every outline; this head upsamples those
+        # features to `wide` channels at full size and adds a 3x3-conv correction to the
+        # logits (last conv at zero: it starts as the decoder it was fine-tuned from).
+        self.head: nn.Module | None = None
+        if cfg.wide:
+            w = cfg.wide
+            self.head = nn.Sequential(
+                nn.ConvTranspose2d(widths[-1], w, 4, stride=2, padding=1), nn.SiLU(),
+                nn.Conv2d(w, w, 3, padding=1), nn.SiLU(),
+                nn.Conv2d(w, cfg.channels, 3, padding=1))
+            nn.init.zeros_(self.head[-1].weight)
+            nn.init.zeros_(self.head[-1].bias)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         b = self.cfg.bottom
         h = F.silu(self.fc(z)).view(z.shape[0], -1, b, b)  # (B, C_first, bottom, bottom)
-        logits = self.out(self.body(h))                    # (B, channels, size, size)
+        feats = self.body(h)                               # (B, widths[0], size/2, size/2)
+        logits = self.out(feats)                           # (B, channels, size, size)
+        if self.head is not None:
+            logits = logits + self.head(feats)
         if self.refine is not None:
             logits = logits + self.refine(torch.sigmoid(logits))
         return torch.sigmoid(logits)                       # in [0, 1]

@@ -39,7 +39,7 @@ def test_generator_term_moves_only_the_decoder():
         assert torch.allclose(r, p.grad, atol=1e-6)
 
 
-@pytest.mark.parametrize("recipe", ["gan", "mse"])
+@pytest.mark.parametrize("recipe", ["gan", "mse", "wide"])
 def test_decoder_stage_trains_and_exports(tmp_path, recipe):
     folder = make_tiny_model_dir(tmp_path / "tiny")
     data = toy_images()
@@ -57,11 +57,81 @@ def test_decoder_stage_trains_and_exports(tmp_path, recipe):
     assert any(not torch.allclose(b[k], a[k], atol=1e-3) for k in b if k.startswith("decoder."))
     # the mse recipe adds the full-size refinement head, and it was trained (no longer zero)
     assert after.cfg.refine == train_stages.DECODER_RECIPES[recipe]["refine"]
+    assert after.cfg.wide == train_stages.DECODER_RECIPES[recipe]["wide"]
     if recipe == "mse":
         assert a["decoder.refine.4.weight"].abs().max() > 0
         assert task.mse_weight == 10.0
     else:
         assert "decoder.refine.4.weight" not in a
+    if recipe == "wide":   # the zero-initialised parts were trained
+        assert a["decoder.head.4.weight"].abs().max() > 0
+        assert task.hf_weight > 0
+
+
+def test_wide_decoder_starts_as_the_same_decoder_and_round_trips(tmp_path):
+    from desktop_app.ml.image.model_dir import save_vae
+    from desktop_app.ml.image.vae import ResBlock, VAEConfig
+
+    plain = tiny_model(size=64)
+    z = torch.randn(3, 8)
+    wide = train_stages.with_refine_head(plain, 0, 8)
+    assert wide.cfg.wide == 8 and plain.cfg.wide == 0
+    assert sum(isinstance(m, ResBlock) for m in wide.decoder.body) == 2   # at 16 and 32 px
+    assert torch.equal(plain.decode(z), wide.decode(z))      # every new part starts at zero
+    assert train_stages.with_refine_head(wide, 0, 16) is wide
+    with torch.no_grad():
+        wide.decoder.head[-1].bias.fill_(0.5)
+    save_vae(wide, tmp_path / "m")
+    loaded, raw = load_vae(tmp_path / "m")
+    assert raw["wide"] == 8
+    assert torch.allclose(loaded.decode(z), wide.decode(z), atol=1e-6)
+    assert not torch.allclose(loaded.decode(z), plain.decode(z), atol=1e-3)
+    with pytest.raises(ValueError, match="wide"):
+        VAEConfig(wide=-1)
+
+
+def test_high_frequency_loss_prefers_the_sharp_picture():
+    from desktop_app.ml.image.decoder_gan import high_frequency_loss
+
+    torch.manual_seed(0)
+    x = (torch.rand(2, 3, 32, 32) > 0.5).float()              # hard edges everywhere
+    blurred = torch.nn.functional.avg_pool2d(x, 3, stride=1, padding=1)
+    assert float(high_frequency_loss(x, x)) == 0.0
+    assert float(high_frequency_loss(blurred, x)) > 0.1
+    # its gradient sharpens: a small step against it raises the blurred picture's energy
+    b = blurred.clone().requires_grad_(True)
+    high_frequency_loss(b, x).backward()
+    from desktop_app.ml.image.quality import sharpness
+    stepped = (b - 0.05 * b.grad).detach()
+    to_np = lambda t: t.permute(0, 2, 3, 1).numpy() * 255.0       # noqa: E731
+    assert sharpness(to_np(stepped)) > sharpness(to_np(blurred))
+
+
+def test_the_export_keeps_the_evaluation_that_best_meets_both_targets(tmp_path):
+    from desktop_app.ml.image.decoder_gan import DecoderGANTask
+
+    folder = make_tiny_model_dir(tmp_path / "tiny")
+    vae, _ = load_vae(folder)
+    data = toy_images()
+    mu = np.random.default_rng(0).normal(size=(40, 8)).astype(np.float32)
+    lv = np.full_like(mu, -4.0)
+    task = DecoderGANTask(vae, data.pixels[:30], mu[:30], lv[:30], mu[:30], lv[:30],
+                          np.ones(30, bool), data.pixels[30:], mu[30:], data_id="toy",
+                          prior_latents=mu[:6], real_sharpness=1e-3)
+    task.best_dir = tmp_path / "best"
+    model = task.build_model()
+    assert "(best)" in task.sample(model, 0)
+    kept = {k: v.clone() for k, v in model.vae.state_dict().items()}
+    with torch.no_grad():                 # a much worse decoder: every pixel wrong
+        model.vae.decoder.out.bias.fill_(-30.0)
+    assert "(best)" not in task.sample(model, 1)
+    task.restore_best(model)
+    assert all(torch.equal(kept[k], v) for k, v in model.vae.state_dict().items())
+    saved, _ = load_vae(tmp_path / "best")
+    assert torch.allclose(saved.decode(torch.from_numpy(mu[:2])),
+                          model.vae.decode(torch.from_numpy(mu[:2])), atol=1e-2)
+    assert DecoderGANTask.score(0.008, 0.8) == pytest.approx(1.0)
+    assert DecoderGANTask.score(0.016, 1.6) == pytest.approx(0.5)   # the worse one counts
 
 
 def test_refine_head_starts_as_the_same_decoder_and_round_trips(tmp_path):
