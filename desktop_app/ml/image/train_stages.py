@@ -29,11 +29,15 @@ STAGES = ("decoder", "prior")
 #: 0.66 -> 0.50 of the originals', so the shipped model keeps the ``gan`` decoder.
 #: ``wide`` adds residual blocks at 16 and 32 px and a full-size feature head (``VAEConfig.wide``),
 #: a squared-error term and a high-frequency term (Laplacian L1 + per-image energy gap).
+#: ``wide-settle`` continues a ``wide`` decoder with 3x the squared-error weight and a third of
+#: the adversarial one (the high-frequency term holds the sharpness while the error falls).
 DECODER_RECIPES = {
     "gan": {"refine": 0, "wide": 0, "noise": 1.0, "disc_weight": 0.5, "mse_weight": 0.0},
     "mse": {"refine": 32, "wide": 0, "noise": 0.5, "disc_weight": 0.1, "mse_weight": 10.0},
     "wide": {"refine": 0, "wide": 16, "noise": 0.5, "disc_weight": 0.3, "mse_weight": 10.0,
              "hf_weight": 1.0, "lr": 3e-4},
+    "wide-settle": {"refine": 0, "wide": 16, "noise": 0.5, "disc_weight": 0.1,
+                    "mse_weight": 30.0, "hf_weight": 1.0, "lr": 1.5e-4},
 }
 
 
