@@ -11,12 +11,12 @@ calibrates the melody model's soft mode prior (``ml/music/mode_prior.py``).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 from desktop_app.commands.stop_signal import StopOnSignal
 from desktop_app.commands import options as opt
+from desktop_app.commands.progress import progress_printer
 from desktop_app.core.errors import UsageError
 
 #: name -> (layers, heads, embedding, context) of the transformer; (embed, enc, dec, latent) VAE.
@@ -58,22 +58,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--progress", choices=["text", "json"], default="text")
 
 
-
-
-def _printer(mode: str):
-    def say(ev) -> None:
-        if mode == "json":
-            print(json.dumps(ev.to_json()), flush=True)
-        elif ev.kind == "step":
-            print(f"step {ev.step}/{ev.total_steps}  loss {ev.loss:.4f}  lr {ev.lr:.2e}  "
-                  f"{ev.tokens_per_s:,.0f} tokens/s  ETA {int(ev.eta_s or 0)}s", flush=True)
-        elif ev.kind == "eval":
-            print(f"step {ev.step}  held-out loss {ev.val_loss:.4f}", flush=True)
-        elif ev.kind == "sample":
-            print(f"step {ev.step}  sample: {ev.sample}", flush=True)
-        else:
-            print(f"[{ev.kind}] step {ev.step}/{ev.total_steps}  {ev.message or ''}", flush=True)
-    return say
 
 
 def run(args: argparse.Namespace) -> int:
@@ -126,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
                        log_every=args.log_every, sample_every=args.sample_every,
                        seed=args.seed, device="cpu")
     with StopOnSignal() as stop:
-        result = train(task, tcfg, out, callbacks=[_printer(args.progress)], stop=stop,
+        result = train(task, tcfg, out, callbacks=[progress_printer(args.progress)], stop=stop,
                        resume=args.resume)
     if result.stopped:
         print(f"reverie: stopped at step {result.step}; continue with --resume", file=sys.stderr)
