@@ -29,6 +29,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from desktop_app.core.paths import IMAGE_MODEL  # noqa: E402  (spelled once)
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("REVERIE_DATA_DIR", tempfile.mkdtemp(prefix="reverie-bench-"))
 
@@ -36,7 +37,7 @@ os.environ.setdefault("REVERIE_DATA_DIR", tempfile.mkdtemp(prefix="reverie-bench
 def _model(arg: str | None) -> tuple[str, str]:
     if arg:
         return arg, f"given: {arg}"
-    builtin = ROOT / "models" / "image" / "emoji"
+    builtin = ROOT / "models" / "image" / IMAGE_MODEL
     if (builtin / "model.safetensors").is_file():
         return str(builtin), "built-in emoji"
     import numpy as np

@@ -18,6 +18,7 @@ from desktop_app.commands.stop_signal import StopOnSignal
 from desktop_app.commands import options as opt
 from desktop_app.commands.progress import progress_printer
 from desktop_app.core.errors import UsageError
+from desktop_app.core.paths import MELODY_MODEL, PHRASE_MODEL
 
 #: name -> (layers, heads, embedding, context) of the transformer; (embed, enc, dec, latent) VAE.
 LM_SIZES = {"test": (2, 2, 32, 64), "small": (4, 4, 128, 256)}
@@ -25,8 +26,8 @@ VAE_SIZES = {"test": (16, 32, 32, 8), "small": (64, 128, 192, 64)}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", choices=["folk-melodies", "phrase-vae"], default="folk-melodies",
-                   help="which model to train (default folk-melodies)")
+    p.add_argument("--model", choices=[MELODY_MODEL, PHRASE_MODEL], default=MELODY_MODEL,
+                   help=f"which model to train (default {MELODY_MODEL})")
     p.add_argument("--out", type=opt.output_dir, required=True, metavar="DIR", help="run and model folder")
     p.add_argument("--data", type=opt.existing_dir, metavar="DIR", help="a folder of MIDI files (default: the corpus)")
     p.add_argument("--collections", nargs="+", type=opt.text, metavar="NAME",
@@ -91,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
             "size": args.size}
     print(f"data: {desc}: {len(train_seqs)} training tunes, {len(held_seqs)} held out",
           file=sys.stderr, flush=True)
-    if args.model == "folk-melodies":
+    if args.model == MELODY_MODEL:
         layers, heads, embd, ctx = LM_SIZES[args.size]
         cfg = MelodyTransformerConfig(vocab_size=T.VOCAB_SIZE, block_size=ctx, n_layer=layers,
                                       n_head=heads, n_embd=embd, dropout=args.dropout)
@@ -123,7 +124,7 @@ def _finish(args: argparse.Namespace, out: Path, tunes: list[dict]) -> None:
     """What a model folder needs besides its weights: the phrase VAE's atlas (the Explore map)
     or the melody model's calibrated mode prior (Compose's default)."""
     say = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
-    if args.model == "phrase-vae":
+    if args.model == PHRASE_MODEL:
         from desktop_app.ml.music.phrase_atlas import build_atlas
         n = build_atlas(out, tunes, progress=say)
         say(f"wrote the phrase atlas ({n} phrases) for the Explore room")

@@ -30,6 +30,7 @@ from desktop_app.commands.stop_signal import StopOnSignal
 from desktop_app.commands import options as opt
 from desktop_app.commands.progress import note, progress_printer
 from desktop_app.core.errors import ReverieError, UsageError
+from desktop_app.core.paths import WRITING_MODEL
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -55,7 +56,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--init-from", type=opt.text, metavar="MODEL", default=None,
                    help="fine-tune: start from this Llama model folder (its tokenizer and "
                         "size; --size and --vocab-size are then ignored). With --lora: a "
-                        "model name (e.g. smollm2-135m-instruct), a model folder or a .gguf "
+                        f"model name (e.g. {WRITING_MODEL}), a model folder or a .gguf "
                         "file")
     p.add_argument("--lora", action="store_true",
                    help="train low-rank adapters on the --init-from model (frozen); writes a "
