@@ -41,17 +41,15 @@ def _model(arg: str | None) -> tuple[str, str]:
     if (builtin / "model.safetensors").is_file():
         return str(builtin), "built-in emoji"
     import numpy as np
-    import torch
 
     from desktop_app.ml.image.directions import save_directions
     from desktop_app.core.latent import Direction
-    from desktop_app.ml.image.model_dir import save_vae
-    from desktop_app.ml.image.vae import ConvVAE, VAEConfig
+    from desktop_app.ml.image.tiny import tiny_vae_dir
+    from desktop_app.ml.image.vae import VAEConfig
 
     folder = Path(tempfile.mkdtemp(prefix="reverie-bench-vae-")) / "random-vae"
-    torch.manual_seed(0)
     cfg = VAEConfig()
-    save_vae(ConvVAE(cfg).eval(), folder)
+    tiny_vae_dir(folder, config=cfg)
     v = np.zeros(cfg.latent_dim, np.float32)
     v[0] = 1.0
     save_directions(folder, [Direction("smile", v, 1.0)])
