@@ -39,11 +39,8 @@ def model_dir(tmp_path_factory):
     return folder
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    yield
-    torch.set_num_threads(before)
+# --threads 1 sets torch's thread count; the fixture puts it back after each test.
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _json(capsys, *args):
