@@ -89,7 +89,9 @@ def run_lora(args: argparse.Namespace) -> int:
     is_path = "/" in args.init_from or given.exists() or args.init_from.endswith(".gguf")
     base_ref = str(base_path.resolve()) if is_path else args.init_from  # a name stays a name
 
-    corpus = load_corpus(args.data, args.val_list)
+    # the text as written (hard line breaks kept): the adapter learns the writer's layout too,
+    # and the held-out figures are those `reverie eval text` gives on the same files
+    corpus = load_corpus(args.data, args.val_list, unwrap=False)
     ntrain, nval = corpus.byte_counts()
     if ntrain + nval < MIN_LORA_BYTES:
         raise UsageError(f"only {ntrain + nval} bytes of text: fine-tuning needs at least "
