@@ -86,8 +86,8 @@ class LoRATextTask(TextTask):
         nblocks = int(base_config.get("num_hidden_layers", 0))
         self.lora_layers = lora_layers if 0 < lora_layers < nblocks else nblocks
         self.first = nblocks - self.lora_layers      # the first block with adapters
-        where = ("every block" if self.first == 0 else
-                 f"the top {self.lora_layers} of {nblocks} blocks")
+        self.where = where = ("every block" if self.first == 0 else
+                              f"the top {self.lora_layers} of {nblocks} blocks")
         self.origin = (f"fine-tuning {base_ref} with rank-{rank} adapters on {where} "
                        f"(the base is frozen)")
         self._base = base_model   # already loaded (float32); used by the first build_model

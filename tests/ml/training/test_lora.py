@@ -112,7 +112,7 @@ def test_train_text_lora_end_to_end_peft_resume_and_merge(base_dir, tmp_path, ca
     for name in ("adapter_config.json", "adapter_model.safetensors", "MODEL_CARD.md"):
         assert (out / name).is_file(), name
     card = (out / "MODEL_CARD.md").read_text()
-    assert "before fine-tuning" in card and "After (step 6)" in card
+    assert "before fine-tuning" in card and "After (the adapter of step " in card
     cfg = json.loads((out / "adapter_config.json").read_text())
     assert cfg["peft_type"] == "LORA" and cfg["r"] == 4
     assert cfg["base_model_name_or_path"] == str(base_dir.resolve())
@@ -320,7 +320,11 @@ def test_a_bf16_run_evaluates_and_samples_a_held_out_text_of_a_few_tokens(base_d
     capsys.readouterr()
     assert main(["train", "text", "--init-from", str(base_dir), "--data", str(data),
                  "--val-list", str(tmp_path / "val.txt"), "--out", str(tmp_path / "o"),
-                 "--steps", "2", "--bf16", *flags]) == 0
+                 "--steps", "2", "--bf16", "--lora-layers", "1", *flags]) == 0
     events = _json_lines(capsys.readouterr().out)
     assert [e["step"] for e in events if e["kind"] == "sample"] == [0, 2]
     assert all(e["bits_per_byte"] > 0 for e in events if e["kind"] == "eval")
+    # --lora-layers 1: the top block only, as PEFT's layers_to_transform
+    layers = json.loads((base_dir / "config.json").read_text())["num_hidden_layers"]
+    cfg = json.loads((tmp_path / "o" / lora.CONFIG_FILE).read_text())
+    assert cfg["layers_to_transform"] == [layers - 1]
