@@ -2,19 +2,21 @@
 
 Usage:
   python benchmarks/bench_finetune.py [--base smollm2-135m-instruct] [--minutes 4]
-      [--text FILE] [--bytes 40000] [--skip-throughput] [--skip-train]
+      [--text FILE] [--bytes 40000] [--offset 0] [--threads 2] [--skip-throughput]
 
-1. Data: the first ``--bytes`` of one public-domain text (default: Shakespeare's As You Like
-   It from ../shared/data/text), cut at a paragraph: 80 % for training, the last 20 % held out
-   (``--val-list``; never trained on).
-2. Throughput: tokens/s of one LoRA training step (forward + backward + AdamW, one window of
-   512 tokens) for float32 vs bf16 products and 1 vs 2 torch threads, in this process, median
-   of 3 steps after a warm-up.
+1. Data: ``--bytes`` of one public-domain text from ``--offset`` (default: the first 40 kB of
+   Shakespeare's As You Like It from ../shared/data/text), cut at a paragraph: 80 % for
+   training, the last 20 % held out (``--val-list``; never trained on). Used as written.
+2. Throughput: tokens/s of the run's own training step (``LoRATextTask.loss`` + backward +
+   AdamW, two windows of 512 tokens, adapters as the command puts them) for float32 vs bf16
+   products and 1 vs 2 torch threads, in this process, median of 4 steps after a warm-up.
 3. The real command, ``reverie train text --lora --init-from BASE --max-minutes M``, in a child
    process; its peak resident memory (ru_maxrss of the child) and its held-out figures.
 4. Held-out bits per byte with Reverie's loader + evaluator (``text_eval.bits_per_byte``, the
    rule of ``reverie eval text``) for the base and for the adapter folder, and with transformers
    + ``peft.PeftModel.from_pretrained(base, adapter)`` on the same GGUF/HF base.
+5. The adapter merged into the weights at load (Reverie's way) vs applied on the fly: load
+   time and greedy decode tokens/s.
 The machine is shared: the load average is printed with every figure.
 """
 
