@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QFileDialog
 
 from desktop_app.core.train_data_check import DataReport, check_folder
 from desktop_app.ui.train.layout import TrainWidgets
+from desktop_app.ui.widgets.error_label import mark_error
 
 
 class _CheckResult(QObject):
@@ -60,7 +61,7 @@ class DataCheckMixin(TrainWidgets):
         kind, folder, lora = key = self._check_args()
         self._check_key, self._check_serial = key, self._check_serial + 1
         serial = self._check_serial
-        self.dataCheckLabel.setStyleSheet("")
+        mark_error(self.dataCheckLabel, False)
         self.dataCheckLabel.setText("Checking the folder…")
 
         def work() -> None:
@@ -91,7 +92,7 @@ class DataCheckMixin(TrainWidgets):
         self.report = report
         self.dataCheckLabel.setText(report.summary())
         self.dataCheckLabel.setProperty("error", not report.ok)
-        self.dataCheckLabel.setStyleSheet("color: #c0392b;" if not report.ok else "")
+        mark_error(self.dataCheckLabel, not report.ok)
         if report.ok and self._message_is_data_error:
             self.show_message("")  # the old "too little" error no longer applies
         if self.state == "idle":

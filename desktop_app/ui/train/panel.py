@@ -25,6 +25,7 @@ from desktop_app.ui.train import runs as R
 from desktop_app.ui.train.data_check import DataCheckMixin
 from desktop_app.ui.train.layout import build_layout
 from desktop_app.ui.train.progress import ProgressMixin
+from desktop_app.ui.widgets.error_label import mark_error
 from desktop_app.ui.train.process import TrainProcess
 
 
@@ -208,7 +209,7 @@ class TrainPanel(DataCheckMixin, ProgressMixin, RoomPanel):
     def show_message(self, text: str, error: bool = True, *, data_error: bool = False) -> None:
         self._message_is_data_error = data_error
         self.messageLabel.setText(text)
-        self.messageLabel.setStyleSheet("color: #c0392b;" if error and text else "")
+        mark_error(self.messageLabel, bool(error and text))
         self.messageLabel.setVisible(bool(text))
         if text:
             self.notice.emit(f"Train: {text}")
