@@ -67,6 +67,17 @@ def cache_dir() -> Path:
     return Path(base) / sub / "inductor" / f"torch-{torch.__version__}-{isa}"
 
 
+def inductor_dir() -> str:
+    """Where inductor keeps its caches: ``$TORCHINDUCTOR_CACHE_DIR`` when the user chose it,
+    else :func:`cache_dir`. Torch writes its own default (under /tmp) into that variable the
+    first time anything asks, so that value counts as unset."""
+    from torch._inductor.runtime.cache_dir_utils import default_cache_dir
+
+    env = os.environ.get("TORCHINDUCTOR_CACHE_DIR")
+    return env if env and os.path.abspath(env) != os.path.abspath(default_cache_dir()) else str(
+        cache_dir())
+
+
 def supported(model) -> bool:
     """Whether the model is a Llama-family decoder (the one this module compiles) and ATen
     runs at the CPU's own vector width: with ``ATEN_CPU_CAPABILITY`` forcing another one
@@ -155,16 +166,14 @@ def warm_marker(model) -> Path:
     are graph inputs, so every file of one architecture, size and precision shares it)."""
     key = repr((type(model).__name__, repr(getattr(model, "config", None)), repr(model),
                 str(getattr(model, "cache_dtype", None)), torch.get_num_threads()))
-    root = Path(os.environ.get("TORCHINDUCTOR_CACHE_DIR") or cache_dir())
-    return root / "reverie-warm" / hashlib.sha256(key.encode()).hexdigest()[:24]
+    return Path(inductor_dir()) / "reverie-warm" / hashlib.sha256(key.encode()).hexdigest()[:24]
 
 
 def warm_in_child(path: str, precision: str, threads: int, marker: Path,
                   timeout_s: float = 3600) -> None:
     """Compile the decode step of ``path`` at ``precision`` in a child process at the lowest
     priority, filling the on-disk caches; raises RuntimeError (one line) when it fails."""
-    env = dict(os.environ, TORCHINDUCTOR_CACHE_DIR=str(
-        os.environ.get("TORCHINDUCTOR_CACHE_DIR") or cache_dir()))
+    env = dict(os.environ, TORCHINDUCTOR_CACHE_DIR=inductor_dir())
     cmd = [sys.executable, "-m", "desktop_app.ml.text.compile_child", path, precision,
            str(threads), str(marker)]
     t0 = time.perf_counter()
@@ -193,7 +202,7 @@ def _decode(model, ids: torch.Tensor, cache, pos: int) -> torch.Tensor:
 
 
 def _compile(model):
-    os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(cache_dir()))
+    os.environ["TORCHINDUCTOR_CACHE_DIR"] = inductor_dir()
     import torch._inductor.config as inductor_config
 
     inductor_config.compile_threads = 1  # no pool of worker processes (memory, 2 cores)
