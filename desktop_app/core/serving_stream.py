@@ -179,6 +179,14 @@ def llama_token(entry: dict[str, Any], text: str) -> TokenInfo:
     return TokenInfo(_id(entry), text, p, raw, _sorted(alts))
 
 
+def _entry_pieces(entries: list[Any], text: str) -> list[Piece]:
+    """One piece per token entry; the chunk's text goes with the last (a chunk's text can hold
+    several tokens, and a token's own bytes can be half a character)."""
+    last = len(entries) - 1
+    return [Piece(text if i == last else "", llama_token(e, text if i == last else _token_text(e)))
+            for i, e in enumerate(entries)]
+
+
 def llama_pieces(obj: dict[str, Any]) -> list[Piece]:
     """A ``/completion`` stream chunk (or a whole non-streamed answer) as pieces."""
     text = obj.get("content", "")
@@ -187,10 +195,7 @@ def llama_pieces(obj: dict[str, Any]) -> list[Piece]:
     probs = obj.get("completion_probabilities") or []
     ids = obj.get("tokens") if isinstance(obj.get("tokens"), list) else []
     if probs:
-        last = len(probs) - 1
-        pieces = [Piece(text if i == last else "",
-                        llama_token(e, text if i == last else _token_text(e)))
-                  for i, e in enumerate(probs)]
+        pieces = _entry_pieces(probs, text)
     elif ids and not obj.get("stop"):  # no probabilities asked for: ids only
         pieces = [Piece(text if i == len(ids) - 1 else "",
                         TokenInfo(int(t), text if i == len(ids) - 1 else "", None, None))
@@ -218,9 +223,11 @@ def _openai_id(token: str) -> tuple[int, str]:
 
 
 def openai_pieces(obj: dict[str, Any], *, has_stop_strings: bool = False) -> list[Piece]:
-    """A ``/v1/completions`` chunk: ``choices[0]`` with ``text``, ``logprobs`` in the legacy
-    shape (``tokens``, ``token_logprobs``, ``top_logprobs`` as {token: logprob}) and
-    ``finish_reason``. Raw probabilities only (vLLM's default logprobs mode)."""
+    """A ``/v1/completions`` chunk: ``choices[0]`` with ``text``, ``logprobs`` and
+    ``finish_reason``. Logprobs come in the legacy shape (``tokens``, ``token_logprobs``,
+    ``top_logprobs`` as {token: logprob}: vLLM) or as a ``content`` list of {id, token, bytes,
+    logprob, top_logprobs} (llama.cpp's server and others following OpenAI's newer shape).
+    Raw probabilities only (before the samplers)."""
     choices = obj.get("choices")
     if not isinstance(choices, list):
         if "usage" in obj:
@@ -238,7 +245,10 @@ def openai_pieces(obj: dict[str, Any], *, has_stop_strings: bool = False) -> lis
     tokens = lp.get("tokens") or [] if isinstance(lp, dict) else []
     logprobs = lp.get("token_logprobs") or [] if isinstance(lp, dict) else []
     tops = lp.get("top_logprobs") or [] if isinstance(lp, dict) else []
-    pieces = []
+    content = lp.get("content") if isinstance(lp, dict) else None
+    if content is not None and not isinstance(content, list):
+        raise StreamError("the server sent malformed logprobs")
+    pieces = _entry_pieces(content, text) if content else []
     for i, tok in enumerate(tokens):
         if not isinstance(tok, str):
             raise StreamError("the server sent a malformed token")
@@ -253,7 +263,7 @@ def openai_pieces(obj: dict[str, Any], *, has_stop_strings: bool = False) -> lis
         piece_text = text if last else ""
         pieces.append(Piece(piece_text, TokenInfo(tid, piece_text if last else ttext, None, raw,
                                                    _sorted(alts))))
-    if not tokens and text:  # no logprobs asked for: one chunk is one token
+    if not tokens and not content and text:  # no logprobs asked for: one chunk is one token
         pieces.append(Piece(text, TokenInfo(UNKNOWN_ID, text, None, None)))
     reason = choice.get("finish_reason")
     if reason:

@@ -35,6 +35,29 @@ PRECISION_LABELS = (
 )
 
 
+def _editable_list(parent: QWidget, name: str, accessible: str, button_names: tuple[str, str],
+                   on_add) -> tuple[QListWidget, QHBoxLayout]:
+    """A short list with Add…/Remove buttons beside it (model folders, servers): Add calls
+    ``on_add``; Remove drops the selected rows. Returns the list and the row to place."""
+    items = QListWidget(parent)
+    items.setObjectName(name)
+    items.setAccessibleName(accessible)
+    items.setMaximumHeight(90)
+    add, remove = QPushButton("Add…", parent), QPushButton("Remove", parent)
+    add.setObjectName(button_names[0])
+    remove.setObjectName(button_names[1])
+    add.clicked.connect(on_add)
+    remove.clicked.connect(lambda: [items.takeItem(items.row(i)) for i in items.selectedItems()])
+    buttons = QVBoxLayout()
+    buttons.addWidget(add)
+    buttons.addWidget(remove)
+    buttons.addStretch(1)
+    row = QHBoxLayout()
+    row.addWidget(items, 1)
+    row.addLayout(buttons)
+    return items, row
+
+
 def remove_user_model(model_dir: Path, user_models_root: Path) -> None:
     """Delete ``model_dir`` if it is a model folder inside ``user_models_root``; else refuse."""
     model_dir, root = Path(model_dir).resolve(), Path(user_models_root).resolve()
@@ -103,11 +126,11 @@ class PreferencesDialog(QDialog):
         form.addRow("Inference threads", self.threadsSpin)
         form.addRow("Memory for loaded models", self.memorySpin)
         form.addRow("Text model precision", self.precisionCombo)
-        self.compileCheck = QCheckBox("Compile text models in the background (faster "
-                                      "decoding once ready)", engine_box)
+        self.compileCheck = QCheckBox("Compile text models in the background", engine_box)
         self.compileCheck.setObjectName("compileTextCheck")
-        self.compileCheck.setToolTip("torch.compile of the decode step after a model loads; "
-                                     "generation stays on the plain path until it is ready")
+        self.compileCheck.setToolTip("Faster decoding once ready: torch.compile of the decode "
+                                     "step after a model loads; generation stays on the plain "
+                                     "path until it is ready")
         self.compileCheck.setChecked(settings.text_compile())
         form.addRow("", self.compileCheck)
         layout.addWidget(engine_box)
@@ -120,25 +143,11 @@ class PreferencesDialog(QDialog):
         self.autosave = _FolderField("autosaveFolder", settings.autosave_dir(), folders_box)
         folders.addRow("Your trained models", self.userModels)
         folders.addRow("Autosaves", self.autosave)
-        self.extraList = QListWidget(folders_box)
-        self.extraList.setObjectName("extraModelFolders")
-        self.extraList.setAccessibleName("Extra model folders")
-        self.extraList.setMaximumHeight(90)
+        self.extraList, extra_row = _editable_list(
+            folders_box, "extraModelFolders", "Extra model folders",
+            ("addModelFolderButton", "removeModelFolderButton"), self._on_add_folder_clicked)
         for folder in settings.extra_model_dirs():
             self.extraList.addItem(str(folder))
-        add, remove = QPushButton("Add…", folders_box), QPushButton("Remove", folders_box)
-        add.setObjectName("addModelFolderButton")
-        remove.setObjectName("removeModelFolderButton")
-        add.clicked.connect(self._on_add_folder_clicked)
-        remove.clicked.connect(lambda: [self.extraList.takeItem(self.extraList.row(i))
-                                        for i in self.extraList.selectedItems()])
-        buttons = QVBoxLayout()
-        buttons.addWidget(add)
-        buttons.addWidget(remove)
-        buttons.addStretch(1)
-        extra_row = QHBoxLayout()
-        extra_row.addWidget(self.extraList, 1)
-        extra_row.addLayout(buttons)
         folders.addRow("Extra model folders", extra_row)
         layout.addWidget(folders_box)
 
@@ -169,25 +178,12 @@ class PreferencesDialog(QDialog):
         from desktop_app.ui.widgets.server_dialog import load_servers  # noqa: PLC0415
 
         box = QGroupBox("Servers (the Write room's model picker; docs/serving.md)", self)
-        self.serverList = QListWidget(box)
-        self.serverList.setObjectName("serverList")
-        self.serverList.setAccessibleName("Servers")
-        self.serverList.setMaximumHeight(90)
+        self.serverList, row = _editable_list(
+            box, "serverList", "Servers", ("addServerButton", "removeServerButton"),
+            self._on_add_server_clicked)
+        box.setLayout(row)
         for spec in load_servers(settings):
             self._add_server_item(spec)
-        add, remove = QPushButton("Add…", box), QPushButton("Remove", box)
-        add.setObjectName("addServerButton")
-        remove.setObjectName("removeServerButton")
-        add.clicked.connect(self._on_add_server_clicked)
-        remove.clicked.connect(lambda: [self.serverList.takeItem(self.serverList.row(i))
-                                        for i in self.serverList.selectedItems()])
-        buttons = QVBoxLayout()
-        buttons.addWidget(add)
-        buttons.addWidget(remove)
-        buttons.addStretch(1)
-        row = QHBoxLayout(box)
-        row.addWidget(self.serverList, 1)
-        row.addLayout(buttons)
         return box
 
     def _add_server_item(self, spec) -> None:

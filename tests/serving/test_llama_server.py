@@ -56,6 +56,22 @@ def test_greedy_stream_equals_the_servers_own_completion(llama_server):
             assert alt.probability is None  # after-sampler numbers: not in this mode
 
 
+def test_the_openai_compatible_dialect_of_a_real_server_gives_the_same_tokens(llama_server):
+    # llama-server's /v1/completions is a real OpenAI-compatible endpoint (vLLM's dialect
+    # otherwise runs only against documented shapes here): same text, ids and top ids.
+    gen = RemoteGeneration(_client(llama_server, api="openai"), PROMPT, GREEDY, max_tokens=16,
+                           top_alternatives=5)
+    streamed = "".join(step.text for step in gen.steps())
+    own = llama_server.post("/completion", {"prompt": PROMPT, "n_predict": 16,
+                                            "temperature": 0, "return_tokens": True,
+                                            "n_probs": 5})
+    result = gen.results[0]
+    assert streamed == result.text == own["content"]
+    assert list(result.token_ids) == own["tokens"] and result.finish_reason == "length"
+    for token, theirs in zip(result.tokens, own["completion_probabilities"], strict=True):
+        assert [a.id for a in token.alternatives] == [t["id"] for t in theirs["top_logprobs"]]
+
+
 def test_every_setting_reaches_the_server_under_its_own_name(llama_server):
     client = _client(llama_server)
     settings = SamplerSettings(temperature=0.7, top_k=7, top_p=0.9, min_p=0.02, typical_p=0.95,

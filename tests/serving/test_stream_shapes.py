@@ -92,6 +92,18 @@ def test_vllm_finish_reasons_and_token_ids():
     assert openai_pieces(ids)[0].token.id == 42
 
 
+def test_openai_content_list_logprobs_are_read_and_malformed_ones_refused():
+    # llama.cpp's /v1/completions (and OpenAI's newer shape): logprobs.content, with ids
+    chunk = {"choices": [{"text": " the", "logprobs": {"content": [
+        LLAMA_CHUNK["completion_probabilities"][0]]}, "finish_reason": None}]}
+    (piece,) = openai_pieces(chunk)
+    assert piece.text == " the" and piece.token.id == 260
+    assert [a.id for a in piece.token.alternatives] == [260, 339]
+    assert piece.token.raw_probability == pytest.approx(math.exp(-1.8))
+    with pytest.raises(StreamError):
+        openai_pieces({"choices": [{"text": "x", "logprobs": {"content": "oops"}}]})
+
+
 # Ollama /api/generate, stream=true, logprobs=true, top_logprobs=2 (api/types.go Logprob)
 OLLAMA = [
     {"model": "llama3.2", "created_at": "2025-11-12T10:00:00Z", "response": "The",
