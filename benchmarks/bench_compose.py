@@ -28,6 +28,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from desktop_app.core.paths import MELODY_MODEL  # noqa: E402  (spelled once)
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("REVERIE_DATA_DIR", tempfile.mkdtemp(prefix="reverie-bench-"))
 
@@ -35,9 +36,9 @@ os.environ.setdefault("REVERIE_DATA_DIR", tempfile.mkdtemp(prefix="reverie-bench
 def _model(arg: str | None) -> tuple[str, str]:
     if arg:
         return arg, f"given: {arg}"
-    builtin = ROOT / "models" / "music" / "folk-melodies"
+    builtin = ROOT / "models" / "music" / MELODY_MODEL
     if (builtin / "model.safetensors").is_file():
-        return str(builtin), "built-in folk-melodies"
+        return str(builtin), f"built-in {MELODY_MODEL}"
     from desktop_app.ml.music.tiny import tiny_lm_dir
     path = tiny_lm_dir(Path(tempfile.mkdtemp()) / "tiny-lm")
     return str(path), "TINY SEEDED RANDOM MODEL (the built-in model is not installed)"

@@ -26,11 +26,12 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from desktop_app.core.paths import FASHION_MODEL  # noqa: E402  (spelled once)
 
 
 def codes_and_thumbs(n: int):
     from desktop_app.ml.image.atlas import load_atlas
-    t, meta = load_atlas(ROOT / "models" / "image" / "fashion")
+    t, meta = load_atlas(ROOT / "models" / "image" / FASHION_MODEL)
     mu, thumbs = t["mu"].astype(np.float32), t["thumbs"]
     cats = meta["categories"]["class"]
     reps = -(-n // len(mu))
@@ -49,7 +50,7 @@ def bench_map(app, codes, thumbs, cats) -> None:
     view.resize(1280, 800)
     view.show()
     app.processEvents()
-    data = MapData("image", "fashion", codes, tuple(f"{c} #{i}" for i, c in enumerate(cats)),
+    data = MapData("image", FASHION_MODEL, codes, tuple(f"{c} #{i}" for i, c in enumerate(cats)),
                    {"class": tuple(cats)}, thumbs=thumbs)
     t0 = time.perf_counter()
     view.set_map(data)

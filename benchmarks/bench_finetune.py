@@ -34,6 +34,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from desktop_app.core.paths import WRITING_MODEL  # noqa: E402  (spelled once)
 DATA = ROOT.parent / "shared" / "data" / "text" / "shakespeare" / "as-you-like-it.txt"
 
 
@@ -139,7 +140,7 @@ def peft_bpb(base: Path, adapter: Path, heldout: str) -> tuple[float, float]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--base", default="smollm2-135m-instruct")
+    ap.add_argument("--base", default=WRITING_MODEL)
     ap.add_argument("--text", type=Path, default=DATA)
     ap.add_argument("--bytes", type=int, default=40_000)
     ap.add_argument("--minutes", type=float, default=4.0)

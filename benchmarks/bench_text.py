@@ -18,7 +18,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-DEFAULTS = ["--model", "smollm2-135m-instruct", "--precision", "int4", "--compare",
+from desktop_app.core.paths import WRITING_MODEL
+
+DEFAULTS = ["--model", WRITING_MODEL, "--precision", "int4", "--compare",
             "--threads", "1", "--threads", "2", "--rounds", "3", "--new-tokens", "128"]
 
 

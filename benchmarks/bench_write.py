@@ -117,7 +117,7 @@ def resolve_model(name: str | None) -> str:
     from desktop_app.core import paths
 
     if not name:
-        return str(paths.builtin_models_dir() / "text" / "reverie-stories")
+        return str(paths.builtin_models_dir() / "text" / paths.STORY_MODEL)
     return str(resolve_text_model(name))
 
 

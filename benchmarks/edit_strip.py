@@ -17,11 +17,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from desktop_app.ml.image import files  # noqa: E402
 from desktop_app.ml.image.runtime import ImageModel  # noqa: E402
+from desktop_app.core.paths import IMAGE_MODEL  # noqa: E402  (spelled once)
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--model", default="emoji")
+    p.add_argument("--model", default=IMAGE_MODEL)
     p.add_argument("--output", required=True)
     p.add_argument("--steps", default="1,2,3", help="amounts in standard deviations")
     p.add_argument("rows", nargs="+", metavar="IMAGE=DIRECTION")

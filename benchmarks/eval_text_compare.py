@@ -23,6 +23,8 @@ from pathlib import Path
 
 import torch
 
+from desktop_app.core.paths import WRITING_MODEL
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = next((p for p in (ROOT / "shared", ROOT.parent / "shared") if p.is_dir()),
               ROOT.parent / "shared")
@@ -39,7 +41,7 @@ def heldout(out: Path, per_file: int = 30_000) -> Path:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--impl", choices=("reverie", "transformers"), required=True)
-    ap.add_argument("--model", default="smollm2-135m-instruct")
+    ap.add_argument("--model", default=WRITING_MODEL)
     ap.add_argument("--data", nargs="*", default=None)
     ap.add_argument("--context", type=int, default=2048)
     ap.add_argument("--threads", type=int, default=1)

@@ -37,6 +37,7 @@ from desktop_app.ml.training import state  # noqa: E402
 from desktop_app.ml.training.loop import evaluate  # noqa: E402
 from desktop_app.ml.training.text_eval import bits_per_byte  # noqa: E402
 from desktop_app.ml.training.text_task import TextTask, export_hf  # noqa: E402
+from desktop_app.core.paths import STORY_MODEL  # noqa: E402  (spelled once)
 from story_card import PROMPTS, TEMPERATURES, write_card  # noqa: E402
 
 SHARED = next((p for p in (ROOT / "shared", ROOT.parent / "shared") if p.is_dir()),
@@ -99,7 +100,7 @@ def _machine() -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--run", type=Path, default=Path.home() / ".cache/reverie-train/stories")
-    ap.add_argument("--out", type=Path, default=ROOT / "models/text/reverie-stories")
+    ap.add_argument("--out", type=Path, default=ROOT / "models" / "text" / STORY_MODEL)
     ap.add_argument("--data", default=str(SHARED / "data/text/stories"))
     ap.add_argument("--val-list", default=str(SHARED / "data/text/splits/val_stories.txt"))
     ap.add_argument("--max-val-bytes", type=int, default=0,

@@ -18,6 +18,18 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("REVERIE_NO_COMPILE", "1")
 
 
+@pytest.fixture
+def one_torch_thread():
+    """Torch on one thread for the test (tiny models run fastest so, with no OpenMP spin on a
+    busy CPU; the train and generate commands set it too); the count before is put back."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_user_data(tmp_path_factory, monkeypatch):
     # A separate temporary folder, so each test's own ``tmp_path`` starts empty.

@@ -20,12 +20,13 @@ import sys
 from desktop_app.commands import options as opt
 from desktop_app.commands.text_source import add_server_arguments, server_spec
 from desktop_app.core.errors import ReverieError
+from desktop_app.core.paths import STORY_MODEL
 from desktop_app.core.textgen import PRECISIONS, precision_arg
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", type=opt.text, default=None, metavar="NAME_OR_DIR",
-                        help="model name, folder or GGUF file (default: reverie-stories); "
+                        help=f"model name, folder or GGUF file (default: {STORY_MODEL}); "
                              "with --server, the server's model name")
     parser.add_argument("--prompt-tokens", type=opt.int_in(1, 32768), default=128, metavar="N")
     parser.add_argument("--new-tokens", type=opt.int_in(1, 32768), default=256, metavar="N")
@@ -56,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     from desktop_app.commands.generate_text import resolve_text_model
     from desktop_app.ml.text import bench
 
-    folder = resolve_text_model(args.model or "reverie-stories")
+    folder = resolve_text_model(args.model or STORY_MODEL)
     precisions = tuple(dict.fromkeys(args.precision or ["auto"]))
     runs = [("reverie", p) for p in precisions]
     if args.compare:

@@ -19,6 +19,7 @@ from pathlib import Path
 from desktop_app.commands import options as opt
 from desktop_app.commands.text_source import DEFAULT_MODEL, add_model_arguments, server_spec
 from desktop_app.core.errors import ReverieError, UsageError
+from desktop_app.core.paths import STORY_MODEL
 
 #: (option, SamplerSettings field, type, help)
 SAMPLER_OPTIONS = [
@@ -121,7 +122,7 @@ def resolve_text_model(name: str) -> Path:
             if gguf is None:
                 raise ReverieError(_not_installed(name)) from None
             return gguf
-        if name == "reverie-stories":
+        if name == STORY_MODEL:
             raise ReverieError(
                 f"the built-in text model {name!r} is not installed (looked in "
                 f"{user_models_dir() / 'text'} and {builtin_models_dir() / 'text'}); pass "

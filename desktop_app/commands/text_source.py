@@ -15,10 +15,11 @@ from pathlib import Path
 
 from desktop_app.commands import options as opt
 from desktop_app.core.errors import UsageError
+from desktop_app.core.paths import WRITING_MODEL
 from desktop_app.core.serving import API_CHOICES, ServerSpec, parse_api, plain_http_warning
 from desktop_app.core.textgen import PRECISIONS, precision_arg
 
-DEFAULT_MODEL = "smollm2-135m-instruct"
+DEFAULT_MODEL = WRITING_MODEL
 
 
 def _api(value: str) -> str:

@@ -13,13 +13,11 @@ with ``--progress json`` (what the Train room reads).
 from __future__ import annotations
 
 import argparse
-import json
-import sys
-import time
 from pathlib import Path
 
 from desktop_app.commands.stop_signal import StopOnSignal
 from desktop_app.commands import options as opt
+from desktop_app.commands.progress import progress_printer
 from desktop_app.core.errors import UsageError
 
 PRESETS = {
@@ -100,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
     size, channels, latent, widths, flip, extra = PRESETS.get(
         args.data, (args.size or 64, 1 if args.size == 28 else 3, 64,
                     (32, 64) if args.size == 28 else (32, 64, 128, 256), True, 16))
-    say = _printer(args.progress == "json")
+    say = progress_printer(args.progress, unit="img/s")
     say({"kind": "data", "message": f"loading {args.data}"})
     data = load_dataset(args.data, size=size, channels=channels)
     if args.data == "builtin:fashion":
@@ -132,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
                        beta2=0.99, device="cpu")
     out = Path(args.out)
     with StopOnSignal() as stop:  # Ctrl+C / SIGTERM (the Train room's Pause): checkpoint, stop
-        result = train(task, tcfg, out, callbacks=[lambda ev: say(ev.to_json())],
+        result = train(task, tcfg, out, callbacks=[say],
                        resume=args.resume, stop=stop)
     if result.stopped:
         return 1
@@ -153,7 +151,7 @@ def _run_stage(args, data, train_idx, held_idx, say) -> int:
                                     steps=args.steps, seed=args.seed, data_id=args.data,
                                     decoder_recipe=args.decoder_recipe)
     with StopOnSignal() as stop:
-        result = train(task, tcfg, Path(args.out), callbacks=[lambda ev: say(ev.to_json())],
+        result = train(task, tcfg, Path(args.out), callbacks=[say],
                        resume=args.resume, stop=stop)
     if result.stopped:
         return 1
@@ -194,27 +192,3 @@ def _grid_sampler(task, folder: Path):
         Image.fromarray(arr[..., 0] if c == 1 else arr).save(path)
         return f"{text}; grid (held-out, reconstructed, random): {path}"
     return sample
-
-
-
-
-def _printer(as_json: bool):
-    t0 = time.perf_counter()
-
-    def say(ev: dict) -> None:
-        if as_json:
-            print(json.dumps(ev), flush=True)
-            return
-        kind = ev.get("kind")
-        if kind == "step":
-            print(f"step {ev['step']}/{ev['total_steps']}  loss {ev['loss']:.4f}  "
-                  f"{ev.get('tokens_per_s', 0):.0f} img/s  eta {ev.get('eta_s', 0):.0f}s",
-                  flush=True)
-        elif kind == "eval":
-            print(f"step {ev['step']}  held-out loss {ev['val_loss']:.4f}", flush=True)
-        elif kind == "sample":
-            print(f"step {ev['step']}  {ev['sample']}", flush=True)
-        elif ev.get("message"):
-            print(f"[{time.perf_counter() - t0:6.0f}s] {ev['message']}", flush=True)
-        sys.stdout.flush()
-    return say

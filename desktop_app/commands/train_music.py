@@ -11,13 +11,14 @@ calibrates the melody model's soft mode prior (``ml/music/mode_prior.py``).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 from desktop_app.commands.stop_signal import StopOnSignal
 from desktop_app.commands import options as opt
+from desktop_app.commands.progress import progress_printer
 from desktop_app.core.errors import UsageError
+from desktop_app.core.paths import MELODY_MODEL, PHRASE_MODEL
 
 #: name -> (layers, heads, embedding, context) of the transformer; (embed, enc, dec, latent) VAE.
 LM_SIZES = {"test": (2, 2, 32, 64), "small": (4, 4, 128, 256)}
@@ -25,8 +26,8 @@ VAE_SIZES = {"test": (16, 32, 32, 8), "small": (64, 128, 192, 64)}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", choices=["folk-melodies", "phrase-vae"], default="folk-melodies",
-                   help="which model to train (default folk-melodies)")
+    p.add_argument("--model", choices=[MELODY_MODEL, PHRASE_MODEL], default=MELODY_MODEL,
+                   help=f"which model to train (default {MELODY_MODEL})")
     p.add_argument("--out", type=opt.output_dir, required=True, metavar="DIR", help="run and model folder")
     p.add_argument("--data", type=opt.existing_dir, metavar="DIR", help="a folder of MIDI files (default: the corpus)")
     p.add_argument("--collections", nargs="+", type=opt.text, metavar="NAME",
@@ -60,22 +61,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 
-def _printer(mode: str):
-    def say(ev) -> None:
-        if mode == "json":
-            print(json.dumps(ev.to_json()), flush=True)
-        elif ev.kind == "step":
-            print(f"step {ev.step}/{ev.total_steps}  loss {ev.loss:.4f}  lr {ev.lr:.2e}  "
-                  f"{ev.tokens_per_s:,.0f} tokens/s  ETA {int(ev.eta_s or 0)}s", flush=True)
-        elif ev.kind == "eval":
-            print(f"step {ev.step}  held-out loss {ev.val_loss:.4f}", flush=True)
-        elif ev.kind == "sample":
-            print(f"step {ev.step}  sample: {ev.sample}", flush=True)
-        else:
-            print(f"[{ev.kind}] step {ev.step}/{ev.total_steps}  {ev.message or ''}", flush=True)
-    return say
-
-
 def run(args: argparse.Namespace) -> int:
     import torch
 
@@ -107,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
             "size": args.size}
     print(f"data: {desc}: {len(train_seqs)} training tunes, {len(held_seqs)} held out",
           file=sys.stderr, flush=True)
-    if args.model == "folk-melodies":
+    if args.model == MELODY_MODEL:
         layers, heads, embd, ctx = LM_SIZES[args.size]
         cfg = MelodyTransformerConfig(vocab_size=T.VOCAB_SIZE, block_size=ctx, n_layer=layers,
                                       n_head=heads, n_embd=embd, dropout=args.dropout)
@@ -126,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
                        log_every=args.log_every, sample_every=args.sample_every,
                        seed=args.seed, device="cpu")
     with StopOnSignal() as stop:
-        result = train(task, tcfg, out, callbacks=[_printer(args.progress)], stop=stop,
+        result = train(task, tcfg, out, callbacks=[progress_printer(args.progress)], stop=stop,
                        resume=args.resume)
     if result.stopped:
         print(f"reverie: stopped at step {result.step}; continue with --resume", file=sys.stderr)
@@ -139,7 +124,7 @@ def _finish(args: argparse.Namespace, out: Path, tunes: list[dict]) -> None:
     """What a model folder needs besides its weights: the phrase VAE's atlas (the Explore map)
     or the melody model's calibrated mode prior (Compose's default)."""
     say = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
-    if args.model == "phrase-vae":
+    if args.model == PHRASE_MODEL:
         from desktop_app.ml.music.phrase_atlas import build_atlas
         n = build_atlas(out, tunes, progress=say)
         say(f"wrote the phrase atlas ({n} phrases) for the Explore room")

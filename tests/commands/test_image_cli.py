@@ -20,15 +20,8 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "ml" / "image"))
 from image_helpers import add_tiny_flow_prior, make_tiny_model_dir  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """The train command sets torch to one thread; put the setting back for other tests."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+# The train command sets torch to one thread; the fixture puts the setting back after.
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

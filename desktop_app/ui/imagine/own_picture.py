@@ -15,6 +15,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFileDialog, QGridLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from desktop_app.ui.imagine.image_view import ImageView
+from desktop_app.ui.widgets.error_label import error_html
 
 OPEN_FILTER = ("Pictures (*.png *.jpg *.jpeg *.webp *.gif *.bmp *.tif *.tiff);;All files (*)")
 
@@ -93,5 +94,5 @@ class OwnPicture(QWidget):
                                 else "")
 
     def show_error(self, message: str) -> None:
-        self.errorLabel.setText(f"<span style='color:#c0392b'>{message}</span>")
+        self.errorLabel.setText(error_html(message))
         self.notesLabel.setText("Nothing was changed; the room keeps the image it had.")

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
 
 from desktop_app.core.errors import UsageError
 from desktop_app.core.serving import API_CHOICES, API_TITLES, ServerSpec
+from desktop_app.ui.widgets.error_label import error_label
 
 log = logging.getLogger(__name__)
 
@@ -85,11 +86,7 @@ class ServerDialog(QDialog):
         self.rememberCheck = QCheckBox("Keep in the server list (Preferences)", self)
         self.rememberCheck.setChecked(True)
         self.rememberCheck.setVisible(offer_remember)
-        self.error = QLabel("", self)
-        self.error.setObjectName("serverDialogError")
-        self.error.setWordWrap(True)
-        self.error.setStyleSheet("color: #c0392b;")
-        self.error.hide()
+        self.error = error_label(self, "serverDialogError")
         form = QFormLayout()
         form.addRow("URL", self.urlEdit)
         form.addRow("API", self.apiCombo)

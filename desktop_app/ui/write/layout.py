@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (QCheckBox, QFrame, QHBoxLayout, QLabel, QLineEdit
                                QTabWidget, QVBoxLayout, QWidget)
 
 from desktop_app.core import paths
+from desktop_app.ui.widgets.error_label import error_label
 from desktop_app.ui.write.advanced import AdvancedSampling
 from desktop_app.ui.write.context_gauge import ContextGauge
 from desktop_app.ui.write.editor import DocumentEditor
@@ -126,11 +127,7 @@ def _status_row(p) -> FittingRow:
     p.rateLabel.setObjectName("tokensPerSecondLabel")
     p.rateLabel.setAccessibleName("Tokens per second")
     p.gauge = ContextGauge(p)
-    p.errorLabel = QLabel("", p)
-    p.errorLabel.setObjectName("writeErrorLabel")
-    p.errorLabel.setWordWrap(True)
-    p.errorLabel.setStyleSheet("color: #c0392b;")
-    p.errorLabel.hide()
+    p.errorLabel = error_label(p, "writeErrorLabel")
     p.regenerateButton = QPushButton("Regenerate", p)
     p.regenerateButton.setObjectName("regenerateButton")
     p.regenerateButton.setToolTip("Replace the last generation (Ctrl+R; a new seed unless the seed "

@@ -22,6 +22,7 @@ from desktop_app.core.errors import DataError
 from desktop_app.core.model_registry import card_folder, human_count, read_card
 from desktop_app.core.serving import API_TITLES, ServerSpec
 from desktop_app.core.untrusted import read_json
+from desktop_app.ui.widgets.error_label import error_label
 
 OPEN_FOLDER = "Open model folder…"
 OPEN_FILE = "Open model file…"
@@ -85,11 +86,7 @@ class ModelPicker(QWidget):
         self.progress.setMaximumHeight(12)
         self.progress.setTextVisible(False)
         self.progress.hide()
-        self.error = QLabel("", self)
-        self.error.setObjectName("modelError")
-        self.error.setWordWrap(True)
-        self.error.setStyleSheet("color: #c0392b;")
-        self.error.hide()
+        self.error = error_label(self, "modelError")
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(QLabel("Model:", self))

@@ -17,11 +17,5 @@ def tiny_model_dir(tmp_path):
 
 
 @pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny models run fastest on one thread (no OpenMP spin on a busy CPU); restored after."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+def _one_torch_thread(one_torch_thread):
+    """Every image test runs torch on one thread (tests/conftest.py)."""

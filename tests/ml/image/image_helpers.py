@@ -6,20 +6,11 @@ import numpy as np
 import torch
 
 from desktop_app.ml.image.datasets import ImageSet
-from desktop_app.ml.image.vae import ConvVAE, VAEConfig
+from desktop_app.ml.image.tiny import tiny_config, tiny_vae, tiny_vae_dir
 
-
-def tiny_config(size: int = 28, latent: int = 8) -> VAEConfig:
-    if size == 28:
-        return VAEConfig(image_size=28, channels=1, latent_dim=latent, widths=(8, 16),
-                         kl_warmup_steps=10)
-    return VAEConfig(image_size=64, channels=3, latent_dim=latent, widths=(8, 8, 16, 16),
-                     kl_warmup_steps=10)
-
-
-def tiny_model(size: int = 28, latent: int = 8, seed: int = 0) -> ConvVAE:
-    torch.manual_seed(seed)
-    return ConvVAE(tiny_config(size, latent)).eval()
+tiny_model = tiny_vae   # the name these tests use
+__all__ = ["tiny_config", "tiny_model", "toy_images", "make_tiny_model_dir",
+           "add_tiny_flow_prior"]
 
 
 def toy_images(n: int = 40, size: int = 28, channels: int = 1, seed: int = 0) -> ImageSet:
@@ -43,13 +34,7 @@ def toy_images(n: int = 40, size: int = 28, channels: int = 1, seed: int = 0) ->
 
 def make_tiny_model_dir(folder):
     """A complete tiny 28x28 model folder: weights, directions ("style", "woman", pc*), atlas."""
-    from desktop_app.ml.image.finalize import finalize
-    from desktop_app.ml.image.model_dir import save_vae
-
-    save_vae(tiny_model(), folder)
-    data = toy_images()
-    finalize(folder, data, np.arange(30), np.arange(30, 40))
-    return folder
+    return tiny_vae_dir(folder, data=toy_images(), held_out=10)
 
 
 def add_tiny_flow_prior(folder, seed: int = 0, steps: int = 0, extra: dict | None = None):

@@ -4,11 +4,13 @@ saved by Hugging Face ``transformers`` (save_pretrained, safetensors). No downlo
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 import torch
+
+from desktop_app.ml.text.tiny import train_bpe_tokenizer
+from tiny_hf_text import random_hf_model, save_hf_folder
 
 SENTENCES = [
     "Once upon a time there was a little fox who lived in a wood.",
@@ -32,14 +34,7 @@ def _one_torch_thread():
 @pytest.fixture(scope="session")
 def tokenizer_dir(tmp_path_factory) -> Path:
     """A folder holding tokenizer.json: byte-level BPE (vocab 320) trained on a few sentences."""
-    from tokenizers import ByteLevelBPETokenizer
-
-    tok = ByteLevelBPETokenizer()
-    tok.train_from_iterator(SENTENCES * 4, vocab_size=320, min_frequency=1,
-                            special_tokens=[EOS], show_progress=False)
-    folder = tmp_path_factory.mktemp("tokenizer")
-    tok.save(str(folder / "tokenizer.json"))
-    return folder
+    return train_bpe_tokenizer(tmp_path_factory.mktemp("tokenizer"), SENTENCES, 320)
 
 
 def _vocab_size(tokenizer_dir: Path) -> int:
@@ -71,26 +66,11 @@ def hf_config(arch: str, vocab_size: int, eos: int):
 
 def make_model_folder(dest: Path, arch: str, tokenizer_dir: Path, *, seed: int = 0,
                       std: float = 0.3):
-    """Save a random transformers model + our tokenizer into ``dest``; return the HF model.
-
-    Weights are drawn with a large ``std`` so the tiny model's logits are far from uniform
-    (greedy decoding then has clear winners and logit comparisons are meaningful).
-    """
-    import transformers
-
+    """Save a random transformers model + our tokenizer into ``dest``; return the HF model
+    (``tests/tiny_hf_text.py``)."""
     eos = json.loads((tokenizer_dir / "tokenizer.json").read_text())["added_tokens"][0]["id"]
-    cfg = hf_config(arch, _vocab_size(tokenizer_dir), eos)
-    torch.manual_seed(seed)
-    model = transformers.AutoModelForCausalLM.from_config(cfg).eval()
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if "norm" in name or name.endswith(("ln_1.weight", "ln_2.weight", "ln_f.weight")):
-                p.normal_(1.0, 0.1)
-            else:
-                p.normal_(0.0, std)
-    model.save_pretrained(dest, safe_serialization=True)
-    shutil.copy(tokenizer_dir / "tokenizer.json", dest / "tokenizer.json")
-    (dest / "tokenizer_config.json").write_text(json.dumps({"eos_token": EOS}))
+    model = random_hf_model(hf_config(arch, _vocab_size(tokenizer_dir), eos), seed, std)
+    save_hf_folder(dest, model, tokenizer_dir)
     return model
 
 

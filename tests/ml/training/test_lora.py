@@ -12,6 +12,7 @@ from desktop_app.cli import main
 from desktop_app.ml import checkpoints as ck
 from desktop_app.ml.text import lora
 from desktop_app.ml.text.llama import LlamaConfig, LlamaForCausalLM
+from desktop_app.ml.text.tiny import tiny_llama
 from training_helpers import story, write_corpus
 
 BASE_FAST = ["--size", "test", "--batch-size", "4", "--eval-batches", "2", "--threads", "1",
@@ -36,11 +37,7 @@ def base_dir(tmp_path_factory):
 
 
 def _tiny_llama(seed: int = 0) -> LlamaForCausalLM:
-    torch.manual_seed(seed)
-    return LlamaForCausalLM(LlamaConfig(vocab_size=50, hidden_size=32, intermediate_size=64,
-                                        num_hidden_layers=2, num_attention_heads=4,
-                                        num_key_value_heads=2, max_position_embeddings=64,
-                                        tie_word_embeddings=True))
+    return tiny_llama(seed, kv_heads=2, tie=True)
 
 
 def test_adapters_start_at_the_base_and_only_they_learn():

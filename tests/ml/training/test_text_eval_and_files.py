@@ -10,7 +10,7 @@ import torch.nn.functional as F
 
 from desktop_app.core.errors import DataError, ModelLoadError
 from desktop_app.ml import checkpoints as ck
-from desktop_app.ml.text.llama import LlamaConfig, LlamaForCausalLM
+from desktop_app.ml.text.tiny import tiny_llama
 from desktop_app.ml.training.text_eval import _windows, score_documents
 
 
@@ -25,10 +25,7 @@ def test_sliding_windows_score_every_target_once(n, context, stride):
 
 
 def _tiny_model(vocab=40, seed=0):
-    torch.manual_seed(seed)
-    cfg = LlamaConfig(vocab_size=vocab, hidden_size=16, intermediate_size=32,
-                      num_hidden_layers=1, num_attention_heads=2, max_position_embeddings=64)
-    return LlamaForCausalLM(cfg).eval()
+    return tiny_llama(seed, vocab=vocab, hidden=16, mlp=32, layers=1, heads=2).eval()
 
 
 def test_score_documents_equals_direct_nll_when_the_context_fits():

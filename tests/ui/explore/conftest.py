@@ -35,34 +35,18 @@ def toy_set(n: int = 48, size: int = 28, seed: int = 0):
 @pytest.fixture(scope="session")
 def tiny_image_model(tmp_path_factory):
     """Folder of a tiny random (untrained, seeded) image VAE with its atlas and directions."""
-    import torch
+    from desktop_app.ml.image.tiny import tiny_vae_dir
 
-    from desktop_app.ml.image.finalize import finalize
-    from desktop_app.ml.image.model_dir import save_vae
-    from desktop_app.ml.image.vae import ConvVAE, VAEConfig
-
-    folder = tmp_path_factory.mktemp("models") / "tinyexplore"
-    torch.manual_seed(0)
-    cfg = VAEConfig(image_size=28, channels=1, latent_dim=LATENT, widths=(8, 16),
-                    kl_warmup_steps=10)
-    save_vae(ConvVAE(cfg).eval(), folder)
-    finalize(folder, toy_set(), np.arange(36), np.arange(36, 48))
-    return folder
+    return tiny_vae_dir(tmp_path_factory.mktemp("models") / "tinyexplore", 28, LATENT,
+                        data=toy_set(), held_out=12)
 
 
 @pytest.fixture(scope="session")
 def no_atlas_model(tmp_path_factory):
     """An image model folder without an atlas (what a bare VAE looks like)."""
-    import torch
+    from desktop_app.ml.image.tiny import tiny_vae_dir
 
-    from desktop_app.ml.image.model_dir import save_vae
-    from desktop_app.ml.image.vae import ConvVAE, VAEConfig
-
-    folder = tmp_path_factory.mktemp("models") / "noatlas"
-    torch.manual_seed(1)
-    save_vae(ConvVAE(VAEConfig(image_size=28, channels=1, latent_dim=LATENT,
-                               widths=(8, 16))).eval(), folder)
-    return folder
+    return tiny_vae_dir(tmp_path_factory.mktemp("models") / "noatlas", 28, LATENT, seed=1)
 
 
 class RecordingEngine(SyncEngine):

@@ -40,19 +40,10 @@ def toy_set(n: int = 48, size: int = 64, seed: int = 0):
 @pytest.fixture(scope="session")
 def tiny_image_model(tmp_path_factory):
     """Folder of a tiny random (untrained, seeded) image VAE in the image engine's format."""
-    import torch
+    from desktop_app.ml.image.tiny import tiny_vae_dir
 
-    from desktop_app.ml.image.finalize import finalize
-    from desktop_app.ml.image.model_dir import save_vae
-    from desktop_app.ml.image.vae import ConvVAE, VAEConfig
-
-    folder = tmp_path_factory.mktemp("models") / "tinyvae"
-    torch.manual_seed(0)
-    cfg = VAEConfig(image_size=64, channels=3, latent_dim=LATENT, widths=(8, 8, 16, 16),
-                    kl_warmup_steps=10)
-    save_vae(ConvVAE(cfg).eval(), folder)
-    data = toy_set()
-    finalize(folder, data, np.arange(36), np.arange(36, 48))
+    folder = tiny_vae_dir(tmp_path_factory.mktemp("models") / "tinyvae", 64, LATENT,
+                          data=toy_set(), held_out=12)
     (folder / "MODEL_CARD.md").write_text("# tiny test VAE\n\nLicence: MIT\n")
     return folder
 
@@ -60,16 +51,9 @@ def tiny_image_model(tmp_path_factory):
 @pytest.fixture(scope="session")
 def other_image_model(tmp_path_factory):
     """A second tiny model with other weights (for foreign-latent PNGs)."""
-    import torch
+    from desktop_app.ml.image.tiny import tiny_vae_dir
 
-    from desktop_app.ml.image.model_dir import save_vae
-    from desktop_app.ml.image.vae import ConvVAE, VAEConfig
-
-    folder = tmp_path_factory.mktemp("models") / "othervae"
-    torch.manual_seed(1)
-    cfg = VAEConfig(image_size=64, channels=3, latent_dim=LATENT, widths=(8, 8, 16, 16))
-    save_vae(ConvVAE(cfg).eval(), folder)
-    return folder
+    return tiny_vae_dir(tmp_path_factory.mktemp("models") / "othervae", 64, LATENT, seed=1)
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ Llama model folder (random seeded weights, byte-level BPE tokenizer, chat templa
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -46,28 +45,20 @@ def write_panel(qtbot, fake_text):
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory) -> Path:
     """A tiny random Llama in Hugging Face layout (saved by transformers, safetensors)."""
-    import torch
     import transformers
-    from tokenizers import ByteLevelBPETokenizer
+    from tokenizers import Tokenizer
 
-    folder = tmp_path_factory.mktemp("tiny-llama")
-    tok = ByteLevelBPETokenizer()
-    tok.train_from_iterator(SENTENCES * 4, vocab_size=300, min_frequency=1,
-                            special_tokens=[EOS], show_progress=False)
-    tok.save(str(folder / "tokenizer.json"))
-    vocab = tok.get_vocab_size()
+    from desktop_app.ml.text.tiny import train_bpe_tokenizer
+    from tiny_hf_text import random_hf_model, save_hf_folder
+
+    folder = train_bpe_tokenizer(tmp_path_factory.mktemp("tiny-llama"), SENTENCES, 300)
+    tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
     eos = tok.token_to_id(EOS)
-    cfg = transformers.LlamaConfig(vocab_size=vocab, hidden_size=32, intermediate_size=64,
-                                   num_hidden_layers=2, num_attention_heads=4,
-                                   num_key_value_heads=2, max_position_embeddings=256,
-                                   bos_token_id=eos, eos_token_id=eos, tie_word_embeddings=True)
-    torch.manual_seed(0)
-    model = transformers.LlamaForCausalLM(cfg).eval()
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            p.normal_(1.0 if "norm" in name else 0.0, 0.1 if "norm" in name else 0.3)
-    model.save_pretrained(folder, safe_serialization=True)
-    (folder / "tokenizer_config.json").write_text(json.dumps(
-        {"eos_token": EOS, "chat_template": CHAT_TEMPLATE}))
+    cfg = transformers.LlamaConfig(vocab_size=tok.get_vocab_size(), hidden_size=32,
+                                   intermediate_size=64, num_hidden_layers=2,
+                                   num_attention_heads=4, num_key_value_heads=2,
+                                   max_position_embeddings=256, bos_token_id=eos,
+                                   eos_token_id=eos, tie_word_embeddings=True)
+    save_hf_folder(folder, random_hf_model(cfg), folder, chat_template=CHAT_TEMPLATE)
     (folder / "MODEL_CARD.md").write_text("# tiny test model\n\nLicence: MIT\n")
     return folder
