@@ -49,6 +49,7 @@ def test_switched_off_means_no_thread(tmp_path, monkeypatch):
 
 
 @needs_int4
+@pytest.mark.timeout(1200)  # two compiles (the child's at nice 19): minutes on a loaded machine
 def test_compiled_step_matches_eager_without_recompiling(tmp_path, compile_on):
     path = tmp_path / "tiny.gguf"
     write_tiny_gguf(path, qtype=T.Q4_1, layers=2)
