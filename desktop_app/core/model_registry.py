@@ -50,13 +50,14 @@ class ModelInfo:
     attribution: str = ""
     problem: str = ""  # empty when the folder looks usable
     origin: str = ""  # where the weights come from (built-in GGUF models)
+    adapter: str = ""  # a LoRA adapter folder: "LoRA rank 8 on smollm2-135m-instruct"
 
     def as_dict(self) -> dict:
         return {"name": self.name, "kind": self.kind, "path": str(self.path),
                 "source": self.source, "parameters": self.parameters,
                 "size_bytes": self.size_bytes, "licence": self.licence,
                 "attribution": self.attribution, "problem": self.problem,
-                "origin": self.origin}
+                "origin": self.origin, "adapter": self.adapter}
 
 
 @dataclass(frozen=True)
@@ -234,10 +235,15 @@ def describe_gguf(path: Path, kind: str, source: str, name: str | None = None,
 def describe_adapter(folder: Path, kind: str, source: str) -> ModelInfo:
     """A LoRA adapter folder (PEFT format, ``reverie train text --lora``): its own weights
     are counted; the base it needs is named in the attribution (ml/text/adapter.py loads it)."""
-    problem, parameters, base = "", None, "?"
+    problem, parameters, base, summary = "", None, "?", "LoRA adapter"
     try:
         cfg = json.loads((folder / "adapter_config.json").read_text("utf-8"))
         base = str(cfg.get("base_model_name_or_path") or "?")
+        rank = cfg.get("r")
+        # a path names the base by its file or folder name (the picker has little room)
+        short = Path(base).stem if ("/" in base or "\\" in base) else base
+        summary = f"LoRA rank {rank} on {short}" if isinstance(rank, int) else \
+            f"LoRA on {short}"
         parameters = count_parameters([folder / "adapter_model.safetensors"])
     except (OSError, ValueError, AttributeError) as exc:
         problem = f"cannot read the adapter in {folder}: {exc}"
@@ -245,7 +251,8 @@ def describe_adapter(folder: Path, kind: str, source: str) -> ModelInfo:
     return ModelInfo(name=folder.name, kind=kind, path=folder, source=source,
                      parameters=parameters, size_bytes=folder_size(folder),
                      licence=licence or "unknown",
-                     attribution=attribution or f"LoRA adapter on {base}", problem=problem)
+                     attribution=attribution or f"LoRA adapter on {base}", problem=problem,
+                     adapter=summary)
 
 
 def describe_model(folder: Path, kind: str, source: str) -> ModelInfo:

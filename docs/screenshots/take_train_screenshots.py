@@ -77,27 +77,38 @@ def _run(app, panel, kind: str, size: str, steps: int, folder: Path, name: str) 
         raise SystemExit(panel.messageLabel.text())
 
 
-def main() -> int:
+def start(prefix: str):
+    """(output folder from argv, a fresh temporary folder, the QApplication): settings and
+    user data live in the temporary folder, never the user's own."""
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else HERE
     out.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix="reverie-train-shots-"))
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
     os.environ["XDG_CONFIG_HOME"] = str(tmp / "config")
     os.environ["REVERIE_DATA_DIR"] = str(tmp / "data")
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
+    return out, tmp, QApplication([])
 
+
+def shot(app, window, panel, path: Path) -> None:
+    """Draw the charts as they are now and save the whole window."""
+    app.processEvents()
+    panel.charts.redraw()
+    app.processEvents()
+    window.grab().save(str(path))
+    print(path, panel.messageLabel.text(), flush=True)
+
+
+def main() -> int:
     from desktop_app.ui.theme import apply_theme
-    app = QApplication([])
+    out, tmp, app = start("reverie-train-shots-")
 
     apply_theme(app, "light")
     window, panel = _window("light")
     _run(app, panel, "text", "tiny", 300, _text_data(tmp), "my-stories")
     _wait(app, lambda: panel.progressBar.value() >= 40 and len(panel.charts.val) >= 2
           or panel.state == "idle", 900)
-    app.processEvents()
-    panel.charts.redraw()
-    window.grab().save(str(out / "train-running.png"))
-    print(out / "train-running.png")
+    shot(app, window, panel, out / "train-running.png")
     panel.cancel()
     _wait(app, lambda: panel.state == "idle", 60)
     window.close()
@@ -107,10 +118,7 @@ def main() -> int:
     window, panel = _window("dark")
     _run(app, panel, "music", "tiny", 300, _midi_data(tmp), "my-reels")
     _wait(app, lambda: panel.state == "idle", 900)
-    panel.charts.redraw()
-    app.processEvents()
-    window.grab().save(str(out / "train-melody-dark.png"))
-    print(out / "train-melody-dark.png", panel.messageLabel.text())
+    shot(app, window, panel, out / "train-melody-dark.png")
     window.close()
     window.engine.shutdown()
     return 0

@@ -59,9 +59,10 @@ class LoRALinear(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # F.linear directly (not ops.linear): under bf16 autocast the product stays bf16
         w = self.weight
-        if x.dtype != w.dtype:  # bf16 base outside autocast (sampling): bf16 product
-            y = F.linear(x.to(w.dtype), w, None if self.bias is None else
-                         self.bias.to(w.dtype)).to(x.dtype)
+        if x.dtype != w.dtype and not torch.is_autocast_enabled(x.device.type):
+            # a bf16-stored base outside autocast (held-out evaluation, sampling): a float32
+            # product, so the run's figures are those of `reverie eval text` (float32)
+            y = F.linear(x, w.to(x.dtype), None if self.bias is None else self.bias.to(x.dtype))
         else:
             y = F.linear(x, w, self.bias)
         return y + self.lora_B(self.lora_A(self.dropout(x))) * self.scaling

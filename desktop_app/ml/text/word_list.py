@@ -15,6 +15,11 @@ Build (reads the training split; a few seconds per 10 MB)::
 
     python -m desktop_app.ml.text.word_list MODEL_DIR --data FILES_OR_DIRS [--val-list LIST]
 
+``MODEL_DIR`` may also be a GGUF model's folder (its card folder, e.g. the built-in
+``smollm2-135m-instruct``, whose ``.gguf`` comes from a pip wheel): its vocabulary is read from the
+GGUF file. A downloaded model's own training text is not at hand; its list is then judged on
+the English text given with ``--data`` and the header says so (``--judged-on``).
+
 ``words.txt`` holds one lower-case word a line after ``#`` comment lines; :func:`load_word_list`
 treats it as untrusted (size bounded, bad lines refused).
 """
@@ -60,10 +65,11 @@ def whole_words(candidates, counts: Counter, *, min_count: int = MIN_COUNT,
     return keep
 
 
-def write_word_list(folder: Path, words: list[str], source: str) -> Path:
+def write_word_list(folder: Path, words: list[str], source: str,
+                    judged_on: str = "its training text") -> Path:
     from desktop_app.core.atomic import atomic_write_text
     path = Path(folder) / FILE_NAME
-    head = (f"# whole words of this model's vocabulary, judged on its training text ({source}):\n"
+    head = (f"# whole words of this model's vocabulary, judged on {judged_on} ({source}):\n"
             f"# used on their own >= {MIN_COUNT} times and in >= {MIN_SHARE:.0%} of the words "
             f"that begin with them (desktop_app/ml/text/word_list.py)\n")
     atomic_write_text(path, head + "".join(w + "\n" for w in words))
@@ -91,10 +97,33 @@ def load_word_list(folder: Path) -> frozenset[str] | None:
     return frozenset(w.lower() for w in words)
 
 
-def vocabulary_words(folder: Path) -> list[str]:
-    """Letters of the tokens that start a word (a leading space) in ``folder``'s tokenizer."""
+def gguf_of(model: Path) -> Path | None:
+    """The GGUF file of ``model`` (a ``.gguf`` file, or a folder without ``config.json`` that
+    holds one or names a packaged GGUF model); None for a safetensors folder."""
+    from desktop_app.core.model_registry import folder_gguf
+    model = Path(model)
+    if model.is_file() and model.suffix.lower() == ".gguf":
+        return model
+    if model.is_dir() and not (model / "config.json").is_file():
+        return folder_gguf(model)
+    return None
+
+
+def model_tokenizer(model: Path):
+    """The :class:`~desktop_app.ml.text.tokenizer.TextTokenizer` of a model folder or GGUF."""
     from desktop_app.ml.text.tokenizer import TextTokenizer
-    tok = TextTokenizer.from_folder(folder)
+    gguf = gguf_of(model)
+    if gguf is None:
+        return TextTokenizer.from_folder(model)
+    from desktop_app.ml.text.gguf_file import GGUFFile
+    from desktop_app.ml.text.gguf_tokenizer import tokenizer_from_gguf
+    return tokenizer_from_gguf(GGUFFile(gguf))[0]
+
+
+def vocabulary_words(folder: Path) -> list[str]:
+    """Letters of the tokens that start a word (a leading space) in ``folder``'s tokenizer
+    (a model folder, or a GGUF model's file or folder)."""
+    tok = model_tokenizer(folder)
     out = []
     for i in range(tok.vocab_size):
         p = tok.token_text(i)
@@ -114,13 +143,17 @@ def main(argv: list[str] | None = None) -> int:
                    help="the model's training text (files or folders)")
     p.add_argument("--val-list", type=opt.text, default=None,
                    help="held-out files to leave out, as in training")
+    p.add_argument("--judged-on", type=opt.text, default="its training text",
+                   help="what --data is, for the file's header (when it is not the model's "
+                        "own training text)")
     args = p.parse_args(argv)
     try:
         corpus = load_corpus(args.data, args.val_list)
         counts = count_words(t for _, t in corpus.train)
         words = whole_words(vocabulary_words(args.folder), counts)
         path = write_word_list(args.folder, words,
-                               f"{len(corpus.train)} files, {sum(counts.values()):,} words")
+                               f"{len(corpus.train)} files, {sum(counts.values()):,} words",
+                               args.judged_on)
     except ReverieError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -278,11 +278,14 @@ def _run(task: TrainTask, cfg: TrainConfig, out_dir: Path, info: ddp.DistInfo,
                             elapsed_s=now - t0))
             win_t, win_units, win_loss, win_n = now, 0, 0.0, 0
         if info.is_main:
-            if cfg.eval_every_s > 0 and train_s - last_eval_s >= cfg.eval_every_s \
-                    and step < cfg.steps and not result.ended_early:
+            # every eval_every steps, and (with a time budget) after eval_every_s of training:
+            # one evaluation when both fall on the same step
+            timed = cfg.eval_every_s > 0 and train_s - last_eval_s >= cfg.eval_every_s \
+                and step < cfg.steps and not result.ended_early
+            if timed or (cfg.eval_every > 0 and step % cfg.eval_every == 0):
                 last_eval_s = train_s
                 _eval_now(task, raw, cfg, step, device, emit, result)
-            _periodic(task, raw, cfg, step, device, emit, result)
+            _periodic(task, raw, cfg, step, emit)
             if cfg.patience > 0 and _no_progress(result.val_losses, cfg.patience):
                 result.ended_early = result.ended_early or "patience"
         result.ended_early = _agree(result.ended_early, info)
@@ -394,9 +397,7 @@ def _sample_now(task: TrainTask, raw: nn.Module, step: int, total: int, emit: Ca
         emit(TrainEvent("sample", step, total, sample=text))
 
 
-def _periodic(task: TrainTask, raw: nn.Module, cfg: TrainConfig, step: int, device: str,
-              emit: Callback, result: TrainResult) -> None:
-    if cfg.eval_every > 0 and step % cfg.eval_every == 0:
-        _eval_now(task, raw, cfg, step, device, emit, result)
+def _periodic(task: TrainTask, raw: nn.Module, cfg: TrainConfig, step: int, emit: Callback
+              ) -> None:
     if cfg.sample_every > 0 and step % cfg.sample_every == 0:
         _sample_now(task, raw, step, cfg.steps, emit)

@@ -15,13 +15,15 @@ from desktop_app.core.atomic import atomic_write_text
 
 
 def card_text(events: list, *, base_ref: str, data, command, bf16: bool, rank: int,
-              alpha: float, context: int, train_bytes: int, heldout_bytes: int) -> str:
+              alpha: float, context: int, train_bytes: int, heldout_bytes: int,
+              blocks: str = "every block") -> str:
     evals = [e for e in events if e.kind == "eval" and e.bits_per_byte is not None]
     samples = [e for e in events if e.kind == "sample"]
     steps = [e for e in events if e.kind == "step"]
     end = next((e for e in reversed(events) if e.kind in ("done", "stopped")), None)
     before = evals[0].bits_per_byte if evals else None
-    after = evals[-1].bits_per_byte if evals else None
+    last = evals[-1] if evals else None
+    # the folder holds the adapter of the best evaluation (lora_task.export), not the last
     best = min(evals, key=lambda e: e.bits_per_byte) if evals else None
     rate = steps[-1].tokens_per_s if steps else None
     lines = [
@@ -29,8 +31,8 @@ def card_text(events: list, *, base_ref: str, data, command, bf16: bool, rank: i
         f"# LoRA adapter for {base_ref}", "",
         "Trained by `reverie train text --lora` on the writer's own text. The base model is "
         "unchanged; this folder holds only the adapters (rank "
-        f"{rank}, alpha {alpha:g}, on the q/k/v/o and gate/up/down projections of every "
-        "layer). Reverie loads it as base + adapter; `peft.PeftModel.from_pretrained(base, "
+        f"{rank}, alpha {alpha:g}, on the q/k/v/o and gate/up/down projections of "
+        f"{blocks}). Reverie loads it as base + adapter; `peft.PeftModel.from_pretrained(base, "
         "this_folder)` loads it on the same base in transformers.", "",
         f"Licence: that of the base model ({base_ref}) and of your own text.", "",
         f"Attribution: LoRA adapter on {base_ref}, trained on your own text.", "",
@@ -47,10 +49,11 @@ def card_text(events: list, *, base_ref: str, data, command, bf16: bool, rank: i
         "## Held-out bits per byte (lower is better)", "",
     ]
     if before is not None:
-        change = (after - before) / before * 100
+        change = (best.bits_per_byte - before) / before * 100
         lines += [f"- before fine-tuning (the base): {before:.4f}",
-                  f"- after: {after:.4f} ({change:+.1f} %)",
-                  f"- best: {best.bits_per_byte:.4f} at step {best.step}", ""]
+                  f"- after: {best.bits_per_byte:.4f} ({change:+.1f} %), the adapter in this "
+                  f"folder (the best evaluation, step {best.step})",
+                  f"- at the last evaluation (step {last.step}): {last.bits_per_byte:.4f}", ""]
     else:
         lines += ["- not measured", ""]
     if samples:
@@ -58,7 +61,9 @@ def card_text(events: list, *, base_ref: str, data, command, bf16: bool, rank: i
                   f"Before (step {samples[0].step}):", "", "> " + samples[0].sample.replace(
                       "\n", "\n> "), ""]
         if len(samples) > 1:
-            lines += [f"After (step {samples[-1].step}):", "",
+            # written after the best adapters were put back (see loop._run)
+            lines += [f"After (the adapter of step {best.step if best else samples[-1].step}):",
+                      "",
                       "> " + samples[-1].sample.replace("\n", "\n> "), ""]
     lines += ["## What so little text can do", "",
               "An adapter trained on a few kilobytes picks up vocabulary, names, spelling and "

@@ -4,10 +4,12 @@ float32) with low-rank adapters (:mod:`desktop_app.ml.text.lora`) on its project
 
 * Held-out measure: bits per byte of the held-out documents (sliding window, stride half the
   context, each document after ``<|endoftext|>``: the same rule as ``reverie eval text``),
-  before the first step and at every evaluation (``held_out``).
-* bf16: the frozen projection weights are stored in bfloat16 and products run under bf16
-  autocast (AMX/AVX512-BF16 matrix units); the adapters, embeddings, norms and the optimiser
-  stay float32, as does the residual stream. See ``benchmarks/bench_finetune.py``.
+  before the first step and at every evaluation (``held_out``), in float32 even in a bf16
+  run. The text is used as written (hard line breaks kept, unlike from-scratch training), so
+  these figures are the ones ``reverie eval text`` gives on the same files.
+* bf16: the frozen projection weights of the adapted blocks are stored in bfloat16 and
+  products run under bf16 autocast (AMX/AVX512-BF16 matrix units); the adapters, the lower
+  blocks, embeddings, norms and the optimiser stay float32, as does the residual stream. See ``benchmarks/bench_finetune.py``.
 * Checkpoints hold only the adapters (see ``state.checkpoint_weights``); ``export`` writes a
   PEFT adapter folder holding the adapters of the best held-out evaluation (not the last: a run
   that ended on patience has already started to memorise the text).
@@ -39,11 +41,14 @@ from desktop_app.ml.training.text_task import TextTask, sample_tokens
 CACHE_LIMIT_BYTES = 512 * 2**20
 
 
-def to_bf16_projections(model: nn.Module) -> None:
-    """Store the frozen projection weights in bfloat16 (products then run on bf16 units)."""
+def to_bf16_projections(model: nn.Module, layers=None) -> None:
+    """Store the frozen projection weights of blocks ``layers`` (None: all) in bfloat16
+    (products then run on bf16 units without a cast per step)."""
+    keep = None if layers is None else set(layers)
     with torch.no_grad():
         for name, module in model.named_modules():
-            if name.rpartition(".")[2] in lora.TARGETS and isinstance(module, nn.Linear):
+            if name.rpartition(".")[2] in lora.TARGETS and isinstance(module, nn.Linear) \
+                    and (keep is None or lora.layer_index(name) in keep):
                 module.weight.data = module.weight.data.to(torch.bfloat16).contiguous()
 
 
@@ -81,8 +86,8 @@ class LoRATextTask(TextTask):
         nblocks = int(base_config.get("num_hidden_layers", 0))
         self.lora_layers = lora_layers if 0 < lora_layers < nblocks else nblocks
         self.first = nblocks - self.lora_layers      # the first block with adapters
-        where = ("every block" if self.first == 0 else
-                 f"the top {self.lora_layers} of {nblocks} blocks")
+        self.where = where = ("every block" if self.first == 0 else
+                              f"the top {self.lora_layers} of {nblocks} blocks")
         self.origin = (f"fine-tuning {base_ref} with rank-{rank} adapters on {where} "
                        f"(the base is frozen)")
         self._base = base_model   # already loaded (float32); used by the first build_model
@@ -108,9 +113,11 @@ class LoRATextTask(TextTask):
         model, self._base = self._base, None
         if model is None:
             model, _ = load_base(self.base_path)
-        if self.bf16:
-            to_bf16_projections(model)
         n = len(model.model.layers)
+        if self.bf16:
+            # only the adapted blocks: the lower ones run once per window (cached) under
+            # autocast, and stay float32 for the held-out evaluations (any input length)
+            to_bf16_projections(model, range(self.first, n))
         # A's init follows torch's seed
         lora.apply_lora(model, self.rank, self.alpha, layers=range(self.first, n))
         w = model.output_weight.detach()
@@ -163,11 +170,17 @@ class LoRATextTask(TextTask):
         return []
 
     def held_out(self, model) -> tuple[float, float]:
-        res = bits_per_byte(model, self.tokenizer.tok, self.val_docs, self.context,
-                            bos_id=EOT_ID, batch=self.eval_batch, check_roundtrip=False)
+        # float32 activations and products even in a bf16 run: the figures are the ones
+        # `reverie eval text` gives on the merged adapter (float32), not bf16 approximations
+        with torch.autocast("cpu", enabled=False):
+            res = bits_per_byte(model, self.tokenizer.tok, self.val_docs, self.context,
+                                bos_id=EOT_ID, batch=self.eval_batch, check_roundtrip=False)
         self._evals += 1
         if self.best is None or res.bits_per_byte < self.best[0]:
-            self.best = (res.bits_per_byte, self._evals, lora.adapter_state(model))
+            # copies: adapter_state's float32 tensors share storage with the live adapters,
+            # which the optimizer keeps changing in place
+            self.best = (res.bits_per_byte, self._evals,
+                         {k: v.clone() for k, v in lora.adapter_state(model).items()})
         return res.loss_per_token, res.bits_per_byte
 
     def restore_best(self, model) -> float | None:
@@ -185,8 +198,12 @@ class LoRATextTask(TextTask):
         if not self.sample_prompt:
             return None
         ids = [EOT_ID] + self.tokenizer.encode(self.sample_prompt, add_special_tokens=False)
-        out = sample_tokens(model, ids, self.sample_tokens, self.context, temperature=0.7,
-                            seed=0, top_k=40)  # one seed: before/after differ by the model only
+        # under the run's autocast: a short prompt's products would otherwise meet the
+        # bf16-stored base weights with float32 inputs (one seed: before/after differ by the
+        # model only)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
+            out = sample_tokens(model, ids, self.sample_tokens, self.context, temperature=0.7,
+                                seed=0, top_k=40)
         return self.sample_prompt + self.tokenizer.decode(out)
 
     def export(self, model, out_dir: Path, dtype: torch.dtype = torch.float32) -> None:

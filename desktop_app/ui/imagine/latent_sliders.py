@@ -64,7 +64,9 @@ class LatentSliders(QWidget):
         self.resetAllButton.setToolTip("Put every slider back to 0 (double-click resets one)")
         self.resetAllButton.clicked.connect(self.reset_all)
         bottom = QHBoxLayout()
-        bottom.addWidget(QLabel("Double-click a slider to reset it.", self), 1)
+        hint = QLabel("Double-click a slider to reset it.", self)
+        hint.setWordWrap(True)   # one line would widen the room past a 1256-pixel window
+        bottom.addWidget(hint, 1)
         bottom.addWidget(self.resetAllButton)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

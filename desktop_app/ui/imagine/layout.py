@@ -186,7 +186,7 @@ def build_layout(p) -> None:
     splitter.setStretchFactor(2, 0)
     splitter.setSizes([270, 460, 330])
     inner = QVBoxLayout(content)
-    inner.setContentsMargins(12, 12, 12, 8)
+    inner.setContentsMargins(8, 10, 8, 8)   # 12 px sides overflowed a 1256-pixel window
     inner.addWidget(splitter)
     scroll.setWidget(content)
     layout = QVBoxLayout(p)

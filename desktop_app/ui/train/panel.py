@@ -13,28 +13,23 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QFileDialog, QWidget
+from PySide6.QtWidgets import QWidget
 
 from desktop_app.core import paths
 from desktop_app.core.errors import ReverieError
-from desktop_app.core.train_data_check import DataReport, check_folder
+from desktop_app.core.train_data_check import DataReport
 from desktop_app.ui.room_base import RoomPanel
 from desktop_app.ui.train import presets as P
 from desktop_app.ui.train import runs as R
-from desktop_app.ui.train.layout import TrainWidgets, build_layout
+from desktop_app.ui.train.data_check import DataCheckMixin
+from desktop_app.ui.train.layout import build_layout
+from desktop_app.ui.train.progress import ProgressMixin
+from desktop_app.ui.widgets.error_label import mark_error
 from desktop_app.ui.train.process import TrainProcess
 
 
-
-class _CheckResult(QObject):
-    """Carries a data check finished on a worker thread back to the GUI thread (queued)."""
-
-    done = Signal(object, object)  # (key, DataReport)
-
-
-class TrainPanel(TrainWidgets, RoomPanel):
+class TrainPanel(DataCheckMixin, ProgressMixin, RoomPanel):
     """Train room panel (GUI thread); the trainer runs in a child process."""
 
     room_id = "train"
@@ -57,12 +52,8 @@ class TrainPanel(TrainWidgets, RoomPanel):
         self._unfinished: R.Unfinished | None = None
         self._models = []            # text models that can be fine-tuned (ModelInfo)
         self.command = ""            # the exact command line (one line, shell-quoted)
-        self._checks = _CheckResult(self)
-        self._checks.done.connect(self._on_check_done)
-        self._check_threads: list = []   # data checks running off the GUI thread
-        self._check_key: tuple | None = None
+        self._init_checks()
         self._writer_offered = False     # the LoRA default was offered once
-        self._check_serial = 0           # only the newest data check's result is shown
         build_layout(self)
         self._connect()
         self._on_kind_changed()
@@ -213,79 +204,12 @@ class TrainPanel(TrainWidgets, RoomPanel):
                               out=str(R.run_dir(kind, name or "NAME")), steps=steps,
                               resume=resume, init_from=init, lora=lora)
 
-    # -- data --------------------------------------------------------------------------------
-
-    def _on_browse_clicked(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Folder of training files",
-                                                  self.dataFolderEdit.text() or str(Path.home()))
-        if folder:
-            self.dataFolderEdit.setText(folder)
-            self.check_data_in_background()
-
-    def _check_args(self) -> tuple[str, str, bool]:
-        return self.kind(), self.dataFolderEdit.text().strip(), self._start_from()[2]
-
-    def check_data(self) -> DataReport:
-        """Check the chosen folder now (on this thread) and show what training would use."""
-        kind, folder, lora = key = self._check_args()
-        self._check_key, self._check_serial = key, self._check_serial + 1  # drops older ones
-        self._show_report(check_folder(kind, folder, fine_tune=lora))
-        return self.report
-
-    def check_data_in_background(self) -> None:
-        """Check the chosen folder on a worker thread (a big folder takes seconds); the
-        result is shown when it arrives, unless the choice changed meanwhile."""
-        import threading
-
-        kind, folder, lora = key = self._check_args()
-        self._check_key, self._check_serial = key, self._check_serial + 1
-        serial = self._check_serial
-        self.dataCheckLabel.setStyleSheet("")
-        self.dataCheckLabel.setText("Checking the folder…")
-
-        def work() -> None:
-            try:
-                report = check_folder(kind, folder, fine_tune=lora)
-            except Exception as exc:  # noqa: BLE001 - shown in the room, never lost
-                report = DataReport(kind=kind, folder=Path(folder), error=f"Cannot check "
-                                    f"the folder: {exc}")
-            self._checks.done.emit((key, serial), report)
-
-        self._check_threads = [t for t in self._check_threads if t.is_alive()]
-        t = threading.Thread(target=work, name="train-data-check", daemon=True)
-        self._check_threads.append(t)
-        t.start()
-
-    def wait_for_checks(self, timeout: float = 30.0) -> None:
-        """Join the data-check threads (tests, closing)."""
-        for t in self._check_threads:
-            t.join(timeout)
-        self._check_threads = []
-
-    def _on_check_done(self, tagged, report: DataReport) -> None:
-        key, serial = tagged
-        if serial == self._check_serial and key == self._check_key == self._check_args():
-            self._show_report(report)
-
-    def _show_report(self, report: DataReport) -> None:
-        self.report = report
-        self.dataCheckLabel.setText(report.summary())
-        self.dataCheckLabel.setProperty("error", not report.ok)
-        self.dataCheckLabel.setStyleSheet("color: #c0392b;" if not report.ok else "")
-        if report.ok and self._message_is_data_error:
-            self.show_message("")  # the old "too little" error no longer applies
-        if self.state == "idle":
-            self.startButton.setEnabled(report.ok)
-        self._update_preview()
-
     # -- start / pause / resume / cancel -----------------------------------------------------
-
-    _message_is_data_error = False
 
     def show_message(self, text: str, error: bool = True, *, data_error: bool = False) -> None:
         self._message_is_data_error = data_error
         self.messageLabel.setText(text)
-        self.messageLabel.setStyleSheet("color: #c0392b;" if error and text else "")
+        mark_error(self.messageLabel, bool(error and text))
         self.messageLabel.setVisible(bool(text))
         if text:
             self.notice.emit(f"Train: {text}")
@@ -400,86 +324,6 @@ class TrainPanel(TrainWidgets, RoomPanel):
         if self._unfinished is not None and self.state == "idle":
             R.discard_run(self._unfinished.folder)
             self.refresh_unfinished()
-
-    # -- the progress stream -----------------------------------------------------------------
-
-    def _replay_history(self, folder: Path) -> None:
-        for ev in R.read_history(folder):
-            self._show_event(ev)
-
-    def _on_process_progress(self, ev: dict) -> None:
-        if ev.get("kind") in ("step", "eval", "sample") and self.run_folder is not None:
-            R.append_history(self.run_folder, ev)
-        self._show_event(ev)
-
-    def _show_event(self, ev: dict) -> None:
-        kind, step = ev.get("kind"), ev.get("step")
-        self.stats.take(ev)
-        if isinstance(step, int):
-            self.progressBar.setValue(min(step, self.progressBar.maximum()))
-        if kind in ("step", "eval"):
-            self.charts.add(ev)
-        if kind == "step":
-            eta = ev.get("eta_s")
-            self.etaLabel.setText(f"step {step:,} of {self.progressBar.maximum():,}"
-                                  + (f" · {P.human_time(eta)} left" if eta is not None else ""))
-        elif kind == "sample" and isinstance(ev.get("sample"), str):
-            self.samples.add(step or 0, ev["sample"])
-        elif kind == "checkpoint":
-            self.statusLabel.setText(f"Checkpoint saved at step {step:,}.")
-        elif kind == "start" or ev.get("message"):
-            self.statusLabel.setText(str(ev.get("message") or ""))
-            if kind != "start":
-                self.logView.appendPlainText(str(ev["message"]))
-
-    def _on_process_finished(self, code: int, stderr: str) -> None:
-        state, folder, request = self.state, self.run_folder, self.request
-        saved = R.checkpoint_step(folder) if folder else 0
-        if state == "cancelling":
-            self.etaLabel.setText(f"cancelled at step {saved:,}" if saved else "cancelled")
-            self._set_state("idle")
-            self.refresh_unfinished()
-            self.show_message(f"Training cancelled. The checkpoint at step {saved:,} is kept: "
-                              f"resume or discard the run above." if saved else
-                              "Training cancelled before the first checkpoint.", error=False)
-        elif state == "pausing" and saved and saved < (request.steps if request else 0):
-            self._set_state("paused")
-            self.statusLabel.setText(f"Paused at step {saved:,} (checkpoint saved). Press "
-                                     f"Resume to continue, even after restarting the app.")
-        elif state == "pausing" and not saved:
-            self._set_state("idle")
-            self.show_message("Stopped before the first checkpoint, so there is nothing to "
-                              "resume; press Start to begin again.", error=False)
-        elif code == 0 and request is not None and folder is not None:
-            self._install(request, folder)
-        else:
-            self._set_state("idle")
-            self.refresh_unfinished()
-            self.show_message(R.failure_text(code, stderr, saved))
-
-    def _install(self, request: R.RunRequest, folder: Path) -> None:
-        line = P.shell_line(request.kind, self._args(resume=False, request=request))
-        card = R.model_card(request, self.stats, line)
-        if request.lora and (folder / "MODEL_CARD.md").is_file():  # the trainer's own card:
-            try:                                                   # bits/byte, samples
-                card = R.lora_card(request, (folder / "MODEL_CARD.md").read_text("utf-8"))
-            except (OSError, UnicodeDecodeError):
-                pass
-        try:
-            self.installed = R.install_model(folder, request.kind, request.name, card)
-        except ReverieError as exc:
-            self._set_state("idle")
-            self.show_message(str(exc))
-            return
-        R.tidy_run(folder)
-        self._set_state("idle")
-        self.refresh_unfinished()
-        self.bus.models_installed.emit()   # every room's model list is stale now
-        room = {"text": "Write", "image": "Imagine", "music": "Compose"}[request.kind]
-        loss = f" Held-out loss {self.stats.val_loss:.3f}." if self.stats.val_loss else ""
-        self.statusLabel.setText(f"Done.{loss}")
-        self.show_message(f"The model “{request.name}” is ready in {self.installed} and is "
-                          f"listed in the {room} room.", error=False)
 
     # -- clipboard, closing ------------------------------------------------------------------
 

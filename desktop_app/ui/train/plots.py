@@ -89,6 +89,14 @@ class TrainCharts(QWidget):
         for curve, series in ((self.train_curve, self.train), (self.val_curve, self.val),
                               (self.lr_curve, self.lr), (self.rate_curve, self.rate)):
             curve.setData([s for s, _ in series], [v for _, v in series])
+        # rates and throughput from 0: a flat series (a constant rate after warm-up) would
+        # otherwise be centred in a made-up range around it
+        for plot, series in ((self.lrPlot, self.lr), (self.ratePlot, self.rate)):
+            top = max((v for _, v in series), default=0.0)
+            if top > 0:
+                plot.setYRange(0.0, top * 1.1, padding=0)
+            else:
+                plot.enableAutoRange(axis="y")
 
 
 def _put(series: list[tuple[int, float]], step: int, value: float) -> None:

@@ -105,6 +105,8 @@ def command_args(kind: str, size: str | None, *, data: str | None, out: str, ste
                  lora: bool = False) -> list[str]:
     """The options after ``reverie train <kind>`` for one run (JSON progress on stdout)."""
     every = intervals(steps)
+    if lora:  # a float32 held-out evaluation costs several steps: six a run (the best is kept)
+        every["eval"] = max(1, steps // 6)
     if progress_every:
         every["log"] = progress_every
     args: list[str] = []

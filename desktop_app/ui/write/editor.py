@@ -216,6 +216,7 @@ class DocumentEditor(QPlainTextEdit):
                 changed = True
         if changed:
             self._refresh_selections()
+            self.generated_changed.emit()
 
     def pending_spans(self) -> list[GeneratedSpan]:
         return [s for s in self.spans if not s.accepted]
@@ -223,6 +224,7 @@ class DocumentEditor(QPlainTextEdit):
     def forget_spans(self) -> None:
         self.spans.clear()
         self._refresh_selections()
+        self.generated_changed.emit()
 
     def text_range(self, a: int, b: int) -> str:
         cursor = QTextCursor(self.document())

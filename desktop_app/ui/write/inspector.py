@@ -25,6 +25,9 @@ STAGE_TITLES = {"raw": "raw", "samplers": "after",  # "samplers": a server's own
                 "penalties": "penalties", "dry": "DRY", "top_k": "top-k",
                 "typical_p": "typical", "top_p": "top-p", "min_p": "min-p", "xtc": "XTC",
                 "temperature": "temp"}
+#: when a column is narrower than its title (a narrow room): "top-k" beside "top-p" ran together
+SHORT_TITLES = {"penalties": "pen", "top_k": "k", "typical_p": "typ", "top_p": "p",
+                "min_p": "min", "temperature": "T", "samplers": "aft"}
 
 
 def entropy_bits(p: np.ndarray) -> float:
@@ -68,6 +71,7 @@ class DistributionInspector(QWidget):
         item.hideAxis("bottom")
         item.invertY(True)
         item.getAxis("left").setStyle(tickLength=0)
+        item.getViewBox().sigResized.connect(self._on_view_resized)
         self.kept = pg.BarGraphItem(x0=[], y0=[], width=[], height=[],
                                     brush=pg.mkBrush(70, 120, 220), pen=pg.mkPen(None))
         self.removed = pg.BarGraphItem(x0=[], y0=[], width=[], height=[],
@@ -189,16 +193,44 @@ class DistributionInspector(QWidget):
                 target[2].append(length)
         for bar, (x, y, w) in ((self.kept, kept), (self.removed, removed)):
             bar.setOpts(x0=x, y0=y, width=w, height=[0.76] * len(x))
-        self._draw_headers()
         self._draw_values()
         axis = self.plot.getPlotItem().getAxis("left")
         axis.setTicks([[(row, show_token(self.labels.get(int(t), f"#{int(t)}")))
                         for row, t in enumerate(ids)]] if self.stages else [[]])
         if self.stages:
-            self.plot.setXRange(-0.05, len(self.stages) + 0.55, padding=0)
+            self._fit_x_range()
             self.plot.setYRange(-2.3, len(ids) - 0.4, padding=0)
+        self._draw_headers()   # after the range: short titles when a column is narrow
+
+    def _fit_x_range(self) -> None:
+        """One column per stage, then room for the final probabilities in *pixels*: a fixed
+        share of the range cut "52.5%" to "52." in a narrow room (a 1,256-pixel window)."""
+        n = len(self.stages)
+        view = self.plot.getPlotItem().getViewBox()
+        width = max(float(view.width()), 1.0)
+        margin = self.fontMetrics().horizontalAdvance("100.0%") + 8.0
+        span = (n + 0.05) * width / max(width - margin, width * 0.3)
+        self.plot.setXRange(-0.05, max(span - 0.05, n + 0.55), padding=0)
+
+    def _on_view_resized(self, *_args) -> None:
+        if self.stages:
+            self._fit_x_range()
+            self._draw_headers()
+
+    def _column_px(self) -> float:
+        view = self.plot.getPlotItem().getViewBox()
+        (x0, x1), _ = view.viewRange()
+        return float(view.width()) / max(x1 - x0, 1e-6)
 
     def _draw_headers(self) -> None:
+        metrics = self.fontMetrics()
+        room = self._column_px() - 4
+        titles = [STAGE_TITLES.get(st.name, st.name) for st in self.stages]
+        if any(metrics.horizontalAdvance(t) > room for t in titles):
+            titles = [SHORT_TITLES.get(st.name, t) for st, t in zip(self.stages, titles)]
+        # entropy and tokens in play only where they fit under the title (the summary above
+        # the chart says both for the final stage)
+        figures = metrics.horizontalAdvance("H 9.9") <= room + 2
         while len(self.headers) < len(self.stages):
             text = pg.TextItem(anchor=(0, 1), color=(90, 90, 90))
             self.plot.addItem(text)
@@ -206,8 +238,8 @@ class DistributionInspector(QWidget):
         for i, header in enumerate(self.headers):
             if i < len(self.stages):
                 stage = self.stages[i]
-                title = STAGE_TITLES.get(stage.name, stage.name)
-                header.setText(f"{title}\nH {stage.entropy:.1f}\n{_short(stage.in_play)}")
+                header.setText(f"{titles[i]}\nH {stage.entropy:.1f}\n{_short(stage.in_play)}"
+                               if figures else f"\n\n{titles[i]}")
                 header.setPos(i - 0.05, -0.45)
                 header.show()
             else:

@@ -13,9 +13,9 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QCheckBox, QFrame, QHBoxLayout, QLabel, QLineEdit, QListWidget,
-                               QPushButton, QScrollArea, QSizePolicy, QSpinBox, QSplitter,
-                               QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QBoxLayout, QCheckBox, QFrame, QHBoxLayout, QLabel, QLineEdit,
+                               QListWidget, QPushButton, QScrollArea, QSizePolicy, QSpinBox,
+                               QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
 from desktop_app.core import paths
 from desktop_app.ui.widgets.error_label import error_label
@@ -140,18 +140,25 @@ def _status_row(p) -> FittingRow:
     buttons.insertWidget(2, p.regenerateButton)
     p.footer = FittingRow(p)
     p.footer.setObjectName("writeFooter")
-    row = QHBoxLayout(p.footer)
+    box = QBoxLayout(QBoxLayout.Direction.LeftToRight, p.footer)
+    box.setContentsMargins(0, 0, 0, 0)
+    box.setSpacing(10)
+    readouts = QWidget(p.footer)
+    row = QHBoxLayout(readouts)
     row.setContentsMargins(0, 0, 0, 0)
     row.setSpacing(10)
-    # The read-outs take their natural width, switch to shorter wordings together when the row
-    # is narrow (FittingRow), and only then give way before the buttons do, ending in "…"
-    # (whole text in the tooltip) rather than cut mid-word.
+    # The read-outs take their natural width and switch to shorter wordings together when the
+    # row is narrow (FittingRow); when even the shortest do not fit beside the buttons, the
+    # buttons go to a line of their own; only then does a read-out end in "…" (whole text in
+    # the tooltip) rather than be cut mid-word.
     for w in (p.docLabel, p.countLabel, p.rateLabel, p.gauge):
         w.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
         w.setMinimumWidth(30)
         row.addWidget(w)
     row.addStretch(1)
-    row.addLayout(buttons)
+    box.addWidget(readouts, 1)
+    box.addLayout(buttons)
+    p.footer.wrap_with(box, readouts)
     return p.footer
 
 

@@ -112,6 +112,8 @@ class ModelPicker(QWidget):
             self.combo.clear()
             for info in models:
                 label = info.name + ("" if info.source == "built-in" else f" ({info.source})")
+                if getattr(info, "adapter", ""):  # base + rank: which model it changes
+                    label += f" — {info.adapter}"
                 if info.problem:
                     label += " — unusable"
                 self.combo.addItem(label, str(info.path))

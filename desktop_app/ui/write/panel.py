@@ -120,6 +120,9 @@ class WritePanel(ServingMixin, InspectionMixin, DocumentsMixin, RoomPanel):
         self.running_changed.connect(self._on_running_changed)
         self.regenerateButton.clicked.connect(self.regenerate)
         self.acceptButton.clicked.connect(e.accept_generated)
+        e.textChanged.connect(self._update_generation_buttons)   # an undo or an edit
+        e.generated_changed.connect(self._update_generation_buttons)
+        self._update_generation_buttons()
         self.history_list.itemDoubleClicked.connect(
             lambda item: self.reuse_generation(self.history_list.row(item)))
         self.openings.itemClicked.connect(lambda item: self.use_opening(item.text()))
@@ -414,8 +417,17 @@ class WritePanel(ServingMixin, InspectionMixin, DocumentsMixin, RoomPanel):
         elif self.find_bar.isVisible():
             self.find_bar.close_bar()
 
+    def _update_generation_buttons(self) -> None:
+        """Accept and Regenerate only when there is something to accept or regenerate (on an
+        empty document they looked clickable and did nothing)."""
+        idle = not self.is_running()
+        span = self.editor.last_span()
+        self.acceptButton.setEnabled(idle and bool(self.editor.pending_spans()))
+        self.regenerateButton.setEnabled(idle and span is not None
+                                         and span.intact(self.editor.text_range))
+
     def _on_running_changed(self, running: bool) -> None:
         self.editor.setReadOnly(running)
-        self.regenerateButton.setEnabled(not running)
+        self._update_generation_buttons()
         self.picker.combo.setEnabled(not running)
         self.variantsSpin.setEnabled(not running)

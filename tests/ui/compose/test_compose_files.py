@@ -84,6 +84,10 @@ def _drum_only(path):
     (lambda p: p.write_bytes(b"MThd\x00\x00\x00\x06garbage"), "Could not import"),
     (lambda p: p.write_bytes(b"not midi at all"), "not a MIDI file"),
     (_drum_only, "only drum notes"),
+    # issue 20 item 1: one note of 2**28 ticks (48 bytes) would be a 134-million-bar melody
+    (lambda p: p.write_bytes(bytes.fromhex(
+        "4d546864000000060000000100014d54726b0000001a00903c40ffffff7f803c40ffffff7f903e4001"
+        "803e4000ff2f00")), "quarter notes"),
 ])
 def test_bad_midi_imports_say_why_and_keep_the_melody(panel, tmp_path, make, expected):
     mel = scale_melody()
@@ -93,6 +97,17 @@ def test_bad_midi_imports_say_why_and_keep_the_melody(panel, tmp_path, make, exp
     assert not panel.import_midi(path)
     assert expected in panel.message() and "unchanged" in panel.message()
     assert panel.pianoRoll.melody() == mel
+
+
+def test_a_midi_file_with_tempo_0_imports_at_the_default_tempo(panel, tmp_path):
+    """Issue 20 item 8: set_tempo 0 divided by zero in the import (69 bytes: set_tempo 0, then
+    four quarter notes C D E F#; made by tests/hostile/hostile_inputs.py ``midi``)."""
+    (tmp_path / "t0.mid").write_bytes(bytes.fromhex(
+        "4d546864000000060000000101e04d54726b0000002f00ff510300000000903c508360803c0000903e50"
+        "8360803e0000904050836080400000904250836080420000ff2f00"))
+    assert panel.import_midi(tmp_path / "t0.mid")
+    melody = panel.pianoRoll.melody()
+    assert [n.pitch for n in melody.notes] == [60, 62, 64, 66] and melody.tempo == 120.0
 
 
 def test_dropping_a_midi_file_imports_it_undoably(panel, tmp_path):

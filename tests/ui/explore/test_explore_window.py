@@ -63,3 +63,17 @@ def test_open_in_room_takes_phrases_to_compose_and_words_to_write(window):
     window.bus.open_in_room.emit("text", {"model": "m", "word": "lantern"})
     assert window.current_panel().room_id == "write"
     assert QGuiApplication.clipboard().text() == "lantern"
+
+
+def test_explore_lists_the_models_of_the_folders_in_preferences(make_window, tmp_path):
+    """Issue 20 item 14: Explore and its dock scanned the default folders only."""
+    import shutil
+    extra = tmp_path / "more-models"
+    shutil.copytree(builtin_models_dir() / "text" / "reverie-stories", extra / "text" / "my-stories")
+    window = make_window()
+    window.settings.set_extra_model_dirs([extra])
+    window.refresh_models()
+    panel = window.panel("explore")
+    panel.chooser.kindCombo.setCurrentIndex(panel.chooser.kindCombo.findData("text"))
+    names = [panel.chooser.modelCombo.itemText(i) for i in range(panel.chooser.modelCombo.count())]
+    assert any(n.startswith("my-stories") for n in names), names

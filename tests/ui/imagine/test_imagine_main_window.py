@@ -59,3 +59,26 @@ def test_imagine_room_in_the_main_window(make_window, tiny_image_model, monkeypa
     assert panel.own.mse is not None
     assert np.array_equal(panel.own.originalView.pixels().shape, (64, 64, 3))
     assert str(picture) in window.settings.recent_files()
+
+
+def test_the_room_fits_the_first_window_of_a_laptop_screen(make_window, tiny_image_model,
+                                                           monkeypatch, qtbot, tmp_path):
+    """1256 x 706 is the first window on a 1366 x 768 screen: the room fits beside the
+    Randomness dock without a horizontal scroll bar (it overflowed by 20 px, cutting "Reset
+    all"), whichever tab is open."""
+    root = tmp_path / "models"
+    shutil.copytree(tiny_image_model, root / "image" / "emoji")
+    monkeypatch.setattr(paths, "builtin_models_dir", lambda: root)
+    window = make_window()
+    panel = window.panel("imagine")
+    window.resize(1256, 706)
+    window.show()
+    qtbot.waitExposed(window)
+    window.show_room("imagine")
+    qtbot.waitUntil(lambda: panel.current_pixels is not None, timeout=20_000)
+    scroll = panel.findChild(QWidget, "imagineScroll")
+    for tab in (panel.sliders, panel.morph, panel.own):
+        panel.tabs.setCurrentWidget(tab)
+        QApplication.processEvents()
+        assert not scroll.horizontalScrollBar().isVisible(), tab.objectName()
+        assert scroll.widget().minimumSizeHint().width() <= scroll.viewport().width()

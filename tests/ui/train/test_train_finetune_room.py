@@ -67,7 +67,7 @@ def test_start_is_disabled_below_the_limit_and_the_red_error_clears(panel, tmp_p
 
 def test_the_data_check_runs_off_the_gui_thread(panel, qtbot, tmp_path, monkeypatch):
     seen = []
-    import desktop_app.ui.train.panel as panel_module
+    import desktop_app.ui.train.data_check as panel_module
 
     def spy(kind, folder, fine_tune=False):
         seen.append(threading.current_thread() is threading.main_thread())

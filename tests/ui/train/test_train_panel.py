@@ -7,13 +7,14 @@ import json
 import sys
 
 import pyqtgraph as pg
+import pytest
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QComboBox, QLineEdit, QPushButton, QTextBrowser
 
 from desktop_app.core import paths
 from desktop_app.ui.train import presets as P
 from desktop_app.ui.train import runs as R
-from desktop_app.ui.train.plots import _put
+from desktop_app.ui.train.plots import TrainCharts, _put
 from desktop_app.ui.train.process import TrainProcess
 from desktop_app.ui.train.samples import melody_from_tokens
 
@@ -164,6 +165,17 @@ def test_chart_points_from_a_resumed_run_replace_later_ones():
     assert series == [(1, 5.0), (2, 3.9)]
 
 
+def test_a_constant_learning_rate_is_drawn_from_zero_not_in_a_made_up_range(qtbot):
+    charts = TrainCharts()
+    qtbot.addWidget(charts)
+    for step in (1, 2):
+        charts.add({"kind": "step", "step": step, "lr": 0.002, "tokens_per_s": 25.0})
+    charts.redraw()
+    low, high = charts.lrPlot.getViewBox().viewRange()[1]
+    assert low == 0.0 and high == pytest.approx(0.0022)
+    assert charts.ratePlot.getViewBox().viewRange()[1][0] == 0.0
+
+
 def test_melody_samples_decode_to_notes():
     m = melody_from_tokens("+0 d1/2 +4 d1/2 r d1 -5 d2 | +7 d1")
     assert [(n.pitch, n.start, n.duration) for n in m.notes] == [
@@ -180,3 +192,11 @@ def test_command_args_for_each_kind():
     assert "--sample-every" in mus
     txt = P.command_args("text", None, data="/d", out="/o", steps=100, init_from="/m")
     assert "--init-from" in txt and "--size" not in txt
+
+
+def test_a_lora_run_evaluates_six_times_not_twenty():
+    args = P.command_args("text", None, data="d", out="o", steps=40,
+                          init_from="smollm2-135m-instruct", lora=True)
+    assert args[args.index("--eval-every") + 1] == "6"
+    plain = P.command_args("text", "tiny", data="d", out="o", steps=40)
+    assert plain[plain.index("--eval-every") + 1] == "2"

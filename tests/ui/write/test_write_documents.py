@@ -197,9 +197,11 @@ def test_openings_show_whole(write_panel, qtbot):
     assert lst.viewport().rect().contains(last)  # the last opening is not cut
 
 
-@pytest.mark.parametrize("width", [1360, 1600])
+@pytest.mark.parametrize("width", [1100, 1256, 1360, 1600])
 def test_footer_read_outs_fit(write_panel, qtbot, width):
-    """No footer read-out is cut: each shows one of its wordings whole (no "…")."""
+    """No footer read-out is cut: each shows one of its wordings whole (no "…"). 1,256 px is
+    the first window on a 1366 x 768 screen; below 1,360 the buttons take a line of their own
+    rather than cut the read-outs."""
     p = write_panel
     p.editor.setPlainText("word " * 150)
     p._update_counts()
@@ -213,6 +215,15 @@ def test_footer_read_outs_fit(write_panel, qtbot, width):
         QApplication.processEvents()
     for label in (p.docLabel, p.countLabel, p.rateLabel, p.gauge.label, p.gauge.warning):
         assert label.shown_text() in label.variants, (width, label.shown_text())
+    assert p.footer.wrapped == (width < 1360)
+    buttons = (p.acceptButton, p.regenerateButton, p.stopButton, p.generateButton)
+    right = max(label.geometry().right() for label in p.footer.labels())
+    for button in buttons:   # whole, inside the footer, on no read-out
+        assert button.isVisible() and button.width() >= button.minimumSizeHint().width()
+        left = button.mapTo(p.footer, button.rect().topLeft()).x()
+        assert 0 <= left and left + button.width() <= p.footer.width()
+        if not p.footer.wrapped:
+            assert left > right
     if width >= 1600:
         assert p.countLabel.shown_text() == "150 words · 750 characters"
 

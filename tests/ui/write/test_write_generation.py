@@ -215,6 +215,20 @@ def test_history_reproduces_a_generation(write_panel, fake_text):
     assert "4242" in p.history_list.item(0).toolTip()
 
 
+def test_accept_and_regenerate_are_enabled_only_when_they_would_act(write_panel):
+    p = write_panel
+    assert not p.acceptButton.isEnabled() and not p.regenerateButton.isEnabled()  # empty
+    set_text(p, "Tale:")
+    p.maxTokensSpin.setValue(4)
+    p.generate()
+    assert p.acceptButton.isEnabled() and p.regenerateButton.isEnabled()
+    p.acceptButton.click()
+    assert not p.acceptButton.isEnabled() and p.regenerateButton.isEnabled()
+    p.editor.undo()   # the generation is gone: nothing to regenerate
+    assert p.editor.toPlainText() == "Tale:"
+    assert not p.acceptButton.isEnabled() and not p.regenerateButton.isEnabled()
+
+
 def test_undo_clears_the_pinned_token(write_panel):
     """The Token tab forgets a token whose generation was undone (or whose text was edited)."""
     p = write_panel

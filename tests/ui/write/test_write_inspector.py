@@ -67,6 +67,38 @@ def test_removed_tokens_are_grey(qtbot):
     assert list(removed).count(1) == 17
 
 
+import pytest  # noqa: E402
+
+
+@pytest.mark.parametrize("width", [280, 350, 600])
+def test_the_chart_text_stays_inside_a_narrow_inspector(qtbot, width):
+    """At a 1,256-pixel window the final column read "52." (cut) and the stage titles ran
+    into one another: the values get their room in pixels, titles shorten when needed."""
+    insp = DistributionInspector()
+    qtbot.addWidget(insp)
+    insp.resize(width, 500)
+    insp.show()
+    qtbot.waitExposed(insp)
+    insp.set_settings(SamplerSettings(top_k=40, top_p=0.95, min_p=0.05, temperature=0.8))
+    insp.set_logits(np.linspace(8, 0, 200), labels={i: f"t{i}" for i in range(200)})
+    view = insp.plot.getPlotItem().getViewBox()
+    right = view.mapRectToScene(view.boundingRect()).right()
+
+    def left_and_width(text):   # a TextItem anchored at its left edge, in scene pixels
+        width = max(insp.fontMetrics().horizontalAdvance(t)
+                    for t in text.toPlainText().split("\n"))
+        return view.mapViewToScene(text.pos()).x(), width
+
+    for text in insp.values:
+        if text.isVisible():
+            x, w = left_and_width(text)
+            assert x + w <= right + 1, (text.toPlainText(), x + w, right)
+    heads = [left_and_width(h) for h in insp.headers if h.isVisible()]
+    for (x, w), (nxt, _) in zip(heads, heads[1:]):
+        assert x + w <= nxt, "stage titles overlap"
+    assert insp.values[0].toPlainText().endswith("%")
+
+
 def test_advanced_section_edits_every_stage_and_reorders(write_panel):
     p = write_panel
     adv = p.advanced

@@ -1,0 +1,100 @@
+"""The Train room's data check: the chosen folder is checked off the GUI thread (a big folder
+takes seconds) and the result is shown under it.
+
+A mixin of :class:`~desktop_app.ui.train.panel.TrainPanel` (GUI thread). Only the newest
+check's result is shown (a serial number and the (kind, folder, fine-tune?) key drop older
+ones); a passing check clears the red "too little text" message an earlier Start left, and
+Start is enabled exactly when the check passes.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QFileDialog
+
+from desktop_app.core.train_data_check import DataReport, check_folder
+from desktop_app.ui.train.layout import TrainWidgets
+from desktop_app.ui.widgets.error_label import mark_error
+
+
+class _CheckResult(QObject):
+    """Carries a data check finished on a worker thread back to the GUI thread (queued)."""
+
+    done = Signal(object, object)  # (key, DataReport)
+
+
+class DataCheckMixin(TrainWidgets):
+    """Browse, check (now or in the background) and show the data folder's report."""
+
+    _check_key: tuple | None = None
+    _check_serial = 0                    # only the newest data check's result is shown
+    _message_is_data_error = False       # the message shown is a data check's error
+
+    def _init_checks(self) -> None:
+        self._checks = _CheckResult(self)
+        self._checks.done.connect(self._on_check_done)
+        self._check_threads: list[threading.Thread] = []   # checks running off the GUI thread
+
+    def _on_browse_clicked(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Folder of training files",
+                                                  self.dataFolderEdit.text() or str(Path.home()))
+        if folder:
+            self.dataFolderEdit.setText(folder)
+            self.check_data_in_background()
+
+    def _check_args(self) -> tuple[str, str, bool]:
+        return self.kind(), self.dataFolderEdit.text().strip(), self._start_from()[2]
+
+    def check_data(self) -> DataReport:
+        """Check the chosen folder now (on this thread) and show what training would use."""
+        kind, folder, lora = key = self._check_args()
+        self._check_key, self._check_serial = key, self._check_serial + 1  # drops older ones
+        self._show_report(check_folder(kind, folder, fine_tune=lora))
+        return self.report
+
+    def check_data_in_background(self) -> None:
+        """Check the chosen folder on a worker thread (a big folder takes seconds); the
+        result is shown when it arrives, unless the choice changed meanwhile."""
+        kind, folder, lora = key = self._check_args()
+        self._check_key, self._check_serial = key, self._check_serial + 1
+        serial = self._check_serial
+        mark_error(self.dataCheckLabel, False)
+        self.dataCheckLabel.setText("Checking the folder…")
+
+        def work() -> None:
+            try:
+                report = check_folder(kind, folder, fine_tune=lora)
+            except Exception as exc:  # noqa: BLE001 - shown in the room, never lost
+                report = DataReport(kind=kind, folder=Path(folder), error=f"Cannot check "
+                                    f"the folder: {exc}")
+            self._checks.done.emit((key, serial), report)
+
+        self._check_threads = [t for t in self._check_threads if t.is_alive()]
+        t = threading.Thread(target=work, name="train-data-check", daemon=True)
+        self._check_threads.append(t)
+        t.start()
+
+    def wait_for_checks(self, timeout: float = 30.0) -> None:
+        """Join the data-check threads (tests, closing)."""
+        for t in self._check_threads:
+            t.join(timeout)
+        self._check_threads = []
+
+    def _on_check_done(self, tagged, report: DataReport) -> None:
+        key, serial = tagged
+        if serial == self._check_serial and key == self._check_key == self._check_args():
+            self._show_report(report)
+
+    def _show_report(self, report: DataReport) -> None:
+        self.report = report
+        self.dataCheckLabel.setText(report.summary())
+        self.dataCheckLabel.setProperty("error", not report.ok)
+        mark_error(self.dataCheckLabel, not report.ok)
+        if report.ok and self._message_is_data_error:
+            self.show_message("")  # the old "too little" error no longer applies
+        if self.state == "idle":
+            self.startButton.setEnabled(report.ok)
+        self._update_preview()
