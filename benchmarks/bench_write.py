@@ -205,6 +205,12 @@ def main() -> int:
         print(f"    GUI 10 ms timer: largest gap {max(g):.1f} ms (target < 50), "
               f"p99 {g_sorted[int(0.99 * (len(g) - 1))]:.1f} ms, median "
               f"{statistics.median(g):.1f} ms over {len(g)} ticks")
+        blocked = gaps.blocked()
+        if blocked:
+            b99 = sorted(blocked)[int(0.99 * (len(blocked) - 1))]
+            print(f"    less the GUI thread's wait for a CPU (a loaded machine): largest "
+                  f"{max(blocked):.1f} ms, p99 {b99:.1f} ms (load average now "
+                  f"{os.getloadavg()[0]:.1f})")
         for name, lo, hi in (("model load + first distribution", t0, t1),
                              ("generation", t1, t1 + elapsed)):
             part = [(b - a) * 1000 for a, b in zip(phases, phases[1:]) if lo <= b <= hi]

@@ -12,6 +12,7 @@ import os
 import time
 
 from desktop_app.backends.base import JobContext
+from desktop_app.core import gc_quiet
 from desktop_app.core.jobs import WarmUpJob
 
 
@@ -41,6 +42,7 @@ def run_warm_up(job: WarmUpJob, ctx: JobContext) -> dict:
     from desktop_app.ml.text import compiled  # noqa: PLC0415 - torch is imported by now
 
     compiled.set_enabled(job.compile_text)
+    gc_quiet.freeze()  # torch's modules live as long as the app: out of every collection
     ctx.progress(1.0, f"torch {torch.__version__} ready, {n} thread(s)")
     return {"torch": torch.__version__, "num_threads": torch.get_num_threads(),
             "import_s": import_s, "cores": available_cores(), "compile_text": job.compile_text}

@@ -10,7 +10,8 @@ The budget is enforced after a load (a model's size is known only once it is loa
 peak is briefly old models + the new one; a model bigger than the budget on its own is still
 kept (it is needed right now), with every other model evicted. Dropped models are freed by
 reference counting; there is no ``gc.collect()`` (with torch loaded it holds the GIL for
-hundreds of milliseconds, which would freeze the GUI).
+hundreds of milliseconds, which would freeze the GUI), and a load runs without automatic full
+collections, its survivors frozen afterwards (:mod:`desktop_app.core.gc_quiet`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import logging
 import sys
 from collections import OrderedDict
 from typing import Any, Callable
+
+from desktop_app.core import gc_quiet
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +77,9 @@ class ModelCache:
             return self._entries[key][0]
         report = progress or (lambda fraction, message: None)
         report(0.0, "Loading the model")
-        model = loader(report)  # exceptions propagate; nothing is cached on failure
+        with gc_quiet.young_only():  # a load makes ~10^5 objects: no full collection meanwhile
+            model = loader(report)  # exceptions propagate; nothing is cached on failure
+        gc_quiet.freeze()  # the model's objects live long: keep them out of later collections
         size = int((size_bytes or estimate_size)(model))
         self._entries[key] = (model, size)
         self._enforce_budget(keep=key)

@@ -7,11 +7,18 @@ thread: 17.5 ms a token eager, 12 ms compiled (README, "Quantized text decode").
 
 Compiling takes ~35 s the first time (~6 s once torch's on-disk caches are warm), so it never
 happens on the thread that generates: :meth:`DecodeCompiler.start` (called after a model is
-loaded) traces and compiles on a background thread, at the lowest CPU priority, by running the
-step on a scratch cache; until :attr:`DecodeCompiler.ready`, generations keep the eager path.
-Shapes are dynamic (cache length, position), so one compile serves every generation of batch
-1 (variants decode in batches and stay eager). Inductor's caches live in Reverie's cache
-folder (``$REVERIE_CACHE_DIR``, default ``~/.cache/reverie``) so the next start reuses them.
+loaded) compiles on a background thread; until :attr:`DecodeCompiler.ready`, generations keep
+the eager path. Shapes are dynamic (cache length, position), so one compile serves every
+generation of batch 1 (variants decode in batches and stay eager). Inductor's caches live in
+Reverie's cache folder (``$REVERIE_CACHE_DIR``, default ``~/.cache/reverie``).
+
+The GUI shares this process's GIL, so the cold compile (inductor's code generation, seconds of
+Python, and the full garbage collections its millions of objects set off: 1.8 s and 2.9 s
+measured) runs in a **separate process** at the lowest priority, which loads the same model
+file and fills the on-disk caches (:func:`warm_in_child`); only then does the background
+thread compile in-process against the warm caches (Dynamo's trace and cache hits), with full
+collections held off (:mod:`desktop_app.core.gc_quiet`). A marker per model shape and
+precision remembers that the caches are warm, so later loads skip the child.
 
 Switch: :func:`set_enabled` (Preferences → "Compile text models", ``--compile`` /
 ``--no-compile`` on the command line). Any compile failure leaves the eager path in place
@@ -21,8 +28,10 @@ generating thread.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
+import subprocess
 import sys
 import threading
 import time
@@ -30,6 +39,8 @@ from pathlib import Path
 from typing import Callable
 
 import torch
+
+from desktop_app.core import gc_quiet
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +67,17 @@ def cache_dir() -> Path:
     return Path(base) / sub / "inductor" / f"torch-{torch.__version__}-{isa}"
 
 
+def inductor_dir() -> str:
+    """Where inductor keeps its caches: ``$TORCHINDUCTOR_CACHE_DIR`` when the user chose it,
+    else :func:`cache_dir`. Torch writes its own default (under /tmp) into that variable the
+    first time anything asks, so that value counts as unset."""
+    from torch._inductor.runtime.cache_dir_utils import default_cache_dir
+
+    env = os.environ.get("TORCHINDUCTOR_CACHE_DIR")
+    return env if env and os.path.abspath(env) != os.path.abspath(default_cache_dir()) else str(
+        cache_dir())
+
+
 def supported(model) -> bool:
     """Whether the model is a Llama-family decoder (the one this module compiles) and ATen
     runs at the CPU's own vector width: with ``ATEN_CPU_CAPABILITY`` forcing another one
@@ -70,8 +92,10 @@ class DecodeCompiler:
     """Owns the compiled decode step of one model. ``step(ids (1,1), cache, pos)`` gives the
     last position's logits (1, V) through the compiled graph when ready, else ``None``."""
 
-    def __init__(self, model, *, on_done: Callable[[str], None] | None = None) -> None:
+    def __init__(self, model, *, source: tuple[str, str] | None = None,
+                 on_done: Callable[[str], None] | None = None) -> None:
         self.model = model
+        self.source = source  # (model path, precision): what a warm-up child process loads
         self.state = "idle"  # idle | compiling | ready | failed
         self.error = ""
         self.compile_s = 0.0
@@ -106,9 +130,14 @@ class DecodeCompiler:
         try:
             _lower_priority()
             torch.set_num_threads(threads)  # per-thread in OpenMP builds: match the worker's
-            with _COMPILING, _short_gil_slices():
+            marker = warm_marker(self.model)
+            if self.source is not None and not marker.exists() and not getattr(
+                    sys, "frozen", False):  # a frozen app has no interpreter to start
+                warm_in_child(*self.source, threads, marker)  # waits without the GIL
+            with _COMPILING, _short_gil_slices(), gc_quiet.young_only():
                 fn = _compile(self.model)
                 _warm_up(self.model, fn)
+            gc_quiet.freeze()  # the compiled graph's objects live as long as the model
             self._fn = fn
             self.compile_s = time.perf_counter() - t0
             self.state = "ready"
@@ -132,12 +161,48 @@ class DecodeCompiler:
             _COMPILING.release()
 
 
+def warm_marker(model) -> Path:
+    """File that says the on-disk caches hold this model shape's compiled step (the weights
+    are graph inputs, so every file of one architecture, size and precision shares it)."""
+    key = repr((type(model).__name__, repr(getattr(model, "config", None)), repr(model),
+                str(getattr(model, "cache_dtype", None)), torch.get_num_threads()))
+    return Path(inductor_dir()) / "reverie-warm" / hashlib.sha256(key.encode()).hexdigest()[:24]
+
+
+def warm_in_child(path: str, precision: str, threads: int, marker: Path,
+                  timeout_s: float = 3600) -> None:
+    """Compile the decode step of ``path`` at ``precision`` in a child process at the lowest
+    priority, filling the on-disk caches; raises RuntimeError (one line) when it fails."""
+    env = dict(os.environ, TORCHINDUCTOR_CACHE_DIR=inductor_dir())
+    cmd = [sys.executable, "-m", "desktop_app.ml.text.compile_child", path, precision,
+           str(threads), str(marker)]
+    t0 = time.perf_counter()
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout_s,
+                          preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+    if done.returncode != 0 or not marker.exists():
+        tail = (done.stderr or "").strip().splitlines()[-1:] or [f"exit {done.returncode}"]
+        raise RuntimeError(f"the compile process failed: {tail[0][:200]}")
+    log.info("decode step compiled in a child process in %.1f s", time.perf_counter() - t0)
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: end with the app (Linux PR_SET_PDEATHSIG), never outlive it."""
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        os.setpriority(os.PRIO_PROCESS, 0, 19)
+    except (OSError, AttributeError):
+        pass
+
+
 def _decode(model, ids: torch.Tensor, cache, pos: int) -> torch.Tensor:
     return model(ids, cache, pos)[:, -1]
 
 
 def _compile(model):
-    os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(cache_dir()))
+    os.environ["TORCHINDUCTOR_CACHE_DIR"] = inductor_dir()
     import torch._inductor.config as inductor_config
 
     inductor_config.compile_threads = 1  # no pool of worker processes (memory, 2 cores)

@@ -96,7 +96,7 @@ class LoadedTextModel:
         from desktop_app.ml.text.compiled import DecodeCompiler
 
         if self.compiler is None:
-            self.compiler = DecodeCompiler(self.model)
+            self.compiler = DecodeCompiler(self.model, source=(str(self.folder), self.precision))
         return self.compiler.start(threads)
 
     def size_bytes(self) -> int:

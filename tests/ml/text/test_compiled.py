@@ -49,6 +49,7 @@ def test_switched_off_means_no_thread(tmp_path, monkeypatch):
 
 
 @needs_int4
+@pytest.mark.timeout(1200)  # two compiles (the child's at nice 19): minutes on a loaded machine
 def test_compiled_step_matches_eager_without_recompiling(tmp_path, compile_on):
     path = tmp_path / "tiny.gguf"
     write_tiny_gguf(path, qtype=T.Q4_1, layers=2)
@@ -57,6 +58,8 @@ def test_compiled_step_matches_eager_without_recompiling(tmp_path, compile_on):
     assert lm.compiler.state == "compiling"  # returns at once; the thread compiles
     assert lm.compiler.wait(600), lm.compiler.error
     assert not any(t.name == "reverie-compile" for t in threading.enumerate())
+    # the cold compile ran in a child process, which left the marker for the next load
+    assert compiled.warm_marker(lm.model).exists()
     m, ids = lm.model, torch.tensor([[5, 9, 13, 2, 7, 30]])
     with torch.inference_mode(), torch.compiler.set_stance("fail_on_recompile"):
         for cap in (16, 300):  # other cache lengths and positions than the warm-up's
@@ -75,3 +78,11 @@ def test_compiled_step_matches_eager_without_recompiling(tmp_path, compile_on):
     lm.compiler = None
     eager = Generation(lm, [5, 9, 13], settings, max_tokens=12).run()[0]
     assert with_compiled.token_ids == eager.token_ids
+
+
+def test_child_failure_is_one_line(tmp_path, compile_on):
+    marker = tmp_path / "marker"
+    with pytest.raises(RuntimeError) as err:
+        compiled.warm_in_child(str(tmp_path / "missing.gguf"), "int4", 1, marker)
+    assert str(err.value).startswith("the compile process failed: ")
+    assert "\n" not in str(err.value) and not marker.exists()
