@@ -214,8 +214,12 @@ class Settings:
         return 0 if value <= 0 else max(256, min(1 << 20, value))
 
     def text_compile(self) -> bool:
-        """Compile loaded text models' decode step in the background (ml/text/compiled)."""
-        return bool(self._get("engine/text_compile", True, bool))
+        """Compile loaded text models' decode step in the background (ml/text/compiled).
+        Off by default: on the 2-core development machine, quiet, the compiled step was only
+        ~5 % faster at SmolLM2 int4 while the in-process trace during the first generation
+        slowed it to 9–13 tokens/s (22.8 eager) and lengthened GUI gaps to 90–127 ms (61 ms
+        eager) — README, "Quantized text decode"."""
+        return bool(self._get("engine/text_compile", False, bool))
 
     def text_precision(self) -> str:
         """Weight precision for text models ("auto" = the file's own; see core.textgen)."""
