@@ -79,6 +79,15 @@ class InspectionMixin(WriteWidgets):
         empty = self.editor.document().isEmpty()
         self.openings.setVisible(empty and self.openings.count() > 0)
         self._forget_stale_token()
+        self._forget_stale_dropped()
+
+    def _forget_stale_dropped(self) -> None:
+        """The "N left out" note speaks of the last generation: gone with its text (undo)."""
+        if not self.gauge.dropped or self.editor.streaming:
+            return
+        span = self.editor.last_span()
+        if span is None or not span.intact(self.editor.text_range):
+            self.gauge.set_dropped(0)
 
     def _forget_stale_token(self) -> None:
         """Clear the Token tab when its token's text left the document (undo, an edit)."""

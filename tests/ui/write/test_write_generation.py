@@ -238,9 +238,11 @@ def test_undo_clears_the_pinned_token(write_panel):
     span = p.editor.last_span()
     p.token_view.show_token(span, 1)
     assert p.token_view.span is span and p.token_view.buttons
+    p.gauge.set_dropped(171)  # as a generation over a long document reports it
     p.editor.undo()
     assert p.editor.toPlainText() == "Tale:"
     assert p.token_view.span is None and not p.token_view.buttons
+    assert p.gauge.dropped == 0 and p.gauge.warning.isHidden()  # its note went with it
     assert "Hover a generated token" in p.token_view.title.text()
     # a pinned token stays while its text is untouched
     p.generate()
