@@ -35,15 +35,19 @@ def test_detects_the_llama_cpp_api_and_the_model(llama_server):
     assert "seed reproduces" in model.reproducibility
 
 
-def test_greedy_stream_equals_the_servers_own_completion(llama_server):
-    gen = RemoteGeneration(_client(llama_server), PROMPT, GREEDY, max_tokens=24,
-                           top_alternatives=10)
+def _greedy_beside_own(server, n: int, top: int, **spec):
+    """Reverie's streamed greedy generation and the server's own /completion answer."""
+    gen = RemoteGeneration(_client(server, **spec), PROMPT, GREEDY, max_tokens=n,
+                           top_alternatives=top)
     streamed = "".join(step.text for step in gen.steps())
-    own = llama_server.post("/completion", {"prompt": PROMPT, "n_predict": 24,
-                                            "temperature": 0, "return_tokens": True,
-                                            "n_probs": 10})
-    result = gen.results[0]
-    assert streamed == result.text == own["content"]
+    own = server.post("/completion", {"prompt": PROMPT, "n_predict": n, "temperature": 0,
+                                      "return_tokens": True, "n_probs": top})
+    assert streamed == gen.results[0].text == own["content"]
+    return gen.results[0], own
+
+
+def test_greedy_stream_equals_the_servers_own_completion(llama_server):
+    result, own = _greedy_beside_own(llama_server, 24, 10)
     assert list(result.token_ids) == own["tokens"]
     assert result.finish_reason == {"limit": "length", "eos": "eos"}[own["stop_type"]]
     # the inspector's top-10 for every token equals the server's n_probs answer
@@ -59,14 +63,7 @@ def test_greedy_stream_equals_the_servers_own_completion(llama_server):
 def test_the_openai_compatible_dialect_of_a_real_server_gives_the_same_tokens(llama_server):
     # llama-server's /v1/completions is a real OpenAI-compatible endpoint (vLLM's dialect
     # otherwise runs only against documented shapes here): same text, ids and top ids.
-    gen = RemoteGeneration(_client(llama_server, api="openai"), PROMPT, GREEDY, max_tokens=16,
-                           top_alternatives=5)
-    streamed = "".join(step.text for step in gen.steps())
-    own = llama_server.post("/completion", {"prompt": PROMPT, "n_predict": 16,
-                                            "temperature": 0, "return_tokens": True,
-                                            "n_probs": 5})
-    result = gen.results[0]
-    assert streamed == result.text == own["content"]
+    result, own = _greedy_beside_own(llama_server, 16, 5, api="openai")
     assert list(result.token_ids) == own["tokens"] and result.finish_reason == "length"
     for token, theirs in zip(result.tokens, own["completion_probabilities"], strict=True):
         assert [a.id for a in token.alternatives] == [t["id"] for t in theirs["top_logprobs"]]
