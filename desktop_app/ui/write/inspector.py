@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtGui import QFontMetricsF
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 TOP_N = 20
@@ -228,9 +229,20 @@ class DistributionInspector(QWidget):
         titles = [STAGE_TITLES.get(st.name, st.name) for st in self.stages]
         if any(metrics.horizontalAdvance(t) > room for t in titles):
             titles = [SHORT_TITLES.get(st.name, t) for st, t in zip(self.stages, titles)]
+        # still too wide (a narrow window: "raw" touched "k"): a smaller type, down to 70 %
+        font = self.font()
+        widest = max((metrics.horizontalAdvance(t) for t in titles), default=0)
+        if widest > room > 0:
+            font.setPointSizeF(font.pointSizeF() * max(0.7, room / widest))
+            metrics = QFontMetricsF(font)
         # entropy and tokens in play only where they fit under the title (the summary above
         # the chart says both for the final stage)
         figures = metrics.horizontalAdvance("H 9.9") <= room + 2
+        # ... and where the three lines fit above the first row (else the title was cut off)
+        view = self.plot.getPlotItem().getViewBox()
+        _, (y0, y1) = view.viewRange()
+        above_px = (-0.45 - y0) * float(view.height()) / max(y1 - y0, 1e-6)
+        figures = figures and 3 * metrics.lineSpacing() <= above_px
         while len(self.headers) < len(self.stages):
             text = pg.TextItem(anchor=(0, 1), color=(90, 90, 90))
             self.plot.addItem(text)
@@ -238,6 +250,7 @@ class DistributionInspector(QWidget):
         for i, header in enumerate(self.headers):
             if i < len(self.stages):
                 stage = self.stages[i]
+                header.setFont(font)
                 header.setText(f"{titles[i]}\nH {stage.entropy:.1f}\n{_short(stage.in_play)}"
                                if figures else f"\n\n{titles[i]}")
                 header.setPos(i - 0.05, -0.45)
