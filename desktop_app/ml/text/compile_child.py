@@ -28,8 +28,7 @@ def main(argv: list[str]) -> int:
     torch.set_num_threads(threads)
     try:
         lm = load_text_model(path, precision=precision, check_memory=False)
-        fn = compiled._compile(lm.model)
-        compiled._warm_up(lm.model, fn)
+        compiled.compile_step(lm.model)
         if compiled.warm_marker(lm.model) != marker:  # another shape key: the app would miss
             print("the child's model does not match the app's", file=sys.stderr)
             return 1

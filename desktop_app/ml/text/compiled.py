@@ -135,8 +135,7 @@ class DecodeCompiler:
                     sys, "frozen", False):  # a frozen app has no interpreter to start
                 warm_in_child(*self.source, threads, marker)  # waits without the GIL
             with _COMPILING, _short_gil_slices(), gc_quiet.young_only():
-                fn = _compile(self.model)
-                _warm_up(self.model, fn)
+                fn = compile_step(self.model)
             gc_quiet.freeze()  # the compiled graph's objects live as long as the model
             self._fn = fn
             self.compile_s = time.perf_counter() - t0
@@ -199,6 +198,14 @@ def _die_with_parent() -> None:
 
 def _decode(model, ids: torch.Tensor, cache, pos: int) -> torch.Tensor:
     return model(ids, cache, pos)[:, -1]
+
+
+def compile_step(model):
+    """The model's decode step compiled and run once, so that the compile happens here (the
+    app's background thread, or the warm-up child process), never on a generating thread."""
+    fn = _compile(model)
+    _warm_up(model, fn)
+    return fn
 
 
 def _compile(model):
