@@ -4,6 +4,8 @@ position, and generations that use it give the same text as eager ones."""
 
 from __future__ import annotations
 
+import contextlib
+import sys
 import threading
 
 import pytest
@@ -11,7 +13,7 @@ import torch
 from gguf import GGMLQuantizationType as T
 
 from desktop_app.core.sampling import SamplerSettings
-from desktop_app.ml.text import compiled, int4
+from desktop_app.ml.text import compiled, int4, llama
 from desktop_app.ml.text.generate import Generation
 from desktop_app.ml.text.loader import load_text_model
 from gguf_fixtures import write_tiny_gguf
@@ -74,10 +76,32 @@ def test_compiled_step_matches_eager_without_recompiling(tmp_path, compile_on):
         cache = m.new_cache(1, 3000)
         assert lm.compiler.step(ids[:, :1], cache, 2500) is not None
     settings = SamplerSettings(seed=3, temperature=0.0)
-    with_compiled = Generation(lm, [5, 9, 13], settings, max_tokens=12).run()[0]
+    with _counting_calls(llama._attend) as attend_calls:
+        with_compiled = Generation(lm, [5, 9, 13], settings, max_tokens=12).run()[0]
+    # only the prompt ran eagerly (one attention per layer): every decode step went through
+    # the compiled graph. The loop's step ids are a normal tensor, which failed the graph's
+    # guard and silently ran every step eagerly until compiled.step made them inference ones.
+    assert attend_calls[0] == m.config.num_hidden_layers
     lm.compiler = None
     eager = Generation(lm, [5, 9, 13], settings, max_tokens=12).run()[0]
     assert with_compiled.token_ids == eager.token_ids
+
+
+@contextlib.contextmanager
+def _counting_calls(fn):
+    """Count Python-level calls of ``fn`` (a compiled graph makes none)."""
+    calls, code = [0], fn.__code__
+
+    def profile(frame, event, arg):
+        if event == "call" and frame.f_code is code:
+            calls[0] += 1
+
+    old = sys.getprofile()
+    sys.setprofile(profile)
+    try:
+        yield calls
+    finally:
+        sys.setprofile(old)
 
 
 def test_child_failure_is_one_line(tmp_path, compile_on):
