@@ -81,7 +81,8 @@ def run_next_token_logits(job: NextTokenLogitsJob, ctx: JobContext) -> NextToken
     limit = min(lm.max_context, job.context_length or lm.max_context)
     dropped = max(0, len(ids) - limit)
     window = ids[dropped:]
-    logits = _forward(lm, window, (*key[:2], id(lm.model)), ctx)
+    with lm.use.using():  # a background compile waits until the model is quiet
+        logits = _forward(lm, window, (*key[:2], id(lm.model)), ctx)
     row = logits[0].float().numpy().astype(np.float32, copy=True)
     row.setflags(write=False)
     n = min(job.label_count, row.size)

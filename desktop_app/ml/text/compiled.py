@@ -2,8 +2,9 @@
 
 One generated token of SmolLM2-135M at int4 is ~200 small torch ops in eager mode (norms,
 rotary embeddings, casts, attention over the cache) around ~150 matrix products; the compiled
-step fuses the small ops into a few C++ loops. Measured on a quiet 2-core AVX-512 Xeon, one
-thread: 17.5 ms a token eager, 12 ms compiled (README, "Quantized text decode").
+step fuses the small ops into a few C++ loops. Measured on the quiet 2-core AVX-512 Xeon, one
+thread, positions 128-400: 27.5 ms a token eager, 21-22 ms compiled; in the generation loop,
+sampler included, 30-32 against 23-24 ms (README, "Quantized text decode").
 
 Compiling takes ~35 s the first time (~6 s once torch's on-disk caches are warm), so it never
 happens on the thread that generates: :meth:`DecodeCompiler.start` (called after a model is
@@ -17,7 +18,11 @@ Python, and the full garbage collections its millions of objects set off: 1.8 s 
 measured) runs in a **separate process** at the lowest priority, which loads the same model
 file and fills the on-disk caches (:func:`warm_in_child`); only then does the background
 thread compile in-process against the warm caches (Dynamo's trace and cache hits), with full
-collections held off (:mod:`desktop_app.core.gc_quiet`). A marker per model shape and
+collections held off (:mod:`desktop_app.core.gc_quiet`). Both parts wait until the model has
+been unused for :data:`QUIET_S` seconds (``LoadedTextModel.use``: generations and the
+inspector's forward passes): the child takes a core (the first generation after a load ran at
+16 tokens/s beside it instead of 23), and the trace, ~10 s of Python with warm caches, hands
+the GIL round in slices of up to 64 ms (measured with a 2 ms ticker thread). A marker per model shape and
 precision remembers that the caches are warm, so later loads skip the child.
 
 Switch: :func:`set_enabled` (Preferences → "Compile text models", ``--compile`` /
@@ -45,6 +50,8 @@ from desktop_app.core import gc_quiet
 log = logging.getLogger(__name__)
 
 _ENABLED = [True]
+#: seconds the model must have been unused before each part of the compile starts
+QUIET_S = 3.0
 #: held while a compile (trace + codegen) runs: compiled calls made meanwhile go eager, so
 #: a compile never happens on a generating thread and never sees another thread's stance
 _COMPILING = threading.Lock()
@@ -93,8 +100,11 @@ class DecodeCompiler:
     last position's logits (1, V) through the compiled graph when ready, else ``None``."""
 
     def __init__(self, model, *, source: tuple[str, str] | None = None,
-                 on_done: Callable[[str], None] | None = None) -> None:
+                 on_done: Callable[[str], None] | None = None,
+                 wait_idle: Callable[[float], None] | None = None) -> None:
         self.model = model
+        # blocks until the model has been unused for so many seconds (LoadedTextModel.use)
+        self._wait_idle = wait_idle or (lambda quiet_s: None)
         self.source = source  # (model path, precision): what a warm-up child process loads
         self.state = "idle"  # idle | compiling | ready | failed
         self.error = ""
@@ -131,9 +141,11 @@ class DecodeCompiler:
             _lower_priority()
             torch.set_num_threads(threads)  # per-thread in OpenMP builds: match the worker's
             marker = warm_marker(self.model)
+            self._wait_idle(QUIET_S)  # the first generation after a load stays at full speed
             if self.source is not None and not marker.exists() and not getattr(
                     sys, "frozen", False):  # a frozen app has no interpreter to start
                 warm_in_child(*self.source, threads, marker)  # waits without the GIL
+            self._wait_idle(QUIET_S)  # the trace's GIL slices reach 64 ms: not while in use
             with _COMPILING, _short_gil_slices(), gc_quiet.young_only():
                 fn = compile_step(self.model)
             gc_quiet.freeze()  # the compiled graph's objects live as long as the model

@@ -124,6 +124,10 @@ class Generation:
 
     # -- the loop ----------------------------------------------------------------------------
     def steps(self) -> Iterator[Step]:
+        with self.lm.use.using():  # a background compile waits for the end
+            yield from self._steps()
+
+    def _steps(self) -> Iterator[Step]:
         lm, model = self.lm, self.lm.model
         breakers = self._breakers()
         vs = [_Variant(i, Sampler(self.settings.with_seed((self.seed + i) % SEED_MOD),

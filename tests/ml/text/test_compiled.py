@@ -110,3 +110,26 @@ def test_child_failure_is_one_line(tmp_path, compile_on):
         compiled.warm_in_child(str(tmp_path / "missing.gguf"), "int4", 1, marker)
     assert str(err.value).startswith("the compile process failed: ")
     assert "\n" not in str(err.value) and not marker.exists()
+
+
+def test_in_process_compile_waits_for_the_running_generation(tmp_path, compile_on, monkeypatch):
+    """Neither the compile process nor Dynamo's trace (pure Python, ~10 s, GIL slices up to
+    64 ms) runs while text streams: a compile started mid-generation starts only once the
+    generation has ended."""
+    path = tmp_path / "tiny.gguf"
+    write_tiny_gguf(path, layers=1)
+    lm = load_text_model(path, precision="fp32")
+    compiled_models = []
+    monkeypatch.setattr(compiled, "compile_step",
+                        lambda model: compiled_models.append(model) or (lambda *a: None))
+    children = []
+    monkeypatch.setattr(compiled, "warm_in_child", lambda *a, **k: children.append(a))
+    monkeypatch.setattr(compiled, "QUIET_S", 0.0)
+    steps = Generation(lm, [5, 9, 13], SamplerSettings(seed=3), max_tokens=6).steps()
+    next(steps)  # the generation is running (suspended between two tokens)
+    assert lm.start_compile()
+    lm.compiler._thread.join(timeout=0.5)  # time to reach the compile if it did not wait
+    assert lm.compiler.state == "compiling" and compiled_models == [] and children == []
+    for _ in steps:  # the generation ends: the compile goes on
+        pass
+    assert lm.compiler.wait(60) and compiled_models == [lm.model] and len(children) == 1
