@@ -99,7 +99,7 @@ def measure_reverie(folder: Path, prompt_tokens: int, new_tokens: int, precision
     compiled.set_enabled(compile)
     if compile and lm.start_compile():
         if not lm.compiler.wait(1800):
-            raise RuntimeError(f"torch.compile failed: {lm.compiler.error}")
+            raise RuntimeError(f"compiling the decode step failed: {lm.compiler.error}")
         compile_s = lm.compiler.compile_s
     lm.eos_ids = ()  # always generate the full budget
     ids = _prompt(lm.model.config.vocab_size, prompt_tokens)

@@ -1,34 +1,30 @@
-"""The decode step of a Llama-family model compiled by ``torch.compile``, built in the background.
+"""The decode step of a Llama-family model compiled ahead of time, built in the background.
 
 One generated token of SmolLM2-135M at int4 is ~200 small torch ops in eager mode (norms,
-rotary embeddings, casts, attention over the cache) around ~150 matrix products; the compiled
-step fuses the small ops into a few C++ loops. Measured on the quiet 2-core AVX-512 Xeon, one
-thread, positions 128-400: 27.5 ms a token eager, 21-22 ms compiled; in the generation loop,
-sampler included, 30-32 against 23-24 ms (README, "Quantized text decode").
+rotary embeddings, casts, attention over the cache) around ~150 matrix products; inductor
+fuses the small ops into a few C++ loops. The step is built by AOTInductor into a package
+(:mod:`.aot_step`), so at run time no Dynamo guards are evaluated and nothing is traced in the
+app's process, and the step runs with the GIL released. Measured on the quiet 2-core AVX-512
+Xeon, one thread, positions 140-260: 27.5 ms a token eager, 20.1-20.9 ms with
+``torch.compile`` (what this module used before), 14.7 ms from the package (README,
+"Quantized text decode").
 
-Compiling takes ~35 s the first time (~6 s once torch's on-disk caches are warm), so it never
-happens on the thread that generates: :meth:`DecodeCompiler.start` (called after a model is
-loaded) compiles on a background thread; until :attr:`DecodeCompiler.ready`, generations keep
-the eager path. Shapes are dynamic (cache length, position), so one compile serves every
-generation of batch 1 (variants decode in batches and stay eager). Inductor's caches live in
-Reverie's cache folder (``$REVERIE_CACHE_DIR``, default ``~/.cache/reverie``).
-
-The GUI shares this process's GIL, so the cold compile (inductor's code generation, seconds of
-Python, and the full garbage collections its millions of objects set off: 1.8 s and 2.9 s
-measured) runs in a **separate process** at the lowest priority, which loads the same model
-file and fills the on-disk caches (:func:`warm_in_child`); only then does the background
-thread compile in-process against the warm caches (Dynamo's trace and cache hits), with full
-collections held off (:mod:`desktop_app.core.gc_quiet`). Both parts wait until the model has
-been unused for :data:`QUIET_S` seconds (``LoadedTextModel.use``: generations and the
-inspector's forward passes): the child takes a core (the first generation after a load ran at
-16 tokens/s beside it instead of 23), and the trace, ~10 s of Python with warm caches, hands
-the GIL round in slices of up to 64 ms (measured with a 2 ms ticker thread). A marker per model shape and
-precision remembers that the caches are warm, so later loads skip the child.
+Building takes ~60 s (export and C++ compile), so it never happens in the app's process: a
+**child process** at the lowest priority loads the same model file and writes the package
+into Reverie's cache folder (``$REVERIE_CACHE_DIR``, default ``~/.cache/reverie``), keyed by
+the model's shape, precision, thread count, torch version and CPU capability; a background
+thread of the app then loads it (~0.1 s, then a 2-token check against the eager step) and
+from then on generations of batch 1 use it (variants decode in batches and stay eager). Both
+the child and the load wait until the model has been unused for :data:`QUIET_S` seconds
+(``LoadedTextModel.use``: generations and the inspector's forward passes): the child takes a
+core (the first generation after a load ran at 16 tokens/s beside it instead of 23). A frozen
+app, which has no interpreter to start, builds in its background thread instead. Shapes are
+dynamic (cache length, position), so one package serves every generation and every file of
+that shape.
 
 Switch: :func:`set_enabled` (Preferences → "Compile text models", ``--compile`` /
-``--no-compile`` on the command line). Any compile failure leaves the eager path in place
-and is logged once; a call that would recompile runs eagerly instead of compiling on the
-generating thread.
+``--no-compile`` on the command line). Any failure leaves the eager path in place and is
+logged once.
 """
 
 from __future__ import annotations
@@ -52,9 +48,6 @@ log = logging.getLogger(__name__)
 _ENABLED = [True]
 #: seconds the model must have been unused before each part of the compile starts
 QUIET_S = 3.0
-#: held while a compile (trace + codegen) runs: compiled calls made meanwhile go eager, so
-#: a compile never happens on a generating thread and never sees another thread's stance
-_COMPILING = threading.Lock()
 
 
 def set_enabled(on: bool) -> None:
@@ -97,7 +90,7 @@ def supported(model) -> bool:
 
 class DecodeCompiler:
     """Owns the compiled decode step of one model. ``step(ids (1,1), cache, pos)`` gives the
-    last position's logits (1, V) through the compiled graph when ready, else ``None``."""
+    last position's logits (1, V) through the compiled step when ready, else ``None``."""
 
     def __init__(self, model, *, source: tuple[str, str] | None = None,
                  on_done: Callable[[str], None] | None = None,
@@ -105,11 +98,11 @@ class DecodeCompiler:
         self.model = model
         # blocks until the model has been unused for so many seconds (LoadedTextModel.use)
         self._wait_idle = wait_idle or (lambda quiet_s: None)
-        self.source = source  # (model path, precision): what a warm-up child process loads
+        self.source = source  # (model path, precision): what the building child process loads
         self.state = "idle"  # idle | compiling | ready | failed
         self.error = ""
         self.compile_s = 0.0
-        self._fn = None
+        self._run_step = None
         self._thread: threading.Thread | None = None
         self._on_done = on_done or (lambda state: None)
 
@@ -136,71 +129,77 @@ class DecodeCompiler:
         return self.ready
 
     def _run(self, threads: int) -> None:
+        from desktop_app.ml.text import aot_step
+
         t0 = time.perf_counter()
         try:
             _lower_priority()
             torch.set_num_threads(threads)  # per-thread in OpenMP builds: match the worker's
-            marker = warm_marker(self.model)
+            package = package_path(self.model)
             self._wait_idle(QUIET_S)  # the first generation after a load stays at full speed
-            if self.source is not None and not marker.exists() and not getattr(
-                    sys, "frozen", False):  # a frozen app has no interpreter to start
-                warm_in_child(*self.source, threads, marker)  # waits without the GIL
-            self._wait_idle(QUIET_S)  # the trace's GIL slices reach 64 ms: not while in use
-            with _COMPILING, _short_gil_slices(), gc_quiet.young_only():
-                fn = compile_step(self.model)
-            gc_quiet.freeze()  # the compiled graph's objects live as long as the model
-            self._fn = fn
+            if not package.exists():
+                if self.source is not None and not getattr(sys, "frozen", False):
+                    warm_in_child(*self.source, threads, package)  # waits without the GIL
+                else:  # a frozen app has no interpreter to start: build here
+                    os.environ["TORCHINDUCTOR_CACHE_DIR"] = inductor_dir()
+                    with gc_quiet.young_only():
+                        aot_step.build(self.model, package)
+            self._wait_idle(QUIET_S)
+            run = aot_step.load(package, self.model)
+            aot_step.check(self.model, run)
+            gc_quiet.freeze()
+            self._run_step = run
             self.compile_s = time.perf_counter() - t0
             self.state = "ready"
-            log.info("decode step compiled in %.1f s", self.compile_s)
+            log.info("decode step compiled and loaded in %.1f s", self.compile_s)
         except Exception as exc:  # noqa: BLE001 - any failure leaves the eager path in use
             self.error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
             self.state = "failed"
-            log.warning("torch.compile of the decode step failed, decoding stays eager: %s",
+            log.warning("compiling the decode step failed, decoding stays eager: %s",
                         self.error)
         self._on_done(self.state)
 
     def step(self, ids: torch.Tensor, cache, pos: int) -> torch.Tensor | None:
-        if self.state != "ready" or ids.shape[0] != 1:
+        if self.state != "ready" or ids.shape != (1, 1) or cache.rope is None:
             return None
-        if not _COMPILING.acquire(blocking=False):  # another model is compiling right now
+        # positions 0 and 1 were specialised away by export (sizes 0 and 1 are); past the end
+        # of the cache the eager step raises the cache's own overflow error
+        if not 2 <= pos < cache.k[0].shape[2]:
             return None
+        from desktop_app.ml.text.aot_step import step_inputs
+
         try:
-            if not ids.is_inference():
-                # The graph was traced with inference tensors; a normal tensor (the generation
-                # loop's step ids, written in place outside inference mode) fails its guard,
-                # and the stance below then runs the step eagerly, every step: measured 29.7
-                # ms a token against 22.9 compiled (SmolLM2 int4, 1 thread).
-                with torch.inference_mode():
-                    ids = ids.clone()
-            with torch.compiler.set_stance("eager_on_recompile"):
-                return self._fn(ids, cache, pos)
-        finally:
-            _COMPILING.release()
+            return self._run_step(step_inputs(ids, cache, pos))
+        except RuntimeError as exc:  # inputs the package's checks refuse: eager from now on
+            self.state, self.error = "failed", str(exc).splitlines()[0][:200]
+            log.warning("the compiled decode step refused its inputs, decoding stays eager: "
+                        "%s", self.error)
+            return None
 
 
-def warm_marker(model) -> Path:
-    """File that says the on-disk caches hold this model shape's compiled step (the weights
-    are graph inputs, so every file of one architecture, size and precision shares it)."""
+def package_path(model) -> Path:
+    """Where the compiled step of this model's shape lives (the weights are handed over at
+    load, so every file of one architecture, size and precision shares it)."""
     key = repr((type(model).__name__, repr(getattr(model, "config", None)), repr(model),
                 str(getattr(model, "cache_dtype", None)), torch.get_num_threads()))
-    return Path(inductor_dir()) / "reverie-warm" / hashlib.sha256(key.encode()).hexdigest()[:24]
+    name = hashlib.sha256(key.encode()).hexdigest()[:24]
+    return Path(inductor_dir()) / "reverie-aot" / f"{name}.pt2"
 
 
-def warm_in_child(path: str, precision: str, threads: int, marker: Path,
+def warm_in_child(path: str, precision: str, threads: int, package: Path,
                   timeout_s: float = 3600) -> None:
-    """Compile the decode step of ``path`` at ``precision`` in a child process at the lowest
-    priority, filling the on-disk caches; raises RuntimeError (one line) when it fails."""
+    """Build the compiled step of ``path`` at ``precision`` into ``package`` in a child
+    process at the lowest priority; raises RuntimeError (one line) when it fails."""
     env = dict(os.environ, TORCHINDUCTOR_CACHE_DIR=inductor_dir())
     cmd = [sys.executable, "-m", "desktop_app.ml.text.compile_child", path, precision,
-           str(threads), str(marker)]
+           str(threads), str(package)]
     t0 = time.perf_counter()
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout_s,
                           preexec_fn=_die_with_parent if sys.platform == "linux" else None)
-    if done.returncode != 0 or not marker.exists():
+    if done.returncode != 0 or not package.exists():
         tail = (done.stderr or "").strip().splitlines()[-1:] or [f"exit {done.returncode}"]
         raise RuntimeError(f"the compile process failed: {tail[0][:200]}")
-    log.info("decode step compiled in a child process in %.1f s", time.perf_counter() - t0)
+    log.info("decode step built in a child process in %.1f s", time.perf_counter() - t0)
 
 
 def _die_with_parent() -> None:
@@ -213,50 +212,6 @@ def _die_with_parent() -> None:
         os.setpriority(os.PRIO_PROCESS, 0, 19)
     except (OSError, AttributeError):
         pass
-
-
-def _decode(model, ids: torch.Tensor, cache, pos: int) -> torch.Tensor:
-    return model(ids, cache, pos)[:, -1]
-
-
-def compile_step(model):
-    """The model's decode step compiled and run once, so that the compile happens here (the
-    app's background thread, or the warm-up child process), never on a generating thread."""
-    fn = _compile(model)
-    _warm_up(model, fn)
-    return fn
-
-
-def _compile(model):
-    os.environ["TORCHINDUCTOR_CACHE_DIR"] = inductor_dir()
-    import torch._inductor.config as inductor_config
-
-    inductor_config.compile_threads = 1  # no pool of worker processes (memory, 2 cores)
-    compiled = torch.compile(_decode, dynamic=True)
-    return lambda ids, cache, pos: compiled(model, ids, cache, pos)
-
-
-@torch.inference_mode()
-def _warm_up(model, fn) -> None:
-    """Trace and compile by running the step twice on a scratch cache made the way
-    generation makes its own (inference mode, the model's cache dtype)."""
-    dtype = getattr(model, "cache_dtype", None) or next(model.parameters()).dtype
-    cache = model.new_cache(1, 50, dtype)
-    ids = torch.zeros((1, 1), dtype=torch.long)
-    for pos in (3, 4):
-        fn(ids, cache, pos)
-
-
-class _short_gil_slices:
-    """Tracing is pure Python: while it runs, hand the GIL over every 1 ms instead of 5, so
-    the GUI thread and a generating thread wait less for it (restored afterwards)."""
-
-    def __enter__(self):
-        self.old = sys.getswitchinterval()
-        sys.setswitchinterval(min(self.old, 0.001))
-
-    def __exit__(self, *exc):
-        sys.setswitchinterval(self.old)
 
 
 def _lower_priority() -> None:

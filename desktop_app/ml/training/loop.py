@@ -305,10 +305,14 @@ def _run(task: TrainTask, cfg: TrainConfig, out_dir: Path, info: ddp.DistInfo,
     if info.is_main and not result.stopped and (not result.val_losses
                                                 or result.val_losses[-1][0] != step):
         _eval_now(task, raw, cfg, step, device, emit, result)
+    sampled_step = step
     if info.is_main and not result.stopped and hasattr(task, "restore_best"):
-        task.restore_best(raw)  # the sample and the export are of the best evaluation
+        best = task.restore_best(raw)  # the sample and the export are of the best evaluation
+        if best is not None:  # ... so the sample carries that evaluation's step
+            sampled_step = next((s for s, b in reversed(result.bits_per_byte) if b == best),
+                                step)
     if info.is_main and not result.stopped and cfg.eval_at_start:
-        _sample_now(task, raw, step, cfg.steps, emit)  # the "after" of a before/after pair
+        _sample_now(task, raw, sampled_step, cfg.steps, emit)  # the "after" of a before/after
     if info.is_main and export:
         task.export(raw, out_dir)
     why = {"time": f"the time budget ended the run at step {step}; ",

@@ -1,6 +1,7 @@
-"""The background-compiled decode step (ml/text/compiled.py): off unless switched on, built
-on its own thread, the same logits as the eager step, one compile for every cache length and
-position, and generations that use it give the same text as eager ones."""
+"""The background-compiled decode step (ml/text/compiled.py, ml/text/aot_step.py): off unless
+switched on, built in a child process, loaded on its own thread when the model is quiet, the
+same logits as the eager step, one package for every cache length and position, and
+generations that use it give the same text as eager ones without running the eager step."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import torch
 from gguf import GGMLQuantizationType as T
 
 from desktop_app.core.sampling import SamplerSettings
-from desktop_app.ml.text import compiled, int4, llama
+from desktop_app.ml.text import aot_step, compiled, int4, llama
 from desktop_app.ml.text.generate import Generation
 from desktop_app.ml.text.loader import load_text_model
 from gguf_fixtures import write_tiny_gguf
@@ -60,10 +61,10 @@ def test_compiled_step_matches_eager_without_recompiling(tmp_path, compile_on):
     assert lm.compiler.state == "compiling"  # returns at once; the thread compiles
     assert lm.compiler.wait(600), lm.compiler.error
     assert not any(t.name == "reverie-compile" for t in threading.enumerate())
-    # the cold compile ran in a child process, which left the marker for the next load
-    assert compiled.warm_marker(lm.model).exists()
+    # the step was built in a child process, which left the package for the next load
+    assert compiled.package_path(lm.model).exists()
     m, ids = lm.model, torch.tensor([[5, 9, 13, 2, 7, 30]])
-    with torch.inference_mode(), torch.compiler.set_stance("fail_on_recompile"):
+    with torch.inference_mode():
         for cap in (16, 300):  # other cache lengths and positions than the warm-up's
             cache = m.new_cache(1, cap)
             m(ids[:, :5], cache, 0)
@@ -72,7 +73,7 @@ def test_compiled_step_matches_eager_without_recompiling(tmp_path, compile_on):
             assert got is not None and got.shape == ref.shape
             assert torch.allclose(got, ref, atol=0.05 * float(ref.abs().max()))
             assert int(got.argmax()) == int(ref.argmax())
-        m.ensure_rope(5000)  # RoPE tables regrown by a long generation: still no recompile
+        m.ensure_rope(5000)  # RoPE tables regrown by a long generation: the same package
         cache = m.new_cache(1, 3000)
         assert lm.compiler.step(ids[:, :1], cache, 2500) is not None
     settings = SamplerSettings(seed=3, temperature=0.0)
@@ -113,23 +114,22 @@ def test_child_failure_is_one_line(tmp_path, compile_on):
 
 
 def test_in_process_compile_waits_for_the_running_generation(tmp_path, compile_on, monkeypatch):
-    """Neither the compile process nor Dynamo's trace (pure Python, ~10 s, GIL slices up to
-    64 ms) runs while text streams: a compile started mid-generation starts only once the
-    generation has ended."""
+    """Neither the building process nor the package's load runs while text streams: a
+    compile started mid-generation starts only once the generation has ended."""
     path = tmp_path / "tiny.gguf"
     write_tiny_gguf(path, layers=1)
     lm = load_text_model(path, precision="fp32")
-    compiled_models = []
-    monkeypatch.setattr(compiled, "compile_step",
-                        lambda model: compiled_models.append(model) or (lambda *a: None))
-    children = []
+    children, loaded = [], []
     monkeypatch.setattr(compiled, "warm_in_child", lambda *a, **k: children.append(a))
+    monkeypatch.setattr(aot_step, "load", lambda package, model: loaded.append(model) or (
+        lambda inputs: None))
+    monkeypatch.setattr(aot_step, "check", lambda model, run: None)
     monkeypatch.setattr(compiled, "QUIET_S", 0.0)
     steps = Generation(lm, [5, 9, 13], SamplerSettings(seed=3), max_tokens=6).steps()
     next(steps)  # the generation is running (suspended between two tokens)
     assert lm.start_compile()
     lm.compiler._thread.join(timeout=0.5)  # time to reach the compile if it did not wait
-    assert lm.compiler.state == "compiling" and compiled_models == [] and children == []
+    assert lm.compiler.state == "compiling" and loaded == [] and children == []
     for _ in steps:  # the generation ends: the compile goes on
         pass
-    assert lm.compiler.wait(60) and compiled_models == [lm.model] and len(children) == 1
+    assert lm.compiler.wait(60) and loaded == [lm.model] and len(children) == 1

@@ -302,6 +302,8 @@ def test_early_stop_exports_the_best_adapter_not_the_last(base_dir, tmp_path, ca
     assert "stopped improving" in events[-1]["message"] and events[-1]["step"] < 100
     best_step, best = min(evals, key=lambda e: e[1])
     assert 0 < best_step < evals[-1][0] and evals[-1][1] > best
+    samples = [e for e in events if e["kind"] == "sample"]
+    assert samples[-1]["step"] == best_step  # the "after" sample is of the exported adapter
     assert _eval_bpb(out, data / "b.txt", capsys) == pytest.approx(best, rel=1e-4)
 
 
