@@ -40,7 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         choices=PRECISIONS, default=None, help="precision(s) to time Reverie at (repeatable; "
                                            "default auto: the file's own)")
     parser.add_argument("--compile", action=argparse.BooleanOptionalAction, default=True,
-                        help="compile Reverie's decode step with torch.compile before timing "
+                        help="compile Reverie's decode step ahead of time (AOTInductor) before timing "
                              "(default; --no-compile times the eager path)")
     parser.add_argument("--compare", action="store_true",
                         help="also time transformers (fp32) and llama.cpp (GGUF, when "

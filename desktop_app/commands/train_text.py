@@ -65,6 +65,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="adapter rank, 1-256 (default 8)")
     p.add_argument("--lora-alpha", type=opt.float_in(0, 4096, above=True), default=16.0,
                    help="adapter scale numerator: updates are scaled by alpha/rank (default 16)")
+    p.add_argument("--lora-dropout", type=opt.float_in(0, 0.9), default=0.0, metavar="P",
+                   help="dropout on the adapters' inputs while training, 0-0.9 (default 0)")
     p.add_argument("--lora-layers", type=opt.int_in(0, 1000), default=None, metavar="N",
                    help="adapters on the top N blocks only (default 10: faster steps and "
                         "less memory; 0: every block, a little more gain, ~4 GB)")

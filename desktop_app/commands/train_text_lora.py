@@ -128,6 +128,7 @@ def run_lora(args: argparse.Namespace) -> int:
     task = LoRATextTask(base_path, base_ref, base_config, tokenizer,
                         TokenWindows(np.asarray(train_ids), context), val_docs,
                         rank=args.lora_rank, alpha=args.lora_alpha, bf16=bf16,
+                        dropout=args.lora_dropout,
                         data_fingerprint=data_key,
                         sample_prompt=sample_prompt_from(val_docs[0] if val_docs else ""),
                         base_model=probe,

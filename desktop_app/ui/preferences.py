@@ -128,8 +128,9 @@ class PreferencesDialog(QDialog):
         form.addRow("Text model precision", self.precisionCombo)
         self.compileCheck = QCheckBox("Compile text models in the background", engine_box)
         self.compileCheck.setObjectName("compileTextCheck")
-        self.compileCheck.setToolTip("Faster decoding once ready: torch.compile of the decode "
-                                     "step after a model loads; generation stays on the plain "
+        self.compileCheck.setToolTip("Faster decoding once ready: the decode step is compiled "
+                                     "ahead of time (about a minute, once per model shape, "
+                                     "while the model is idle); generation stays on the plain "
                                      "path until it is ready")
         self.compileCheck.setChecked(settings.text_compile())
         form.addRow("", self.compileCheck)

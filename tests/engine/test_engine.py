@@ -33,6 +33,24 @@ def test_jobs_run_in_fifo_order_with_full_life_cycles(engine, rec, qtbot):
     assert rec.busy == [True, False]
 
 
+def test_a_running_engine_hands_the_gil_over_every_millisecond(engine, rec, qtbot,
+                                                                  monkeypatch):
+    """The GUI thread waits at most one switch interval each time it takes the GIL back
+    from the worker (Python's default 5 ms made model loads stall the window 59-76 ms)."""
+    import sys
+
+    monkeypatch.setattr(sys, "setswitchinterval", _recording(sys.setswitchinterval, seen := []))
+    rec.wait_terminal(qtbot, engine.submit(EchoJob(text="x")))
+    assert seen and seen[-1] <= 0.001
+
+
+def _recording(fn, seen: list):
+    def wrapper(value):
+        seen.append(value)
+        fn(value)
+    return wrapper
+
+
 def test_cancelling_a_queued_job_is_not_lost(engine, rec, qtbot):
     blocker = engine.submit(WaitJob())
     rec.wait_kind(qtbot, blocker, "Started")

@@ -151,7 +151,8 @@ def save_adapter(model: nn.Module, folder: str | Path, *, base: str, extra: dict
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     ck.save_tensors(folder / WEIGHTS_FILE, adapter_state(model), metadata={"format": "pt"})
-    cfg = adapter_config(first.rank, first.alpha, base, targets, layers=layers)
+    dropout = first.dropout.p if isinstance(first.dropout, nn.Dropout) else 0.0
+    cfg = adapter_config(first.rank, first.alpha, base, targets, dropout=dropout, layers=layers)
     ck.save_json(folder / CONFIG_FILE, {**cfg, **(extra or {})})
 
 

@@ -74,12 +74,12 @@ class LoRATextTask(TextTask):
                  val_docs: list[str], *, rank: int, alpha: float, bf16: bool,
                  data_fingerprint: str, sample_prompt: str, eval_batch: int = 4,
                  sample_tokens: int = 40, base_model: nn.Module | None = None,
-                 lora_layers: int = 0) -> None:
+                 lora_layers: int = 0, dropout: float = 0.0) -> None:
         self.base_path, self.base_ref, self.base_config = base_path, base_ref, base_config
         self.tokenizer = tokenizer            # TextTokenizer of the base
         self.train, self.val_docs = train, val_docs
         self.context = train.context
-        self.rank, self.alpha, self.bf16 = rank, alpha, bf16
+        self.rank, self.alpha, self.bf16, self.dropout = rank, alpha, bf16, float(dropout)
         self.data_fingerprint = data_fingerprint
         self.sample_prompt, self.sample_tokens = sample_prompt, sample_tokens
         self.eval_batch = eval_batch
@@ -107,6 +107,7 @@ class LoRATextTask(TextTask):
         return {"kind": "text-lora", "base": self.base_ref, "model": self.base_config,
                 "rank": self.rank, "alpha": self.alpha, "targets": list(lora.TARGETS),
                 "lora_layers": self.lora_layers, "windows": "fixed-half-overlap",
+                **({"dropout": self.dropout} if self.dropout else {}),
                 "context": self.context, "tokenizer": tok_hash, "data": self.data_fingerprint}
 
     def build_model(self) -> nn.Module:
@@ -119,7 +120,8 @@ class LoRATextTask(TextTask):
             # autocast, and stay float32 for the held-out evaluations (any input length)
             to_bf16_projections(model, range(self.first, n))
         # A's init follows torch's seed
-        lora.apply_lora(model, self.rank, self.alpha, layers=range(self.first, n))
+        lora.apply_lora(model, self.rank, self.alpha, self.dropout,
+                        layers=range(self.first, n))
         w = model.output_weight.detach()
         # the frozen output head in bf16 with bf16 products (56 MB more, AMX-fast)
         self._head = w.to(torch.bfloat16) if self.bf16 else w

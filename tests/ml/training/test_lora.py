@@ -94,7 +94,7 @@ def test_train_text_lora_end_to_end_peft_resume_and_merge(base_dir, tmp_path, ca
     out = tmp_path / "adapter"
     argv = ["train", "text", "--init-from", str(base_dir), "--data", str(data), "--out",
             str(out), "--steps", "6", "--eval-every", "3", "--checkpoint-every", "3",
-            "--lr", "0.01", *LORA_FAST]
+            "--lr", "0.01", "--lora-dropout", "0.1", *LORA_FAST]
     capsys.readouterr()
     assert main(argv) == 0
     events = _json_lines(capsys.readouterr().out)
@@ -111,7 +111,7 @@ def test_train_text_lora_end_to_end_peft_resume_and_merge(base_dir, tmp_path, ca
     card = (out / "MODEL_CARD.md").read_text()
     assert "before fine-tuning" in card and "After (the adapter of step " in card
     cfg = json.loads((out / "adapter_config.json").read_text())
-    assert cfg["peft_type"] == "LORA" and cfg["r"] == 4
+    assert cfg["peft_type"] == "LORA" and cfg["r"] == 4 and cfg["lora_dropout"] == 0.1
     assert cfg["base_model_name_or_path"] == str(base_dir.resolve())
     # checkpoints hold only the adapters
     ckpt = ck.load_tensors(next((out / "checkpoints").glob("step-*")) / "model.safetensors")
