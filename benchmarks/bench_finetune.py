@@ -3,6 +3,7 @@
 Usage:
   python benchmarks/bench_finetune.py [--base smollm2-135m-instruct] [--minutes 4]
       [--text FILE] [--bytes 40000] [--offset 0] [--threads 2] [--skip-throughput]
+      [--train-args "--lora-dropout 0.1 ..."]
 
 1. Data: ``--bytes`` of one public-domain text from ``--offset`` (default: the first 40 kB of
    Shakespeare's As You Like It from ../shared/data/text), cut at a paragraph: 80 % for
@@ -27,6 +28,7 @@ from contextlib import nullcontext
 import json
 import os
 import resource
+import shlex
 import statistics
 import subprocess
 import sys
@@ -195,6 +197,8 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", type=Path, default=None, help="keep the adapter here")
     ap.add_argument("--skip-throughput", action="store_true")
+    ap.add_argument("--train-args", default="", metavar="ARGS",
+                    help="more options for the train command, e.g. \"--lora-dropout 0.1\"")
     args = ap.parse_args()
 
     from desktop_app.ml.text.adapter import resolve_model
@@ -212,7 +216,7 @@ def main() -> int:
     cmd = [sys.executable, "-m", "desktop_app", "train", "text", "--lora", "--init-from",
            args.base, "--data", str(data), "--val-list", str(val), "--out", str(out),
            "--max-minutes", str(args.minutes), "--threads", str(args.threads),
-           "--progress", "json"]
+           "--progress", "json", *shlex.split(args.train_args)]
     print("$ reverie " + " ".join(cmd[3:]), flush=True)
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)

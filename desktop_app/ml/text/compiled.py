@@ -136,6 +136,10 @@ class DecodeCompiler:
             _lower_priority()
             torch.set_num_threads(threads)  # per-thread in OpenMP builds: match the worker's
             package = package_path(self.model)
+            failed = package.with_suffix(".failed")
+            if failed.exists():  # a package that built but did not work: do not build again
+                raise RuntimeError(f"the compiled step of this model shape did not work "
+                                   f"before; delete {failed} to try again")
             self._wait_idle(QUIET_S)  # the first generation after a load stays at full speed
             if not package.exists():
                 if self.source is not None and not getattr(sys, "frozen", False):
@@ -145,8 +149,13 @@ class DecodeCompiler:
                     with gc_quiet.young_only():
                         aot_step.build(self.model, package)
             self._wait_idle(QUIET_S)
-            run = aot_step.load(package, self.model)
-            aot_step.check(self.model, run)
+            try:
+                run = aot_step.load(package, self.model)
+                aot_step.check(self.model, run)
+            except Exception as exc:
+                failed.write_text(f"{type(exc).__name__}: {exc}"[:2000], encoding="utf-8")
+                package.unlink(missing_ok=True)
+                raise
             gc_quiet.freeze()
             self._run_step = run
             self.compile_s = time.perf_counter() - t0

@@ -133,3 +133,27 @@ def test_in_process_compile_waits_for_the_running_generation(tmp_path, compile_o
     for _ in steps:  # the generation ends: the compile goes on
         pass
     assert lm.compiler.wait(60) and loaded == [lm.model] and len(children) == 1
+
+
+def test_a_package_that_does_not_work_is_not_built_again(tmp_path, compile_on, monkeypatch):
+    """A package whose step differs from the eager one is removed and remembered as failed:
+    the next load stays eager at once instead of building it again (a minute of CPU)."""
+    path = tmp_path / "tiny.gguf"
+    write_tiny_gguf(path, layers=1)
+    monkeypatch.setattr(compiled, "QUIET_S", 0.0)
+    builds = []
+
+    def fake_child(src, precision, threads, package):
+        builds.append(package)
+        package.parent.mkdir(parents=True, exist_ok=True)
+        package.write_bytes(b"not a package")
+
+    monkeypatch.setattr(compiled, "warm_in_child", fake_child)
+    lm = load_text_model(path, precision="fp32")
+    assert lm.start_compile() and not lm.compiler.wait(60)
+    assert lm.compiler.state == "failed" and len(builds) == 1
+    package = compiled.package_path(lm.model)
+    assert not package.exists() and package.with_suffix(".failed").exists()
+    again = load_text_model(path, precision="fp32")
+    assert again.start_compile() and not again.compiler.wait(60)
+    assert "did not work before" in again.compiler.error and len(builds) == 1
