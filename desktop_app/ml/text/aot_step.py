@@ -56,9 +56,9 @@ class DecodeStep(nn.Module):
 
 @torch.inference_mode()
 def check(model: nn.Module, run) -> None:
-    """Raise RuntimeError unless the compiled step gives the eager step's logits (the same
-    top token; values within the rounding of bf16 products summed in another order) at two
-    positions of a scratch cache."""
+    """Raise RuntimeError unless the compiled step gives the eager step's logits (within the
+    rounding of bf16 products summed in another order: a wrong weight or constant is far
+    outside it) at two positions of a scratch cache."""
     dtype = getattr(model, "cache_dtype", None) or next(model.parameters()).dtype
     ids = torch.tensor([[1, 7, 3, 11, 5]])
     caches = [model.new_cache(1, 16, dtype) for _ in range(2)]
@@ -68,8 +68,7 @@ def check(model: nn.Module, run) -> None:
         got = run(step_inputs(ids[:, pos:pos + 1], caches[0], pos)).float()
         ref = model(ids[:, pos:pos + 1], caches[1], pos)[:, -1].float()
         scale = float(ref.abs().max()) or 1.0  # torch.compile's step differs as much (3.9 %)
-        if (got.shape != ref.shape or int(got.argmax()) != int(ref.argmax())
-                or not torch.allclose(got, ref, atol=0.05 * scale, rtol=0)):
+        if got.shape != ref.shape or not torch.allclose(got, ref, atol=0.05 * scale, rtol=0):
             raise RuntimeError("the compiled step's logits differ from the eager step's")
 
 
@@ -94,7 +93,8 @@ def build(model: nn.Module, path: Path) -> Path:
         program = torch.export.export(DecodeStep(model), tuple(example), dynamic_shapes=shapes,
                                       strict=False)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.stem + ".partial.pt2")
+        # one name per process: two Reverie windows may build the same shape at once
+        tmp = path.with_name(f"{path.stem}.{os.getpid()}.partial.pt2")
         torch._inductor.aoti_compile_and_package(
             program, package_path=str(tmp),
             inductor_configs={"aot_inductor.package_constants_in_so": False})
@@ -219,7 +219,7 @@ def _extract_library(package: Path) -> Path:
         names = [n for n in archive.namelist() if n.endswith(".so")]
         if len(names) != 1:
             raise RuntimeError(f"{package.name} holds {len(names)} libraries, not one")
-        tmp = target.with_name(target.name + ".partial")
+        tmp = target.with_name(f"{target.name}.{os.getpid()}.partial")
         with archive.open(names[0]) as src, open(tmp, "wb") as dst:
             shutil.copyfileobj(src, dst)
     tmp.replace(target)

@@ -157,3 +157,19 @@ def test_a_package_that_does_not_work_is_not_built_again(tmp_path, compile_on, m
     again = load_text_model(path, precision="fp32")
     assert again.start_compile() and not again.compiler.wait(60)
     assert "did not work before" in again.compiler.error and len(builds) == 1
+
+
+def test_the_load_check_tells_a_wrong_step_from_a_right_one(tmp_path):
+    """``aot_step.check`` passes a step that gives the eager logits and refuses one that is
+    off by more than rounding (e.g. a wrong weight handed to the library)."""
+    path = tmp_path / "tiny.gguf"
+    write_tiny_gguf(path, layers=1)
+    model = load_text_model(path, precision="fp32").model
+
+    def eager(inputs):
+        ids, marker, cos, sin, *kv = inputs
+        return aot_step.DecodeStep(model)(ids, marker, cos, sin, *kv)
+
+    aot_step.check(model, eager)
+    with pytest.raises(RuntimeError, match="differ from the eager step"):
+        aot_step.check(model, lambda inputs: eager(inputs) * 1.5 + 1.0)
