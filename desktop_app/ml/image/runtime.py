@@ -26,6 +26,9 @@ from desktop_app.ml.image.directions import load_directions
 from desktop_app.ml.image.flow_prior import SAMPLE_STEPS, load_flow_prior
 from desktop_app.ml.image.model_dir import load_vae
 
+#: gradient steps and learning rate that refine an encoded picture's latent (encode_pixels)
+REFINE_STEPS, REFINE_LR = 20, 0.05
+
 
 class ImageModel:
     """Model + its directions. Not thread-safe: use it from one thread (the engine worker)."""
@@ -167,15 +170,37 @@ class ImageModel:
             img = img[..., 0]
         return img[0] if single else img
 
-    @torch.inference_mode()
-    def encode_pixels(self, pixels: np.ndarray) -> np.ndarray:
-        """uint8 ``(H, W, C)`` or ``(N, H, W, C)`` at the model's size -> mu ``(D,)``/``(N, D)``."""
+    def encode_pixels(self, pixels: np.ndarray, refine: int = REFINE_STEPS) -> np.ndarray:
+        """uint8 ``(H, W, C)`` or ``(N, H, W, C)`` at the model's size -> latent ``(D,)`` /
+        ``(N, D)``: the encoder's mean, then ``refine`` steps of gradient descent on the
+        latent towards the decoder's best reconstruction of these pixels (0: the mean alone).
+
+        The encoder is amortised: its mean is a good guess, not the latent the decoder draws
+        the picture from best. Measured on the 696 held-out emoji: per-pixel MSE 0.00996 from
+        the mean, 0.00614 after 20 Adam steps (lr 0.05; the latent moves 28 % of its length),
+        0.00515 after 50; about 0.15 s for one picture. Used where a user's picture enters
+        the latent space (import, morph and edit from a file), never per frame.
+        """
         single = pixels.ndim == 3
         p = pixels[None] if single else pixels
         x = torch.from_numpy(np.array(p, np.uint8)).permute(0, 3, 1, 2).float() / 255.0
-        mu, _ = self.vae.encode(x)
-        out = mu.numpy().astype(np.float32)
+        with torch.inference_mode():
+            mu, _ = self.vae.encode(x)
+        z = mu.clone()  # outside inference mode: a tensor autograd may differentiate
+        if refine > 0:
+            z = self._refine(z, x, refine)
+        out = z.detach().numpy().astype(np.float32)
         return out[0] if single else out
+
+    def _refine(self, z: torch.Tensor, x: torch.Tensor, steps: int) -> torch.Tensor:
+        z = z.requires_grad_(True)
+        opt = torch.optim.Adam([z], lr=REFINE_LR)
+        with torch.enable_grad():
+            for _ in range(steps):
+                loss = torch.nn.functional.mse_loss(self.vae.decode(z), x, reduction="sum")
+                (z.grad,) = torch.autograd.grad(loss, z)  # the weights get no gradients
+                opt.step()
+        return z.detach()
 
     def load_image(self, path: str | Path) -> np.ndarray:
         """Any picture file, centre-cropped/resized to the model's input. DataError if unusable."""
