@@ -12,12 +12,9 @@ Every failure raises :class:`~desktop_app.core.errors.ModelLoadError` naming the
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import re
-import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -26,6 +23,7 @@ import torch
 from safetensors import safe_open
 
 from desktop_app.core.errors import DataError, ModelLoadError
+from desktop_app.core.model_use import ModelUse
 from desktop_app.core.model_registry import read_safetensors_header
 from desktop_app.core.untrusted import child_file, str_in
 from desktop_app.ml.text.gpt2 import GPT2Config, GPT2LMHeadModel
@@ -47,40 +45,6 @@ _IGNORED_SUFFIXES = (".attn.bias", ".attn.masked_bias", ".rotary_emb.inv_freq")
 ProgressFn = Callable[[float, str], None]
 
 
-class ModelUse:
-    """Whether a loaded model is in use (a generation, the inspector's forward pass), from any
-    thread: background work that would slow it (the decode step's compile) waits for a quiet
-    moment with :meth:`wait_idle`."""
-
-    def __init__(self) -> None:
-        self._count = 0
-        self._last_end = time.monotonic()  # a load counts as use: quiet is measured from it
-        self._changed = threading.Condition()
-
-    @contextlib.contextmanager
-    def using(self):
-        """Held for the length of one use."""
-        with self._changed:
-            self._count += 1
-        try:
-            yield
-        finally:
-            with self._changed:
-                self._count -= 1
-                self._last_end = time.monotonic()
-                self._changed.notify_all()
-
-    def wait_idle(self, quiet_s: float = 0.0) -> None:
-        """Block until nothing has used the model for ``quiet_s`` seconds."""
-        with self._changed:
-            while True:
-                self._changed.wait_for(lambda: self._count == 0)
-                left = self._last_end + quiet_s - time.monotonic()
-                if left <= 0:
-                    return
-                self._changed.wait(left)  # a new use wakes it early; the loop looks again
-
-
 @dataclass
 class LoadedTextModel:
     """A ready model with everything generation needs. Owned by the thread that loaded it."""
@@ -98,7 +62,7 @@ class LoadedTextModel:
     special_tokens: dict[str, str] = field(default_factory=dict)
     display_name: str | None = None  # e.g. the built-in name of a GGUF file
     compiler: Any = None  # a compiled.DecodeCompiler once start_compile() was called
-    use: ModelUse = field(default_factory=lambda: ModelUse())
+    use: ModelUse = field(default_factory=ModelUse)
     _sha256: str | None = None
     _pieces: list[str] | None = None
 
