@@ -149,7 +149,7 @@ def quality(m: ImageModel, data, held_idx: np.ndarray, clf, groups: list[str], *
                                                    guidance=guidance))
                            for i in range(0, n, 100)])
     held = data.pixels[held_idx[:n]]
-    recon = m.decode(m.encode_pixels(held))
+    recon = m.decode(m.encode_pixels(held, refine=0))  # decode(mu): the decoder alone
     base = q.sharpness(real)
     out = {"n": n, "temperature": temperature, "guidance": guidance,
            "two_sample_samples": q.two_sample_accuracy(real, fake, seed=1),
