@@ -25,6 +25,7 @@ from functools import lru_cache
 from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, pre_tokenizers
 
 from desktop_app.core.errors import ModelLoadError
+from desktop_app.ml.text.gguf_file import GGUFFile
 from desktop_app.ml.text.tokenizer import TextTokenizer
 
 _GPT2_SPLIT = r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"
@@ -73,8 +74,40 @@ def _byte_alphabet() -> dict[int, str]:
     return dict(zip(bs, map(chr, cs)))
 
 
+#: the last file's tokenizer: (path, size, mtime) -> (tokenizer, chat template)
+_LAST: dict[tuple, tuple[TextTokenizer, str | None]] = {}
+
+
 def tokenizer_from_gguf(gf) -> tuple[TextTokenizer, str | None]:
-    """(tokenizer, chat template) of a :class:`~desktop_app.ml.text.gguf_file.GGUFFile`."""
+    """(tokenizer, chat template) of a :class:`~desktop_app.ml.text.gguf_file.GGUFFile`,
+    built once per file: tokenizers' BPE constructor is Rust code that holds the GIL for
+    37 ms on SmolLM2's 49k-token vocabulary (the largest stall of the window while that model
+    loads), so the engine's warm-up builds the writing model's ahead (:func:`prepare`)."""
+    try:
+        st = gf.path.stat()
+        key = (str(gf.path.resolve()), st.st_size, st.st_mtime_ns)
+    except OSError:
+        key = None
+    if key is not None and key in _LAST:
+        return _LAST[key]
+    built = _build(gf)
+    if key is not None:
+        _LAST.clear()
+        _LAST[key] = built
+    return built
+
+
+def prepare(path) -> None:
+    """Build the tokenizer of the GGUF file ``path`` now (the engine's warm-up, while the
+    window is idle), so that loading the model later reuses it. Any failure is left to
+    that load to report."""
+    try:
+        tokenizer_from_gguf(GGUFFile(path))
+    except Exception:  # noqa: BLE001 - the model's own load says what is wrong, once
+        pass
+
+
+def _build(gf) -> tuple[TextTokenizer, str | None]:
     name = gf.path.name
     kind = gf.field("tokenizer.ggml.model")
     tokens = gf.field("tokenizer.ggml.tokens")

@@ -107,3 +107,21 @@ def test_unknown_pre_tokenizer_refused_by_name(tmp_path, capsys):
 def test_unknown_precision_refused(good):
     with pytest.raises(ModelLoadError):
         load_text_model(good, precision="int3")
+
+
+def test_a_files_tokenizer_is_built_once_and_again_when_the_file_changes(tmp_path):
+    """The BPE build holds the GIL (37 ms for SmolLM2), so a file's tokenizer is kept: the
+    warm-up builds the writing model's ahead and its load reuses it; a changed file (size or
+    modification time) is read again."""
+    from desktop_app.ml.text import gguf_tokenizer
+    from desktop_app.ml.text.gguf_file import GGUFFile
+
+    path = tmp_path / "m.gguf"
+    write_tiny_gguf(path)
+    gguf_tokenizer.prepare(path)
+    first = gguf_tokenizer.tokenizer_from_gguf(GGUFFile(path))[0]
+    assert load_text_model(path, precision="fp32").tokenizer is first
+    write_tiny_gguf(path, pre="gpt-2")  # another pre-tokenizer and a new modification time
+    again = load_text_model(path, precision="fp32").tokenizer
+    assert again is not first
+    gguf_tokenizer.prepare(tmp_path / "missing.gguf")  # nothing there: the load will say so
