@@ -69,8 +69,7 @@ def test_decoder_stage_trains_and_exports(tmp_path, recipe):
 
 
 def test_wide_decoder_starts_as_the_same_decoder_and_round_trips(tmp_path):
-    from desktop_app.ml.image.model_dir import save_vae
-    from desktop_app.ml.image.vae import ResBlock, VAEConfig
+    from desktop_app.ml.image.vae import ResBlock
 
     plain = tiny_model(size=64)
     z = torch.randn(3, 8)
@@ -79,15 +78,7 @@ def test_wide_decoder_starts_as_the_same_decoder_and_round_trips(tmp_path):
     assert sum(isinstance(m, ResBlock) for m in wide.decoder.body) == 2   # at 16 and 32 px
     assert torch.equal(plain.decode(z), wide.decode(z))      # every new part starts at zero
     assert train_stages.with_refine_head(wide, 0, 16) is wide
-    with torch.no_grad():
-        wide.decoder.head[-1].bias.fill_(0.5)
-    save_vae(wide, tmp_path / "m")
-    loaded, raw = load_vae(tmp_path / "m")
-    assert raw["wide"] == 8
-    assert torch.allclose(loaded.decode(z), wide.decode(z), atol=1e-6)
-    assert not torch.allclose(loaded.decode(z), plain.decode(z), atol=1e-3)
-    with pytest.raises(ValueError, match="wide"):
-        VAEConfig(wide=-1)
+    _round_trips_with_its_new_part(wide, wide.decoder.head[-1], "wide", plain, z, tmp_path)
 
 
 def test_high_frequency_loss_prefers_the_sharp_picture():
@@ -136,24 +127,31 @@ def test_the_export_keeps_the_evaluation_that_best_meets_both_targets(tmp_path):
 
 
 def test_refine_head_starts_as_the_same_decoder_and_round_trips(tmp_path):
-    from desktop_app.ml.image.model_dir import save_vae
-    from desktop_app.ml.image.vae import VAEConfig
-
     plain = tiny_model(size=64)
     z = torch.randn(3, 8)
     headed = train_stages.with_refine_head(plain, 8)
     assert headed.cfg.refine == 8 and plain.cfg.refine == 0
     assert torch.equal(plain.decode(z), headed.decode(z))      # zero-initialised correction
     assert train_stages.with_refine_head(headed, 16) is headed  # already has one
+    _round_trips_with_its_new_part(headed, headed.decoder.refine[-1], "refine", plain, z,
+                                   tmp_path)
+
+
+def _round_trips_with_its_new_part(model, last_conv, key: str, plain, z, tmp_path) -> None:
+    """Once the new part's last conv is non-zero, the saved folder keeps the ``key`` size and
+    decodes like ``model`` (not like ``plain``); a negative ``key`` size is refused."""
+    from desktop_app.ml.image.model_dir import save_vae
+    from desktop_app.ml.image.vae import VAEConfig
+
     with torch.no_grad():
-        headed.decoder.refine[-1].bias.fill_(0.5)
-    save_vae(headed, tmp_path / "m")
+        last_conv.bias.fill_(0.5)
+    save_vae(model, tmp_path / "m")
     loaded, raw = load_vae(tmp_path / "m")
-    assert raw["refine"] == 8
-    assert torch.allclose(loaded.decode(z), headed.decode(z), atol=1e-6)
+    assert raw[key] == 8
+    assert torch.allclose(loaded.decode(z), model.decode(z), atol=1e-6)
     assert not torch.allclose(loaded.decode(z), plain.decode(z), atol=1e-3)
-    with pytest.raises(ValueError, match="refine"):
-        VAEConfig(refine=-1)
+    with pytest.raises(ValueError, match=key):
+        VAEConfig(**{key: -1})
 
 
 def test_squared_error_term_adds_to_the_reconstruction_loss():
