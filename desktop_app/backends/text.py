@@ -41,7 +41,7 @@ def get_model(ctx: JobContext, model_dir: str, precision: str = "fp32"):
 def model_info(lm) -> TextModelInfo:
     return TextModelInfo(
         name=lm.name, path=str(lm.folder), arch=lm.arch,
-        parameters=sum(p.numel() for p in lm.model.parameters()),
+        parameters=lm.n_parameters or sum(p.numel() for p in lm.model.parameters()),
         max_context=lm.max_context, precision=lm.precision,
         has_chat_template=bool(lm.chat_template),
         generation_defaults=tuple(sorted(lm.generation_defaults.items())))

@@ -88,6 +88,7 @@ def load_gguf_model(path: str | Path, *, precision: str = "fp32", progress=None,
     return LoadedTextModel(
         model=model, tokenizer=tokenizer, folder=path, arch="llama", config=config,
         weight_files=[path], precision=precision, eos_ids=tuple(dict.fromkeys(eos)),
+        n_parameters=gf.parameter_count(),
         generation_defaults={}, chat_template=template,
         special_tokens=dict(getattr(tokenizer, "special_tokens", {})),
         display_name=name or packaged_name(path) or path.stem)

@@ -63,6 +63,9 @@ class LoadedTextModel:
     display_name: str | None = None  # e.g. the built-in name of a GGUF file
     compiler: Any = None  # a compiled.DecodeCompiler once start_compile() was called
     use: ModelUse = field(default_factory=ModelUse)
+    #: parameters of the model as stored (quantized weights are buffers, so counting
+    #: ``model.parameters()`` would leave them out); 0 = count ``model.parameters()``
+    n_parameters: int = 0
     _sha256: str | None = None
     _pieces: list[str] | None = None
 
@@ -280,6 +283,7 @@ def load_text_model(folder: str | Path, *, precision: str = "fp32",
     tokenizer = TextTokenizer.from_folder(folder)
     arch, model = build_model(config)
     _load_weights(model, arch, files, headers, PRECISIONS[precision], report)
+    n_parameters = sum(p.numel() for p in model.parameters())  # before quantizing
     if precision in ("int8", "int4"):
         report(0.96, f"Quantizing to {precision}")
         quantize_model(model, arch, bits=8 if precision == "int8" else 4,
@@ -292,7 +296,7 @@ def load_text_model(folder: str | Path, *, precision: str = "fp32",
     report(1.0, f"Loaded {folder.name}")
     return LoadedTextModel(
         model=model, tokenizer=tokenizer, folder=folder, arch=arch, config=config,
-        weight_files=files, precision=precision,
+        weight_files=files, precision=precision, n_parameters=n_parameters,
         eos_ids=_eos_ids(config, gen_cfg, tokenizer),
         generation_defaults=generation_defaults(gen_cfg),
         chat_template=_chat_template(tok_cfg),

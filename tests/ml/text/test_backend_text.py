@@ -51,6 +51,16 @@ def test_model_is_cached_between_jobs(model_folders):
     assert not any(isinstance(e, Progress) and "Loading" in e.message for e in events)
 
 
+@pytest.mark.parametrize("arch", ["gpt2", "llama"])
+def test_a_quantized_model_reports_all_its_parameters(model_folders, arch):
+    """int4/int8 weights are buffers, not parameters: the count shown in the Write room is
+    the stored model's, whatever the precision (it showed 35.1K for SmolLM2 at int4)."""
+    folder = str(model_folders[arch][0])
+    counts = {precision: _run(LoadTextModelJob(model_dir=folder, precision=precision))[-1]
+              .result.parameters for precision in ("fp32", "int8", "int4")}
+    assert counts["fp32"] > 0 and counts["int8"] == counts["fp32"] == counts["int4"]
+
+
 def test_cancelled_generation_ends_cancelled(model_folders):
     token = CancelToken()
     folder = str(model_folders["gpt2"][0])
