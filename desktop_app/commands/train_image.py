@@ -62,12 +62,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--init-from", type=opt.text, default=None, metavar="MODEL",
                    help="with --stage decoder/prior: the model (name or folder) to start from")
     p.add_argument("--decoder-recipe", default="gan",
-                   choices=("gan", "mse", "wide", "wide-settle"),
+                   choices=("gan", "mse", "wide", "wide-settle", "prior-gan"),
                    help="with --stage decoder: gan (L1 + discriminator; default), mse (adds a "
                         "refinement head and a squared-error term: lower MSE, softer) or wide "
                         "(residual blocks + a full-size head, squared-error and "
                         "high-frequency terms; keeps the evaluation best on MSE and sharpness); wide-settle "
-                        "continues a wide decoder with more weight on the squared error")
+                        "continues a wide decoder with more weight on the squared error; prior-gan "
+                        "continues one with the discriminator also judging decoded samples of "
+                        "MODEL's learned prior (sharper samples)")
     p.add_argument("--max-minutes", type=opt.float_in(0, 100_000, above=True), default=None,
                    help="with --stage decoder/prior: a time budget; the learning rate decays "
                         "over whichever ends first, the steps or the time")

@@ -15,6 +15,14 @@ moves only the discriminator.
 Batches: the frozen encoder's posterior ``(mu, logvar)`` of each training image (and of its
 mirror image, where flipping is allowed) is precomputed; the decoder sees
 ``z = mu + noise * sigma * eps`` so it also learns the neighbourhood a prior sample lands in.
+
+With ``prior_fakes`` (a pool of latents drawn from the model's learned prior), the
+discriminator also sees the decoder's pictures of *prior samples* as fakes, and the decoder's
+adversarial term covers them (VAE/GAN, Larsen et al. 2016, used samples from the prior the same
+way). A reconstruction is pulled towards its original by the pixel losses; a prior sample has no
+original, so without this term the decoder only learns to draw sharply near the training
+images' own latents, and a sampled latent between them decodes to an average of its
+neighbours (on emoji: sharpness 0.85 of the originals' for reconstructions, 0.75 for samples).
 """
 
 from __future__ import annotations
@@ -86,7 +94,11 @@ class DecoderGAN(nn.Module):
         self.disc_weight = disc_weight
         self.register_buffer("gan_step", torch.zeros((), dtype=torch.long))
 
-    def losses(self, z: torch.Tensor, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    def losses(self, z: torch.Tensor, x: torch.Tensor,
+               z_prior: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """Pixel losses of the reconstructions of ``x`` from ``z``; in training, the hinge loss
+        of the discriminator and the decoder's adaptive adversarial term, on the
+        reconstructions and, when given, on the decoded prior latents ``z_prior``."""
         fake = self.vae.decode(z)                                  # (B, C, H, W)
         # L1 keeps edges (it favours the median, not the blurry mean); the squared term,
         # weighted, holds the held-out MSE down while the discriminator adds detail
@@ -100,10 +112,11 @@ class DecoderGAN(nn.Module):
             self.gan_step += 1
         if not self.training or not torch.is_grad_enabled():
             return {"loss": rec, "rec": rec}
+        fakes = fake if z_prior is None else torch.cat([fake, self.vae.decode(z_prior)])
         frozen = {k: v.detach() for k, v in self.disc.named_parameters()}
-        g_adv = -functional_call(self.disc, frozen, (fake,)).mean()
+        g_adv = -functional_call(self.disc, frozen, (fakes,)).mean()
         d_loss = (F.relu(1.0 - self.disc(x)).mean()
-                  + F.relu(1.0 + self.disc(fake.detach())).mean())
+                  + F.relu(1.0 + self.disc(fakes.detach())).mean())
         if step < self.disc_start:        # warm the discriminator up before it steers the decoder
             return {"loss": rec + d_loss, "rec": rec, "d": d_loss}
         last = self.vae.decoder.out.weight
@@ -123,6 +136,7 @@ class DecoderGANTask:
                  noise: float = 1.0, disc_start: int = 100, disc_weight: float = 0.5,
                  mse_weight: float = 0.0, hf_weight: float = 0.0,
                  prior_latents: np.ndarray | None = None, real_sharpness: float = 0.0,
+                 prior_fakes: np.ndarray | None = None,
                  extra_config: dict | None = None) -> None:
         self.vae = vae
         self.data_id = data_id
@@ -132,6 +146,9 @@ class DecoderGANTask:
         # the export keeps the evaluation that best meets both targets (see `score`)
         self.prior_z = None if prior_latents is None else torch.from_numpy(prior_latents)
         self.real_sharpness = real_sharpness
+        # a pool of prior latents whose decodings are the discriminator's second kind of fake
+        # (kept apart from the evaluation's latents: other seeds)
+        self.prior_fakes = None if prior_fakes is None else torch.from_numpy(prior_fakes)
         self.best: tuple[float, int, dict] | None = None
         self.best_dir: Path | None = None
         self.noise, self.disc_start, self.disc_weight = noise, disc_start, disc_weight
@@ -148,7 +165,9 @@ class DecoderGANTask:
                 "data": self.data_id, "n": int(len(self.x)), "noise": self.noise,
                 "disc_start": self.disc_start, "disc_weight": self.disc_weight,
                 **({"mse_weight": self.mse_weight} if self.mse_weight else {}),
-                **({"hf_weight": self.hf_weight} if self.hf_weight else {})}
+                **({"hf_weight": self.hf_weight} if self.hf_weight else {}),
+                **({"prior_fakes": int(len(self.prior_fakes))}
+                   if self.prior_fakes is not None else {})}
 
     def build_model(self) -> nn.Module:
         import copy
@@ -166,11 +185,14 @@ class DecoderGANTask:
         x[f] = x[f].flip(-1)
         mu = torch.where(f[:, None], self.mu_f[i], self.mu[i])
         sd = torch.where(f[:, None], self.std_f[i], self.std[i])
-        return mu + self.noise * sd * e, x
+        if self.prior_fakes is None:
+            return mu + self.noise * sd * e, x
+        # as many prior latents as reconstructions, drawn after the batch's other draws
+        j = torch.randint(len(self.prior_fakes), (batch_size,), generator=gen)[sl]
+        return mu + self.noise * sd * e, x, self.prior_fakes[j]
 
     def loss(self, model: nn.Module, batch) -> torch.Tensor:
-        z, x = batch
-        return getattr(model, "module", model).losses(z, x)["loss"]
+        return getattr(model, "module", model).losses(*batch)["loss"]
 
     def batch_units(self, batch) -> int:
         return int(batch[0].shape[0])

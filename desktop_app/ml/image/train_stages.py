@@ -31,6 +31,10 @@ STAGES = ("decoder", "prior")
 #: a squared-error term and a high-frequency term (Laplacian L1 + per-image energy gap).
 #: ``wide-settle`` continues a ``wide`` decoder with 3x the squared-error weight and a third of
 #: the adversarial one (the high-frequency term holds the sharpness while the error falls).
+#: ``prior-gan`` continues a ``wide`` decoder with the ``wide-settle`` pixel losses, and the
+#: discriminator also judges decoded samples of the model's learned prior (a pool of
+#: ``PRIOR_FAKES`` latents), so the decoder learns to draw sharply where samples land, not only
+#: at the training images' own latents.
 DECODER_RECIPES = {
     "gan": {"refine": 0, "wide": 0, "noise": 1.0, "disc_weight": 0.5, "mse_weight": 0.0},
     "mse": {"refine": 32, "wide": 0, "noise": 0.5, "disc_weight": 0.1, "mse_weight": 10.0},
@@ -38,7 +42,12 @@ DECODER_RECIPES = {
              "hf_weight": 1.0, "lr": 3e-4},
     "wide-settle": {"refine": 0, "wide": 16, "noise": 0.5, "disc_weight": 0.1,
                     "mse_weight": 30.0, "hf_weight": 1.0, "lr": 1.5e-4},
+    "prior-gan": {"refine": 0, "wide": 16, "noise": 0.5, "disc_weight": 0.3,
+                  "mse_weight": 30.0, "hf_weight": 1.0, "lr": 1.5e-4, "prior_fakes": True},
 }
+#: Prior latents drawn for ``prior-gan`` (seeds from ``PRIOR_FAKE_SEED``: apart from the
+#: evaluation's 5000.. and the bench's 0..1399).
+PRIOR_FAKES, PRIOR_FAKE_SEED = 8192, 100_000
 
 
 def with_refine_head(vae, width: int, wide: int = 0):
@@ -89,6 +98,21 @@ def encodings(vae, pixels: np.ndarray, batch: int = 256) -> tuple[np.ndarray, np
     return np.concatenate(mus), np.concatenate(lvs)
 
 
+def _prior_pool(init_from: str | Path) -> np.ndarray:
+    """``PRIOR_FAKES`` latents from ``init_from``'s learned prior (Any, noise 1, guidance 4)."""
+    from desktop_app.ml.image.runtime import ImageModel
+
+    n = PRIOR_FAKES
+    m = ImageModel(init_from)
+    if m.flow is None:
+        raise UsageError(f"{init_from} has no learned prior (flow_prior.safetensors), which "
+                         f"the prior-gan recipe draws its samples from")
+    return np.concatenate([m.sample_seeds(range(s, min(s + 512, PRIOR_FAKE_SEED + n)), 1.0,
+                                          guidance=4.0)
+                           for s in range(PRIOR_FAKE_SEED, PRIOR_FAKE_SEED + n, 512)]
+                          ).astype(np.float32)
+
+
 def _sample_check(init_from: str | Path, data: ImageSet, n: int = 300) -> dict:
     """Latents from ``init_from``'s learned prior (seeds 5000.., not the bench's 0..599; Any,
     noise 1, guidance 4) and the real images' mean Laplacian energy, for the decoder stage's
@@ -100,7 +124,8 @@ def _sample_check(init_from: str | Path, data: ImageSet, n: int = 300) -> dict:
     if m.flow is None:
         return {}
     z = m.sample_seeds(range(5000, 5000 + n), 1.0, guidance=4.0)
-    real = data.pixels[np.random.default_rng(5).choice(len(data), 600, replace=False)]
+    real = data.pixels[np.random.default_rng(5).choice(len(data), min(600, len(data)),
+                                                       replace=False)]
     return {"prior_latents": z.astype(np.float32), "real_sharpness": sharpness(real)}
 
 
@@ -141,6 +166,7 @@ def build(stage: str, init_from: str | Path, data: ImageSet, train_idx: np.ndarr
                              (mu[held_idx], g[held_idx], s[held_idx]),
                              FlowPriorConfig(latent_dim=vae.cfg.latent_dim), data_id=data_id,
                              balance=0.5)
+        task.origin = f"a new prior over the latents of {init_from} (its VAE is not changed)"
         cfg = TrainConfig(steps=steps, batch_size=128, lr=1e-3, min_lr=5e-5, warmup_steps=200,
                           weight_decay=0.01, beta2=0.99, eval_every=500, checkpoint_every=500,
                           log_every=100, seed=seed, device="cpu")
@@ -155,11 +181,15 @@ def build(stage: str, init_from: str | Path, data: ImageSet, train_idx: np.ndarr
                              + ", ".join(DECODER_RECIPES))
         recipe = dict(DECODER_RECIPES[decoder_recipe])
         lr = recipe.pop("lr", 2e-4)
+        if recipe.pop("prior_fakes", False):
+            recipe["prior_fakes"] = _prior_pool(init_from)
         vae = with_refine_head(vae, recipe.pop("refine"), recipe.pop("wide"))
         task = DecoderGANTask(vae, data.pixels[tr], mu[tr], lv[tr], mu_f[tr], lv_f[tr],
                               flip_ok[tr], data.pixels[held_idx], mu[held_idx],
                               data_id=data_id, extra_config={"data": raw.get("data", data_id)},
                               **recipe, **_sample_check(init_from, data))
+        task.origin = (f"fine-tuning the decoder of {init_from} ({decoder_recipe} recipe; the "
+                       f"encoder is frozen)")
         cfg = TrainConfig(steps=steps, batch_size=16, lr=lr, min_lr=lr / 10, warmup_steps=100,
                           weight_decay=0.0, beta1=0.5, beta2=0.9, grad_clip=0.0,
                           eval_every=200, sample_every=200, checkpoint_every=200, log_every=25,

@@ -10,7 +10,8 @@ from desktop_app.ml.image import train_stages
 from desktop_app.ml.image.decoder_gan import DecoderGAN, PatchDiscriminator
 from desktop_app.ml.image.model_dir import load_vae
 from desktop_app.ml.training.loop import train
-from image_helpers import make_tiny_model_dir, tiny_model, toy_images
+from desktop_app.core.errors import UsageError
+from image_helpers import add_tiny_flow_prior, make_tiny_model_dir, tiny_model, toy_images
 
 
 def test_discriminator_gives_patch_logits():
@@ -162,3 +163,49 @@ def test_squared_error_term_adds_to_the_reconstruction_loss():
     rec = weighted.losses(z, x)["rec"]
     mse = (vae.decode(z) - x).pow(2).mean()
     assert torch.allclose(rec, plain + 10.0 * mse, atol=1e-6)
+
+
+def test_decoded_prior_samples_are_a_second_kind_of_fake():
+    torch.manual_seed(0)
+    gan = DecoderGAN(tiny_model(), disc_start=0, disc_weight=0.5).train()
+    z, x, zp = torch.randn(4, 8), torch.rand(4, 1, 28, 28), torch.randn(4, 8) * 3
+    parts = gan.losses(z, x, zp)
+    # the discriminator's hinge loss: real images against reconstructions *and* prior samples
+    with torch.no_grad():
+        fakes = torch.cat([gan.vae.decode(z), gan.vae.decode(zp)])
+        d_ref = torch.relu(1 - gan.disc(x)).mean() + torch.relu(1 + gan.disc(fakes)).mean()
+    assert torch.allclose(parts["d"], d_ref, atol=1e-6)
+    # the decoder's adversarial gradient now depends on the prior samples
+    gan.zero_grad()
+    parts["loss"].backward()
+    with_prior = gan.vae.decoder.out.weight.grad.clone()
+    gan.zero_grad()
+    gan.gan_step.zero_()
+    gan.losses(z, x)["loss"].backward()
+    assert not torch.allclose(with_prior, gan.vae.decoder.out.weight.grad)
+    assert all(p.grad is None for p in gan.vae.encoder.parameters())
+
+
+def test_prior_gan_recipe_draws_its_fakes_from_the_models_learned_prior(tmp_path, monkeypatch):
+    monkeypatch.setattr(train_stages, "PRIOR_FAKES", 24)
+    data = toy_images()
+    plain = make_tiny_model_dir(tmp_path / "plain")
+    with pytest.raises(UsageError, match="no learned prior"):
+        train_stages.build("decoder", plain, data, np.arange(30), np.arange(30, 40), steps=2,
+                           seed=0, data_id="toy", decoder_recipe="prior-gan")
+    folder = add_tiny_flow_prior(make_tiny_model_dir(tmp_path / "tiny"))
+    task, cfg = train_stages.build("decoder", folder, data, np.arange(30), np.arange(30, 40),
+                                   steps=4, seed=0, data_id="toy", decoder_recipe="prior-gan")
+    assert task.prior_fakes.shape == (24, 8) and task.identity()["prior_fakes"] == 24
+    assert "fine-tuning the decoder" in task.origin     # not "starting from scratch"
+    z, x, zp = task.train_batch(torch.Generator().manual_seed(0), 6, 0, 1)
+    assert z.shape == zp.shape == (6, 8) and x.shape == (6, 1, 28, 28)
+    # every fake latent is one of the pool's (the prior's samples, not fresh noise)
+    assert all(any(torch.equal(r, q) for q in task.prior_fakes) for r in zp)
+    # no evaluation (the export would keep the best one: here the untrained step 0's)
+    cfg.eval_every = cfg.sample_every = cfg.checkpoint_every = 0
+    cfg.eval_at_start = False
+    task.disc_start, cfg.warmup_steps, cfg.lr = 1, 0, 1e-2
+    train(task, cfg, tmp_path / "run")
+    after, _ = load_vae(tmp_path / "run")
+    assert after.cfg.wide == 16 and after.state_dict()["decoder.head.4.weight"].abs().max() > 0
