@@ -50,7 +50,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="global sequences per step (default 16; 2 with --lora)")
     p.add_argument("--grad-accum", type=opt.int_in(1, 1024), default=1)
     p.add_argument("--lr", type=opt.float_in(0, 10, above=True), default=None,
-                   help="peak learning rate (default 2e-3)")
+                   help="peak learning rate (default 2e-3; 5e-4 with --lora)")
     p.add_argument("--min-lr", type=opt.float_in(0, 10), default=None, help="default lr/10")
     p.add_argument("--warmup", type=opt.int_in(0, 10_000_000), default=None, help="warm-up steps (default steps/20)")
     p.add_argument("--init-from", type=opt.text, metavar="MODEL", default=None,
@@ -61,10 +61,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lora", action="store_true",
                    help="train low-rank adapters on the --init-from model (frozen); writes a "
                         "PEFT adapter folder (adapter_config.json, adapter_model.safetensors)")
-    p.add_argument("--lora-rank", type=opt.int_in(1, 256), default=8,
-                   help="adapter rank, 1-256 (default 8)")
-    p.add_argument("--lora-alpha", type=opt.float_in(0, 4096, above=True), default=16.0,
-                   help="adapter scale numerator: updates are scaled by alpha/rank (default 16)")
+    p.add_argument("--lora-rank", type=opt.int_in(1, 256), default=32,
+                   help="adapter rank, 1-256 (default 32)")
+    p.add_argument("--lora-alpha", type=opt.float_in(0, 4096, above=True), default=64.0,
+                   help="adapter scale numerator: updates are scaled by alpha/rank (default 64)")
     p.add_argument("--lora-dropout", type=opt.float_in(0, 0.9), default=0.0, metavar="P",
                    help="dropout on the adapters' inputs while training, 0-0.9 (default 0)")
     p.add_argument("--lora-layers", type=opt.int_in(0, 1000), default=None, metavar="N",

@@ -19,7 +19,8 @@ from training_helpers import story, write_corpus
 BASE_FAST = ["--size", "test", "--batch-size", "4", "--eval-batches", "2", "--threads", "1",
              "--vocab-size", "300", "--context", "32", "--warmup", "2"]
 LORA_FAST = ["--lora", "--threads", "1", "--context", "32", "--batch-size", "4",
-             "--no-bf16", "--progress", "json", "--lora-rank", "4", "--warmup", "1"]
+             "--no-bf16", "--progress", "json", "--lora-rank", "4", "--lora-alpha", "16",
+             "--warmup", "1"]
 
 
 def _json_lines(out: str) -> list[dict]:
