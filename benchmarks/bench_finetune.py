@@ -62,14 +62,14 @@ def make_data(text_file: Path, nbytes: int, tmp: Path, offset: int = 0
 
 
 def throughput(base: Path, train_text: str, steps: int = 4) -> list[tuple[str, int, float]]:
-    """Tokens/s of the run's own training step (``LoRATextTask.loss``: top blocks with
-    adapters over the cached lower blocks, chunked loss) + backward + AdamW, 2 windows of 512
+    """Tokens/s of the run's own training step (``LoRATextTask.loss`` with the command's
+    default adapters and recomputation, chunked loss) + backward + AdamW, 2 windows of 512
     tokens, for float32 and bf16 products, 1 and 2 threads (median of ``steps`` after one
     warm-up step, which also fills the lower-block cache as the first epoch does)."""
     import numpy as np
     import torch
 
-    from desktop_app.commands.train_text_lora import LORA_LAYERS
+    from desktop_app.commands.train_text_lora import LORA_ALPHA, LORA_LAYERS, LORA_RANK
     from desktop_app.ml.text.train_data import TokenWindows
     from desktop_app.ml.training.lora_task import LoRATextTask, load_base
 
@@ -78,7 +78,8 @@ def throughput(base: Path, train_text: str, steps: int = 4) -> list[tuple[str, i
         model, tok = load_base(base)
         ids = np.asarray([0] + tok.encode(train_text, add_special_tokens=False))
         task = LoRATextTask(base, str(base), model.config.to_hf(), tok, TokenWindows(ids, 512),
-                            [], rank=8, alpha=16, bf16=bf16, data_fingerprint="bench",
+                            [], rank=LORA_RANK, alpha=LORA_ALPHA, bf16=bf16,
+                            data_fingerprint="bench",
                             sample_prompt="", base_model=model, lora_layers=LORA_LAYERS)
         torch.manual_seed(0)
         model = task.build_model()
@@ -210,7 +211,8 @@ def main() -> int:
           f"bytes training, {len(heldout.encode()):,} held out; {os.cpu_count()} CPUs; "
           f"{load()}", flush=True)
     if not args.skip_throughput:
-        print("training throughput, context 512, one window a step (LoRA rank 8):")
+        print("training throughput, context 512, two windows a step (the command's default "
+              "adapters):")
         throughput(base, train_text)
     out = args.out or tmp / "adapter"
     cmd = [sys.executable, "-m", "desktop_app", "train", "text", "--lora", "--init-from",

@@ -27,6 +27,7 @@ import sys
 from pathlib import Path
 
 from desktop_app.commands.stop_signal import StopOnSignal
+from desktop_app.commands.train_text_lora import LORA_ALPHA, LORA_RANK
 from desktop_app.commands import options as opt
 from desktop_app.commands.progress import note, progress_printer
 from desktop_app.core.errors import ReverieError, UsageError
@@ -61,15 +62,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lora", action="store_true",
                    help="train low-rank adapters on the --init-from model (frozen); writes a "
                         "PEFT adapter folder (adapter_config.json, adapter_model.safetensors)")
-    p.add_argument("--lora-rank", type=opt.int_in(1, 256), default=32,
-                   help="adapter rank, 1-256 (default 32)")
-    p.add_argument("--lora-alpha", type=opt.float_in(0, 4096, above=True), default=64.0,
-                   help="adapter scale numerator: updates are scaled by alpha/rank (default 64)")
+    p.add_argument("--lora-rank", type=opt.int_in(1, 256), default=LORA_RANK,
+                   help=f"adapter rank, 1-256 (default {LORA_RANK})")
+    p.add_argument("--lora-alpha", type=opt.float_in(0, 4096, above=True), default=LORA_ALPHA,
+                   help=f"adapter scale numerator: updates are scaled by alpha/rank (default "
+                        f"{LORA_ALPHA:g})")
     p.add_argument("--lora-dropout", type=opt.float_in(0, 0.9), default=0.0, metavar="P",
                    help="dropout on the adapters' inputs while training, 0-0.9 (default 0)")
     p.add_argument("--lora-layers", type=opt.int_in(0, 1000), default=None, metavar="N",
-                   help="adapters on the top N blocks only (default 10: faster steps and "
-                        "less memory; 0: every block, a little more gain, ~4 GB)")
+                   help="adapters on the top N blocks only (default 0: every block; 10: "
+                        "about twice the steps a minute, less gain)")
     p.add_argument("--max-minutes", type=opt.float_in(0, 7 * 24 * 60, above=True), default=None,
                    help="time budget: end with a checkpoint and the exported model after this "
                         "many minutes of training")

@@ -49,10 +49,12 @@ PRESETS: dict[str, dict[str, Preset]] = {
 
 #: LoRA fine-tuning of a built-in writing model (``train text --lora``): tokens per step (the
 #: command's default two windows of 512) and the training rate measured for SmolLM2-135M with
-#: ``benchmarks/bench_finetune.py`` (bf16, 2 threads, the shared 2-core machine; see
-#: docs/train-room.md). Other bases scale by their parameter count.
+#: ``benchmarks/bench_finetune.py``: the command's default adapters (every block, rank 32,
+#: recomputed in backward), bf16, one thread (the room gives the run all cores but one), 133
+#: tokens/s on the quiet 2-core machine (2026-12-06), taken down a little for the app and
+#: whatever else shares the CPU. Other bases scale by their parameter count.
 LORA_TOKENS_PER_STEP = 1024
-LORA_TOKENS_PER_S = 50.0
+LORA_TOKENS_PER_S = 110.0
 LORA_REFERENCE_PARAMETERS = 134_515_008
 LORA_DEFAULT_STEPS = 40
 BUILTIN_WRITER = paths.WRITING_MODEL

@@ -328,3 +328,37 @@ def test_a_bf16_run_evaluates_and_samples_a_held_out_text_of_a_few_tokens(base_d
     layers = json.loads((base_dir / "config.json").read_text())["num_hidden_layers"]
     cfg = json.loads((tmp_path / "o" / lora.CONFIG_FILE).read_text())
     assert cfg["layers_to_transform"] == [layers - 1]
+
+
+@pytest.mark.parametrize("bf16", [False, True])
+def test_recomputing_the_adapted_blocks_in_backward_changes_no_gradient(bf16):
+    """Activation checkpointing (the default, for memory) must give the very loss and adapter
+    gradients of a plain backward, under bf16 autocast and with adapter dropout too."""
+    import numpy as np
+
+    from desktop_app.ml.text.train_data import TokenWindows
+    from desktop_app.ml.training.lora_task import LoRATextTask
+
+    tokens = np.random.default_rng(0).integers(0, 50, 400)
+    grads = []
+    for recompute in (False, True):
+        task = LoRATextTask(Path("tiny"), "tiny", {"num_hidden_layers": 2, "hidden_size": 32},
+                            None, TokenWindows(tokens, 24), [], rank=4, alpha=8, bf16=bf16,
+                            data_fingerprint="x", sample_prompt="", dropout=0.1,
+                            base_model=_tiny_llama(), recompute=recompute)
+        torch.manual_seed(3)              # the adapters' init and the dropout masks
+        model = task.build_model()
+        for m in lora.lora_modules(model).values():   # B = 0 at the start: A gets no gradient
+            torch.nn.init.normal_(m.lora_B.weight, std=0.05)
+        batch = task.train_batch(torch.Generator().manual_seed(1), 4, 0, 1)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            loss = task.loss(model, batch)
+        loss.backward()
+        grads.append((float(loss.detach()), {n: p.grad.clone() for n, p in model.named_parameters()
+                                    if p.requires_grad}))
+    (plain_loss, plain), (ckpt_loss, ckpt) = grads
+    assert ckpt_loss == plain_loss
+    assert plain.keys() == ckpt.keys() and len(plain) == 2 * 7 * 2
+    for name, g in plain.items():
+        assert g.abs().sum() > 0, name
+        assert torch.allclose(ckpt[name], g, rtol=1e-5, atol=1e-7), name
