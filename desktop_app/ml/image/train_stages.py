@@ -98,29 +98,23 @@ def encodings(vae, pixels: np.ndarray, batch: int = 256) -> tuple[np.ndarray, np
     return np.concatenate(mus), np.concatenate(lvs)
 
 
-def _prior_pool(init_from: str | Path) -> np.ndarray:
-    """``PRIOR_FAKES`` latents from ``init_from``'s learned prior (Any, noise 1, guidance 4)."""
-    from desktop_app.ml.image.runtime import ImageModel
-
-    n = PRIOR_FAKES
-    m = ImageModel(init_from)
+def _prior_pool(m, init_from: str | Path) -> np.ndarray:
+    """``PRIOR_FAKES`` latents from the learned prior of ``m`` (the ImageModel of
+    ``init_from``; Any, noise 1, guidance 4)."""
     if m.flow is None:
         raise UsageError(f"{init_from} has no learned prior (flow_prior.safetensors), which "
                          f"the prior-gan recipe draws its samples from")
-    return np.concatenate([m.sample_seeds(range(s, min(s + 512, PRIOR_FAKE_SEED + n)), 1.0,
-                                          guidance=4.0)
-                           for s in range(PRIOR_FAKE_SEED, PRIOR_FAKE_SEED + n, 512)]
-                          ).astype(np.float32)
+    seeds = range(PRIOR_FAKE_SEED, PRIOR_FAKE_SEED + PRIOR_FAKES)
+    return m.sample_seeds(seeds, 1.0, guidance=4.0).astype(np.float32)
 
 
-def _sample_check(init_from: str | Path, data: ImageSet, n: int = 300) -> dict:
-    """Latents from ``init_from``'s learned prior (seeds 5000.., not the bench's 0..599; Any,
-    noise 1, guidance 4) and the real images' mean Laplacian energy, for the decoder stage's
-    per-evaluation sharpness; nothing when the model has no flow prior."""
+def _sample_check(m, data: ImageSet, n: int = 300) -> dict:
+    """Latents from the learned prior of ``m`` (the ImageModel of the model being fine-tuned;
+    seeds 5000.., not the bench's 0..599; Any, noise 1, guidance 4) and the real images' mean
+    Laplacian energy, for the decoder stage's per-evaluation sharpness; nothing when the model
+    has no flow prior."""
     from desktop_app.ml.image.quality import sharpness
-    from desktop_app.ml.image.runtime import ImageModel
 
-    m = ImageModel(init_from)
     if m.flow is None:
         return {}
     z = m.sample_seeds(range(5000, 5000 + n), 1.0, guidance=4.0)
@@ -181,13 +175,15 @@ def build(stage: str, init_from: str | Path, data: ImageSet, train_idx: np.ndarr
                              + ", ".join(DECODER_RECIPES))
         recipe = dict(DECODER_RECIPES[decoder_recipe])
         lr = recipe.pop("lr", 2e-4)
+        from desktop_app.ml.image.runtime import ImageModel
+        sampler = ImageModel(init_from)   # its learned prior: the evaluation's samples, the pool
         if recipe.pop("prior_fakes", False):
-            recipe["prior_fakes"] = _prior_pool(init_from)
+            recipe["prior_fakes"] = _prior_pool(sampler, init_from)
         vae = with_refine_head(vae, recipe.pop("refine"), recipe.pop("wide"))
         task = DecoderGANTask(vae, data.pixels[tr], mu[tr], lv[tr], mu_f[tr], lv_f[tr],
                               flip_ok[tr], data.pixels[held_idx], mu[held_idx],
                               data_id=data_id, extra_config={"data": raw.get("data", data_id)},
-                              **recipe, **_sample_check(init_from, data))
+                              **recipe, **_sample_check(sampler, data))
         task.origin = (f"fine-tuning the decoder of {init_from} ({decoder_recipe} recipe; the "
                        f"encoder is frozen)")
         cfg = TrainConfig(steps=steps, batch_size=16, lr=lr, min_lr=lr / 10, warmup_steps=100,

@@ -354,8 +354,8 @@ def test_recomputing_the_adapted_blocks_in_backward_changes_no_gradient(bf16):
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             loss = task.loss(model, batch)
         loss.backward()
-        grads.append((float(loss.detach()), {n: p.grad.clone() for n, p in model.named_parameters()
-                                    if p.requires_grad}))
+        grads.append((float(loss.detach()),
+                      {n: p.grad.clone() for n, p in model.named_parameters() if p.requires_grad}))
     (plain_loss, plain), (ckpt_loss, ckpt) = grads
     assert ckpt_loss == plain_loss
     assert plain.keys() == ckpt.keys() and len(plain) == 2 * 7 * 2
