@@ -1,8 +1,12 @@
 """``reverie train image``: train the image VAE on a folder, ``builtin:emoji`` or ``builtin:fashion``.
 
-``--stage decoder|prior --init-from MODEL`` trains the later stages of an existing model
-instead (:mod:`desktop_app.ml.image.train_stages`): a sharper decoder (L1 + a patch
-discriminator, encoder frozen), or the category-conditioned flow prior over its latents.
+``--stage joint --init-from MODEL`` fine-tunes the whole VAE of an existing model (encoder and
+decoder, the VAE objective, usually with ``--augment``) and then writes the model folder as
+after a new VAE: its latents move, so directions, atlas and mixture prior are recomputed, and
+a learned prior must be trained again. ``--stage decoder|prior --init-from MODEL`` trains the
+later stages of an existing model instead (:mod:`desktop_app.ml.image.train_stages`): a
+sharper decoder (L1 + a patch discriminator, encoder frozen), or the category-conditioned
+flow prior over its latents.
 
 Runs the shared training loop (checkpoints + resume in ``--out``), then writes the finished
 model folder there: ``config.json``, ``model.safetensors``, ``directions.safetensors/.json``
@@ -43,6 +47,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="learning-rate warm-up steps (default min(200, steps/10))")
     p.add_argument("--held-out", type=opt.float_in(0, 0.9, above=True), default=0.1, help="held-out fraction (default 0.1)")
     p.add_argument("--no-flip", action="store_true", help="no horizontal-flip augmentation")
+    p.add_argument("--augment", type=opt.float_in(0, 1), default=0.0, metavar="FRACTION",
+                   help="with --stage vae/joint: this fraction of each batch slightly scaled, "
+                        "rotated, shifted and (colour images) recoloured (default 0)")
     p.add_argument("--seed", type=opt.SEED, default=1337)
     p.add_argument("--eval-every", type=opt.int_in(0, 10_000_000), default=500)
     p.add_argument("--checkpoint-every", type=opt.int_in(0, 10_000_000), default=500)
@@ -56,11 +63,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     # The spelling before --progress, kept so that scripts written for it still run.
     p.add_argument("--json", dest="progress", action="store_const", const="json",
                    help=argparse.SUPPRESS)
-    p.add_argument("--stage", default="vae", choices=("vae", "decoder", "prior"),
-                   help="vae (default); decoder: sharpen MODEL's decoder; prior: train a "
-                        "category-conditioned prior over MODEL's latents (both need --init-from)")
+    p.add_argument("--stage", default="vae", choices=("vae", "joint", "decoder", "prior"),
+                   help="vae (default); joint: fine-tune MODEL's whole VAE (its directions and "
+                        "atlas are recomputed; its learned prior must be trained again); "
+                        "decoder: sharpen MODEL's decoder; prior: train a category-conditioned "
+                        "prior over MODEL's latents (the last three need --init-from)")
     p.add_argument("--init-from", type=opt.text, default=None, metavar="MODEL",
-                   help="with --stage decoder/prior: the model (name or folder) to start from")
+                   help="with --stage joint/decoder/prior: the model (name or folder) to start "
+                        "from")
     p.add_argument("--decoder-recipe", default="gan",
                    choices=("gan", "mse", "wide", "wide-settle", "prior-gan"),
                    help="with --stage decoder: gan (L1 + discriminator; default), mse (adds a "
@@ -86,8 +96,10 @@ def _check(args: argparse.Namespace) -> None:
         raise UsageError("--held-out must be between 0 and 0.9")
     if args.beta < 0:
         raise UsageError("--beta must not be negative")
-    if args.stage not in ("vae", "decoder", "prior"):
-        raise UsageError(f"unknown --stage {args.stage!r}; choose vae, decoder or prior")
+    if args.stage not in ("vae", "joint", "decoder", "prior"):
+        raise UsageError(f"unknown --stage {args.stage!r}; choose vae, joint, decoder or prior")
+    if args.augment and args.stage in ("decoder", "prior"):
+        raise UsageError(f"--augment applies to --stage vae and joint, not {args.stage}")
     if args.stage != "vae" and not args.init_from:
         raise UsageError(f"--stage {args.stage} needs --init-from MODEL")
 
@@ -121,14 +133,24 @@ def run(args: argparse.Namespace) -> int:
     skipped = sum(data.skipped.values())
     say({"kind": "data", "message": f"{len(data)} images ({len(train_idx)} train, "
          f"{len(held_idx)} held out)" + (f"; skipped {skipped} unreadable" if skipped else "")})
-    if args.stage != "vae":
+    if args.stage not in ("vae", "joint"):
         return _run_stage(args, data, train_idx, held_idx, say)
-    cfg = VAEConfig(image_size=size, channels=channels, latent_dim=args.latent or latent,
-                    widths=widths, beta=args.beta, extra_conv_max_side=extra,
-                    kl_warmup_steps=args.kl_warmup if args.kl_warmup is not None
-                    else max(1, args.steps // 4))
+    init = None
+    if args.stage == "joint":
+        init, cfg = _joint_start(args, data)
+    else:
+        cfg = VAEConfig(image_size=size, channels=channels, latent_dim=args.latent or latent,
+                        widths=widths, beta=args.beta, extra_conv_max_side=extra,
+                        kl_warmup_steps=args.kl_warmup if args.kl_warmup is not None
+                        else max(1, args.steps // 4))
     task = ImageVAETask(data, train_idx, held_idx, cfg, data_id=args.data,
-                        flip=flip and not args.no_flip, fp16_export=args.fp16)
+                        flip=flip and not args.no_flip, fp16_export=args.fp16,
+                        augment=args.augment, init=init)
+    if init is not None:
+        task.origin = f"fine-tuning the whole VAE of {args.init_from}"
+        moved = f"; augmented {args.augment:.0%} of each batch" if args.augment else ""
+        say({"kind": "data", "message": f"fine-tuning the whole VAE of {args.init_from} "
+                                        f"(encoder and decoder{moved})"})
     task.sample = _grid_sampler(task, Path(args.out) / "samples")
     tcfg = TrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr,
                        min_lr=args.lr / 20, warmup_steps=(args.warmup_steps if args.warmup_steps
@@ -148,6 +170,25 @@ def run(args: argparse.Namespace) -> int:
                                                                       "message": m}))
     say({"kind": "data", "message": f"model folder ready: {out}"})
     return 0
+
+
+def _joint_start(args, data):
+    """``(model, config)`` of ``--init-from`` for the joint stage: its own architecture (the
+    wide decoder included), its beta, the KL already at full weight."""
+    from dataclasses import replace
+
+    from desktop_app.core.paths import resolve_model_dir
+    from desktop_app.ml.image.model_dir import load_vae
+
+    vae, _ = load_vae(resolve_model_dir(args.init_from, "image"))
+    if vae.cfg.image_size != data.pixels.shape[1] or vae.cfg.channels != data.channels:
+        raise UsageError(f"{args.init_from} draws {vae.cfg.image_size}px images with "
+                         f"{vae.cfg.channels} channel(s); the data does not match")
+    if args.latent is not None and args.latent != vae.cfg.latent_dim:
+        raise UsageError(f"--latent {args.latent} differs from {args.init_from}'s "
+                         f"{vae.cfg.latent_dim}; a joint fine-tune keeps the model's size")
+    vae.cfg = replace(vae.cfg, kl_warmup_steps=0)
+    return vae, vae.cfg
 
 
 def _run_stage(args, data, train_idx, held_idx, say) -> int:

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import torch
 import pytest
 from PIL import Image
 
@@ -238,3 +239,33 @@ def test_train_image_takes_progress_json_like_the_other_train_commands():
     assert parser.parse_args(base).progress == "text"
     assert parser.parse_args(base + ["--progress", "json"]).progress == "json"
     assert parser.parse_args(base + ["--json"]).progress == "json"   # the older spelling
+
+
+def test_train_joint_stage_fine_tunes_the_whole_vae_and_refinalizes(model, tmp_path, capsys):
+    from desktop_app.ml.image.model_dir import load_vae
+
+    rng = np.random.default_rng(1)
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    for i in range(12):
+        Image.fromarray((rng.random((28, 28)) * 255).astype(np.uint8), "L").save(folder / f"{i}.png")
+    out = tmp_path / "joint"
+    base = ["train", "image", "--data", str(folder), "--size", "28", "--out", str(out),
+            "--steps", "3", "--batch-size", "4", "--lr", "1e-3", "--held-out", "0.25"]
+    assert main(base + ["--stage", "joint", "--init-from", model, "--augment", "0.5"]) == 0
+    text = capsys.readouterr().out
+    assert "fine-tuning the whole VAE" in text and "augmented 50% of each batch" in text
+    assert "starting from scratch" not in text
+    for name in ("model.safetensors", "directions.json", "atlas.json", "metrics.json"):
+        assert (out / name).is_file(), name
+    old, old_cfg = load_vae(model)
+    new, new_cfg = load_vae(out)
+    assert new_cfg["latent_dim"] == old_cfg["latent_dim"]            # the model's own size
+    enc = [not torch.equal(a, b) for a, b in zip(old.encoder.parameters(), new.encoder.parameters())]
+    dec = [not torch.equal(a, b) for a, b in zip(old.decoder.parameters(), new.decoder.parameters())]
+    assert any(enc) and any(dec)                                      # both halves trained
+    assert main(base + ["--stage", "prior", "--augment", "0.5", "--init-from", model]) == 2
+    assert "--augment applies to" in capsys.readouterr().err
+    assert main(base + ["--stage", "joint", "--init-from", model, "--latent", "9",
+                        "--out", str(tmp_path / "j2")]) == 2
+    assert "keeps the model's size" in capsys.readouterr().err

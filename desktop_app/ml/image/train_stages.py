@@ -34,7 +34,9 @@ STAGES = ("decoder", "prior")
 #: ``prior-gan`` continues a ``wide`` decoder with the ``wide-settle`` pixel losses, and the
 #: discriminator also judges decoded samples of the model's learned prior (a pool of
 #: ``PRIOR_FAKES`` latents), so the decoder learns to draw sharply where samples land, not only
-#: at the training images' own latents.
+#: at the training images' own latents. (Moving and recolouring half of each batch here too, as
+#: the joint stage does, was measured on the jointly fine-tuned emoji model and not kept: held-out
+#: MSE 0.00837 against 0.00847, but reconstructions' sharpness 0.78 against 0.85.)
 DECODER_RECIPES = {
     "gan": {"refine": 0, "wide": 0, "noise": 1.0, "disc_weight": 0.5, "mse_weight": 0.0},
     "mse": {"refine": 32, "wide": 0, "noise": 0.5, "disc_weight": 0.1, "mse_weight": 10.0},

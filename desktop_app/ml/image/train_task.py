@@ -2,8 +2,11 @@
 
 Batches are float tensors ``(B, C, H, W)`` in [0, 1] drawn from the training split with the
 loop's per-step generator (so a resumed run sees the same data), with a random horizontal flip
-where the image allows it. The loss is the negative ELBO divided by the number of pixel values
-(so its scale does not depend on the image size). The KL weight ramps up with the model's own
+where the image allows it, and with ``augment`` > 0 that fraction of each batch moved and
+recoloured (:mod:`.augment`). With ``init`` the run starts from a trained model's weights (the
+``joint`` stage: the whole VAE fine-tuned, KL at full weight from the first step). The loss is
+the negative ELBO divided by the number of pixel values (so its scale does not depend on the
+image size). The KL weight ramps up with the model's own
 ``train_step`` buffer, which is saved in checkpoints and so survives a resume.
 """
 
@@ -16,6 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from desktop_app.ml.image.augment import augment
 from desktop_app.ml.image.datasets import ImageSet
 from desktop_app.ml.image.model_dir import save_vae
 from desktop_app.ml.image.vae import ConvVAE, VAEConfig
@@ -44,9 +48,13 @@ class ImageVAETask:
 
     def __init__(self, data: ImageSet, train_idx: np.ndarray, held_idx: np.ndarray,
                  cfg: VAEConfig, *, data_id: str, flip: bool = True,
-                 eval_images: int = 2000, eval_batch: int = 250, fp16_export: bool = False
-                 ) -> None:
+                 eval_images: int = 2000, eval_batch: int = 250, fp16_export: bool = False,
+                 augment: float = 0.0, init: ConvVAE | None = None) -> None:
+        if not 0.0 <= augment <= 1.0:
+            raise ValueError(f"augment must be a fraction in [0, 1], not {augment}")
         self.cfg = cfg
+        self.augment = augment
+        self.init = init
         self.data_id = data_id
         self.train_x = torch.from_numpy(np.ascontiguousarray(
             data.pixels[train_idx])).permute(0, 3, 1, 2).contiguous()  # uint8 (N, C, H, W)
@@ -59,10 +67,17 @@ class ImageVAETask:
 
     def identity(self) -> dict:
         return {"kind": "image-vae", "config": self.cfg.to_dict(), "data": self.data_id,
-                "n_train": self.n_train, "n_held_out": self.n_held}
+                "n_train": self.n_train, "n_held_out": self.n_held,
+                **({"augment": self.augment} if self.augment else {}),
+                **({"init": "from a trained model"} if self.init is not None else {})}
 
     def build_model(self) -> nn.Module:
-        return ConvVAE(self.cfg)
+        if self.init is None:
+            return ConvVAE(self.cfg)
+        import copy
+        model = copy.deepcopy(self.init).train()
+        model.train_step.fill_(max(self.cfg.kl_warmup_steps, 0))  # trained: KL at full weight
+        return model
 
     def train_batch(self, gen: torch.Generator, batch_size: int, part: int, nparts: int
                     ) -> torch.Tensor:
@@ -74,6 +89,10 @@ class ImageVAETask:
         f = flips[sl]
         if f.any():
             x[f] = x[f].flip(-1)
+        if self.augment:   # drawn after the batch's other draws; the first rows are moved
+            n = int(round(self.augment * len(x)))
+            if n:
+                x[:n] = augment(x[:n], gen)
         return x
 
     def loss(self, model: nn.Module, batch: torch.Tensor) -> torch.Tensor:
