@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import torch
 import pytest
+import torch
 from PIL import Image
 
 from desktop_app.cli import main
@@ -248,7 +248,8 @@ def test_train_joint_stage_fine_tunes_the_whole_vae_and_refinalizes(model, tmp_p
     folder = tmp_path / "imgs"
     folder.mkdir()
     for i in range(12):
-        Image.fromarray((rng.random((28, 28)) * 255).astype(np.uint8), "L").save(folder / f"{i}.png")
+        pixels = (rng.random((28, 28)) * 255).astype(np.uint8)
+        Image.fromarray(pixels, "L").save(folder / f"{i}.png")
     out = tmp_path / "joint"
     base = ["train", "image", "--data", str(folder), "--size", "28", "--out", str(out),
             "--steps", "3", "--batch-size", "4", "--lr", "1e-3", "--held-out", "0.25"]
@@ -261,9 +262,9 @@ def test_train_joint_stage_fine_tunes_the_whole_vae_and_refinalizes(model, tmp_p
     old, old_cfg = load_vae(model)
     new, new_cfg = load_vae(out)
     assert new_cfg["latent_dim"] == old_cfg["latent_dim"]            # the model's own size
-    enc = [not torch.equal(a, b) for a, b in zip(old.encoder.parameters(), new.encoder.parameters())]
-    dec = [not torch.equal(a, b) for a, b in zip(old.decoder.parameters(), new.decoder.parameters())]
-    assert any(enc) and any(dec)                                      # both halves trained
+    def moved(a, b):
+        return any(not torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    assert moved(old.encoder, new.encoder) and moved(old.decoder, new.decoder)   # both trained
     assert main(base + ["--stage", "prior", "--augment", "0.5", "--init-from", model]) == 2
     assert "--augment applies to" in capsys.readouterr().err
     assert main(base + ["--stage", "joint", "--init-from", model, "--latent", "9",
