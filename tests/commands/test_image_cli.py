@@ -242,6 +242,7 @@ def test_train_image_takes_progress_json_like_the_other_train_commands():
 
 
 def test_train_joint_stage_fine_tunes_the_whole_vae_and_refinalizes(model, tmp_path, capsys):
+    from desktop_app.commands import train_image
     from desktop_app.ml.image.model_dir import load_vae
 
     rng = np.random.default_rng(1)
@@ -265,6 +266,20 @@ def test_train_joint_stage_fine_tunes_the_whole_vae_and_refinalizes(model, tmp_p
     def moved(a, b):
         return any(not torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
     assert moved(old.encoder, new.encoder) and moved(old.decoder, new.decoder)   # both trained
+    # a time budget ends the run early and still writes a finished model folder; without
+    # --lr a joint fine-tune takes the fine-tuning rate, not a new VAE's
+    budget = tmp_path / "budget"
+    argv = base + ["--stage", "joint", "--init-from", model, "--max-minutes", "1e-6",
+                   "--progress", "json"]
+    argv[argv.index("--out") + 1] = str(budget)
+    del argv[argv.index("--lr"):argv.index("--lr") + 2]
+    assert main(argv) == 0
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert any("time budget" in e.get("message", "") for e in events)
+    # (the budget is spent at once, so the schedule stands at its end: peak / 20)
+    lrs = [e["lr"] for e in events if e["kind"] == "step"]
+    assert lrs == [pytest.approx(train_image.LR["joint"] / 20)]
+    assert (budget / "metrics.json").is_file() and (budget / "atlas.json").is_file()
     assert main(base + ["--stage", "prior", "--augment", "0.5", "--init-from", model]) == 2
     assert "--augment applies to" in capsys.readouterr().err
     assert main(base + ["--stage", "joint", "--init-from", model, "--latent", "9",

@@ -138,6 +138,13 @@ def conditions(data: ImageSet) -> tuple[np.ndarray, np.ndarray]:
             np.array([STYLES.index(s) for s in styles]))
 
 
+def check_fits(vae, data: ImageSet, name: str | Path) -> None:
+    """UsageError unless the model ``name`` draws images of ``data``'s size and channels."""
+    if vae.cfg.image_size != data.pixels.shape[1] or vae.cfg.channels != data.channels:
+        raise UsageError(f"{name} draws {vae.cfg.image_size}px images with "
+                         f"{vae.cfg.channels} channel(s); the data does not match")
+
+
 def build(stage: str, init_from: str | Path, data: ImageSet, train_idx: np.ndarray,
           held_idx: np.ndarray, *, steps: int, seed: int, data_id: str,
           decoder_recipe: str = "gan"):
@@ -145,9 +152,7 @@ def build(stage: str, init_from: str | Path, data: ImageSet, train_idx: np.ndarr
     from desktop_app.ml.image.model_dir import load_vae
 
     vae, raw = load_vae(init_from)
-    if vae.cfg.image_size != data.pixels.shape[1] or vae.cfg.channels != data.channels:
-        raise UsageError(f"{init_from} draws {vae.cfg.image_size}px images with "
-                         f"{vae.cfg.channels} channel(s); the data does not match")
+    check_fits(vae, data, init_from)
     flip_ok = data.flip_ok if data.flip_ok is not None else np.ones(len(data), bool)
     mu, lv = encodings(vae, data.pixels)
     if stage == "prior":
