@@ -44,11 +44,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=opt.int_in(1, 4096), default=64)
     p.add_argument("--lr", type=opt.float_in(0, 10, above=True), default=None,
                    help=f"peak learning rate (default {LR['vae']:g}; --stage joint "
-                        f"{LR['joint']:g}, as the built-in emoji model was fine-tuned)")
+                        f"{LR['joint']:g}, as the built-in emoji model was fine-tuned; the decoder "
+                        f"and prior stages: their recipe's)")
     p.add_argument("--latent", type=opt.int_in(2, 512), default=None, help="latent size 32..128")
     p.add_argument("--size", type=int, choices=(28, 64), default=None,
                    help="image side for a folder (64 RGB or 28 grey)")
-    p.add_argument("--beta", type=opt.float_in(0, 100), default=1.0, help="KL weight once warm (default 1)")
+    p.add_argument("--beta", type=opt.float_in(0, 100), default=None,
+                   help="KL weight once warm (default 1; --stage joint: the model's own)")
     p.add_argument("--kl-warmup", type=opt.int_in(0, 10_000_000), default=None, help="KL warm-up steps")
     p.add_argument("--warmup-steps", type=opt.int_in(0, 10_000_000), default=None,
                    help="learning-rate warm-up steps (default min(200, steps/10))")
@@ -102,7 +104,7 @@ def _check(args: argparse.Namespace) -> None:
         raise UsageError("--latent must be between 2 and 512 (32..128 recommended)")
     if not 0.0 < args.held_out < 0.9:
         raise UsageError("--held-out must be between 0 and 0.9")
-    if args.beta < 0:
+    if args.beta is not None and args.beta < 0:
         raise UsageError("--beta must not be negative")
     if args.stage not in ("vae", "joint", "decoder", "prior"):
         raise UsageError(f"unknown --stage {args.stage!r}; choose vae, joint, decoder or prior")
@@ -148,7 +150,8 @@ def run(args: argparse.Namespace) -> int:
         init, cfg = _joint_start(args, data)
     else:
         cfg = VAEConfig(image_size=size, channels=channels, latent_dim=args.latent or latent,
-                        widths=widths, beta=args.beta, extra_conv_max_side=extra,
+                        widths=widths, beta=1.0 if args.beta is None else args.beta,
+                        extra_conv_max_side=extra,
                         kl_warmup_steps=args.kl_warmup if args.kl_warmup is not None
                         else max(1, args.steps // 4))
     task = ImageVAETask(data, train_idx, held_idx, cfg, data_id=args.data,
@@ -184,7 +187,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _joint_start(args, data):
     """``(model, config)`` of ``--init-from`` for the joint stage: its own architecture (the
-    wide decoder included), its beta, the KL already at full weight."""
+    wide decoder included), its beta unless ``--beta`` says another, the KL already at full
+    weight."""
     from dataclasses import replace
 
     from desktop_app.core.paths import resolve_model_dir
@@ -196,7 +200,8 @@ def _joint_start(args, data):
     if args.latent is not None and args.latent != vae.cfg.latent_dim:
         raise UsageError(f"--latent {args.latent} differs from {args.init_from}'s "
                          f"{vae.cfg.latent_dim}; a joint fine-tune keeps the model's size")
-    vae.cfg = replace(vae.cfg, kl_warmup_steps=0)
+    vae.cfg = replace(vae.cfg, kl_warmup_steps=0,
+                      beta=vae.cfg.beta if args.beta is None else args.beta)
     return vae, vae.cfg
 
 
@@ -211,6 +216,8 @@ def _run_stage(args, data, train_idx, held_idx, say) -> int:
                                     decoder_recipe=args.decoder_recipe)
     if args.max_minutes:
         tcfg.max_seconds = args.max_minutes * 60.0
+    if args.lr:              # the stage's own rate otherwise; the floor keeps its ratio
+        tcfg.min_lr, tcfg.lr = tcfg.min_lr * args.lr / tcfg.lr, args.lr
     if hasattr(task, "best_dir"):
         task.best_dir = Path(args.out) / "best"
     with StopOnSignal() as stop:

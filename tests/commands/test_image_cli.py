@@ -229,6 +229,31 @@ def test_train_stage_options(model, tmp_path, capsys):
     assert "Unicode emoji group" in capsys.readouterr().err
 
 
+def test_train_decoder_stage_takes_another_learning_rate(model, tmp_path, monkeypatch):
+    import types
+
+    from desktop_app.ml.training import loop
+
+    seen = {}
+
+    def record(task, cfg, out, **kw):          # the run itself is tested in test_decoder_gan
+        seen["cfg"] = cfg
+        return types.SimpleNamespace(stopped=True)
+
+    monkeypatch.setattr(loop, "train", record)
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    for i in range(6):
+        Image.new("L", (28, 28), 40 * i).save(folder / f"{i}.png")
+    base = ["train", "image", "--data", str(folder), "--size", "28", "--out",
+            str(tmp_path / "run"), "--steps", "2", "--stage", "decoder", "--init-from", model]
+    assert main(base) == 1
+    lr, floor = seen["cfg"].lr, seen["cfg"].min_lr          # the recipe's own rate
+    assert main(base + ["--lr", str(lr * 2)]) == 1
+    assert (seen["cfg"].lr, seen["cfg"].min_lr) == (pytest.approx(lr * 2),
+                                                    pytest.approx(floor * 2))
+
+
 def test_train_image_takes_progress_json_like_the_other_train_commands():
     import argparse
 
@@ -263,6 +288,7 @@ def test_train_joint_stage_fine_tunes_the_whole_vae_and_refinalizes(model, tmp_p
     old, old_cfg = load_vae(model)
     new, new_cfg = load_vae(out)
     assert new_cfg["latent_dim"] == old_cfg["latent_dim"]            # the model's own size
+    assert new_cfg["beta"] == old_cfg["beta"]                        # and its own KL weight
     def moved(a, b):
         return any(not torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
     assert moved(old.encoder, new.encoder) and moved(old.decoder, new.decoder)   # both trained
@@ -280,6 +306,12 @@ def test_train_joint_stage_fine_tunes_the_whole_vae_and_refinalizes(model, tmp_p
     lrs = [e["lr"] for e in events if e["kind"] == "step"]
     assert lrs == [pytest.approx(train_image.LR["joint"] / 20)]
     assert (budget / "metrics.json").is_file() and (budget / "atlas.json").is_file()
+    assert load_vae(budget)[1]["beta"] == old_cfg["beta"]
+    # --beta gives the fine-tune another KL weight (more detail kept in the latents)
+    assert main(base + ["--stage", "joint", "--init-from", model, "--beta", "0.5",
+                        "--out", str(tmp_path / "half")]) == 0
+    assert load_vae(tmp_path / "half")[1]["beta"] == 0.5
+    capsys.readouterr()
     assert main(base + ["--stage", "prior", "--augment", "0.5", "--init-from", model]) == 2
     assert "--augment applies to" in capsys.readouterr().err
     assert main(base + ["--stage", "joint", "--init-from", model, "--latent", "9",
