@@ -39,8 +39,9 @@ STAGES = ("decoder", "prior")
 #: MSE 0.00837 against 0.00847, but reconstructions' sharpness 0.78 against 0.85.)
 #: Letting the encoder learn in this stage too (half of each batch moved and recoloured, the
 #: adversarial term kept off the encoder by a second, detached decoding, the KL term's mean part
-#: at 0.6) was tried from the shipped emoji weights and not kept: held-out MSE 0.00847 -> 0.0092
-#: (step 200) -> 0.0091 (400); with the adversarial term reaching the encoder, 0.0089 at 1,200.
+#: at 0.6) was tried from the first jointly fine-tuned emoji weights and not kept: held-out MSE
+#: 0.00847 -> 0.0092 (step 200) -> 0.0091 (400); with the adversarial term reaching the
+#: encoder, 0.0089 at 1,200. The joint stage (``--stage joint``) is where the encoder learns.
 DECODER_RECIPES = {
     "gan": {"refine": 0, "wide": 0, "noise": 1.0, "disc_weight": 0.5, "mse_weight": 0.0},
     "mse": {"refine": 32, "wide": 0, "noise": 0.5, "disc_weight": 0.1, "mse_weight": 10.0},
