@@ -14,8 +14,9 @@ Usage:
 3. The real command, ``reverie train text --lora --init-from BASE --max-minutes M``, in a child
    process; its peak resident memory (ru_maxrss of the child) and its held-out figures.
 4. Held-out bits per byte with Reverie's loader + evaluator (``text_eval.bits_per_byte``, the
-   rule of ``reverie eval text``) for the base and for the adapter folder, and with transformers
-   + ``peft.PeftModel.from_pretrained(base, adapter)`` on the same GGUF/HF base.
+   rule and default context (2,048) of ``reverie eval text``) for the base and for the adapter
+   folder, and with transformers + ``peft.PeftModel.from_pretrained(base, adapter)`` on the
+   same GGUF/HF base.
 5. The adapter merged into the weights at load (Reverie's way) vs applied on the fly: load
    time and greedy decode tokens/s.
 The machine is shared: the load average is printed with every figure.
@@ -39,6 +40,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from desktop_app.core.paths import WRITING_MODEL  # noqa: E402  (spelled once)
+# the window `reverie eval text` scores a file with by default (SmolLM2 allows 8,192): the
+# figures printed are the ones a user gets from that command
+from desktop_app.commands.eval_text import DEFAULT_CONTEXT as EVAL_CONTEXT  # noqa: E402
 DATA = ROOT.parent / "shared" / "data" / "text" / "shakespeare" / "as-you-like-it.txt"
 
 
@@ -151,8 +155,8 @@ def reverie_bpb(model_path: Path, heldout: str) -> float:
     from desktop_app.ml.training.text_eval import bits_per_byte
 
     lm = load_text_model(model_path, precision="fp32")
-    return bits_per_byte(lm.model, lm.tokenizer.tok, [heldout], 512, bos_id=EOT_ID, batch=4,
-                         check_roundtrip=False).bits_per_byte
+    return bits_per_byte(lm.model, lm.tokenizer.tok, [heldout], EVAL_CONTEXT, bos_id=EOT_ID,
+                         batch=4, check_roundtrip=False).bits_per_byte
 
 
 def peft_bpb(base: Path, adapter: Path, heldout: str) -> tuple[float, float]:
@@ -180,11 +184,11 @@ def peft_bpb(base: Path, adapter: Path, heldout: str) -> tuple[float, float]:
         def forward(self, ids):
             return self.m(input_ids=ids).logits
 
-    before = bits_per_byte(Logits(hf), tok, [heldout], 512, bos_id=EOT_ID, batch=4,
-                           check_roundtrip=False).bits_per_byte
+    before = bits_per_byte(Logits(hf), tok, [heldout], EVAL_CONTEXT, bos_id=EOT_ID,
+                           batch=4, check_roundtrip=False).bits_per_byte
     peft_model = PeftModel.from_pretrained(hf, str(adapter))
-    after = bits_per_byte(Logits(peft_model), tok, [heldout], 512, bos_id=EOT_ID, batch=4,
-                          check_roundtrip=False).bits_per_byte
+    after = bits_per_byte(Logits(peft_model), tok, [heldout], EVAL_CONTEXT, bos_id=EOT_ID,
+                          batch=4, check_roundtrip=False).bits_per_byte
     return before, after
 
 

@@ -24,6 +24,7 @@ import sys
 import time
 from pathlib import Path
 
+from desktop_app.commands.eval_text import DEFAULT_CONTEXT as EVAL_CONTEXT
 from desktop_app.commands.stop_signal import StopOnSignal
 from desktop_app.commands.progress import note, progress_printer
 from desktop_app.core.errors import UsageError
@@ -39,7 +40,10 @@ EPOCHS = 4          # default steps: about this many passes over the training te
 #: (bench_finetune, 2026-12-06): As You Like It top 10 -3.9 % (2.80 GiB), every block -4.5 %;
 #: Alcott top 10 -2.6 %, every block -3.9 % (a full fine-tune of every weight: -5.9 / -4.1 %).
 #: Every block used to cost 3.56 GiB (over the issue's 3 GB); the adapted blocks now recompute
-#: their forward in backward (lora_task), 2.65 GiB, so every block it is.
+#: their forward in backward (lora_task), 2.65 GiB, so every block it is. (Those figures use
+#: 512-token windows; scored with `reverie eval text`'s default 2,048, as runs are since
+#: 2026-12-07: Alcott -3.2 %, As You Like It -4.1 %. Training windows of 1,024 or 2,048 tokens
+#: were no better and cost 0.3-0.7 GB more: docs/train-room.md.)
 LORA_LAYERS = 0
 #: Default peak learning rate with rank 32 / alpha 64 (the command's defaults). Measured with
 #: bench_finetune (quiet machine, 2 threads, top 10 blocks, 4-minute budget, 2026-12-06, before
@@ -142,7 +146,10 @@ def run_lora(args: argparse.Namespace) -> int:
                         sample_prompt=sample_prompt_from(val_docs[0] if val_docs else ""),
                         base_model=probe,
                         lora_layers=args.lora_layers if args.lora_layers is not None
-                        else LORA_LAYERS)
+                        else LORA_LAYERS,
+                        # scored as `reverie eval text` scores them by default, so the card's
+                        # figures are the ones a user (or an outside check) gets from it
+                        eval_context=min(EVAL_CONTEXT, max_ctx))
     del probe  # the task owns it now (one copy of the weights in memory)
     # EVALS held-out evaluations a run (the best one is exported: enough of them to catch the
     # turn before the adapter starts memorising the text), also spread over a time budget
@@ -174,7 +181,7 @@ def run_lora(args: argparse.Namespace) -> int:
     write_card(out, events, base_ref=base_ref, data=args.data, command=sys.argv, bf16=bf16,
                rank=args.lora_rank, alpha=args.lora_alpha, context=context,
                train_bytes=ntrain, heldout_bytes=nval,
-               blocks=task.where)
+               blocks=task.where, eval_context=task.eval_context)
     if args.merge_to:
         say(f"merging the adapter into a full model folder {args.merge_to}...")
         merge_to_folder(out, Path(args.merge_to).expanduser())

@@ -69,8 +69,10 @@ def load_adapter_model(folder: Path, *, precision: str = "fp32", progress=None,
     report(0.97, f"Applying the adapter {folder.name}")
     lora.merge_adapter_into(lm.model, folder)
     convert_precision(lm.model, lm.arch, precision)
+    # named after the adapter folder (messages and `reverie eval text` then say which model
+    # was scored: the base's name would read as the base's figure)
     return dataclasses.replace(
-        lm, folder=folder, precision=precision, _sha256=None, _pieces=None,
+        lm, folder=folder, precision=precision, _sha256=None, _pieces=None, display_name=None,
         weight_files=[*lm.weight_files, folder / lora.WEIGHTS_FILE])
 
 

@@ -16,7 +16,7 @@ from desktop_app.core.atomic import atomic_write_text
 
 def card_text(events: list, *, base_ref: str, data, command, bf16: bool, rank: int,
               alpha: float, context: int, train_bytes: int, heldout_bytes: int,
-              blocks: str = "every block") -> str:
+              blocks: str = "every block", eval_context: int | None = None) -> str:
     evals = [e for e in events if e.kind == "eval" and e.bits_per_byte is not None]
     samples = [e for e in events if e.kind == "sample"]
     steps = [e for e in events if e.kind == "step"]
@@ -48,6 +48,9 @@ def card_text(events: list, *, base_ref: str, data, command, bf16: bool, rank: i
         f"- command: `{shlex.join(str(c) for c in command)}`", "",
         "## Held-out bits per byte (lower is better)", "",
     ]
+    if eval_context:
+        lines += [f"Scored with a window of {eval_context} tokens, as `reverie eval text` scores "
+                  "a file by default.", ""]
     if before is not None:
         change = (best.bits_per_byte - before) / before * 100
         lines += [f"- before fine-tuning (the base): {before:.4f}",

@@ -2,8 +2,9 @@
 model (a name, HF folder or GGUF file, loaded by Reverie's own loader and dequantized to
 float32) with low-rank adapters (:mod:`desktop_app.ml.text.lora`) on its projections.
 
-* Held-out measure: bits per byte of the held-out documents (sliding window, stride half the
-  context, each document after ``<|endoftext|>``: the same rule as ``reverie eval text``),
+* Held-out measure: bits per byte of the held-out documents (sliding window of
+  ``eval_context`` tokens, stride half of it, each document after ``<|endoftext|>``: the rule
+  and, from the command, the default context of ``reverie eval text``),
   before the first step and at every evaluation (``held_out``), in float32 even in a bf16
   run. The text is used as written (hard line breaks kept, unlike from-scratch training), so
   these figures are the ones ``reverie eval text`` gives on the same files.
@@ -44,6 +45,8 @@ from desktop_app.ml.training.text_task import TextTask, sample_tokens
 #: Cache the frozen lower blocks' outputs up to this size (float32 hidden states); beyond it
 #: they are recomputed (still without autograd) for every step.
 CACHE_LIMIT_BYTES = 512 * 2**20
+#: Logits of the held-out windows scored at once stay under this (see ``eval_batch``).
+EVAL_LOGITS_BYTES = 256 * 2**20
 
 
 def to_bf16_projections(model: nn.Module, layers=None) -> None:
@@ -79,16 +82,25 @@ class LoRATextTask(TextTask):
                  val_docs: list[str], *, rank: int, alpha: float, bf16: bool,
                  data_fingerprint: str, sample_prompt: str, eval_batch: int = 4,
                  sample_tokens: int = 40, base_model: nn.Module | None = None,
-                 lora_layers: int = 0, dropout: float = 0.0, recompute: bool = True) -> None:
+                 lora_layers: int = 0, dropout: float = 0.0, recompute: bool = True,
+                 eval_context: int | None = None) -> None:
         self.base_path, self.base_ref, self.base_config = base_path, base_ref, base_config
         self.tokenizer = tokenizer            # TextTokenizer of the base
         self.train, self.val_docs = train, val_docs
         self.context = train.context
+        # the held-out figures are scored at `reverie eval text`'s context, not the training
+        # windows': a longer context lowers every model's figure, the base's most
+        self.eval_context = eval_context or self.context
         self.rank, self.alpha, self.bf16, self.dropout = rank, alpha, bf16, float(dropout)
         self.recompute = recompute
         self.data_fingerprint = data_fingerprint
         self.sample_prompt, self.sample_tokens = sample_prompt, sample_tokens
-        self.eval_batch = eval_batch
+        # windows scored together: at most eval_batch, and their float32 logits (and the
+        # softmax beside them) under EVAL_LOGITS_BYTES — four 2,048-token windows of a 49k
+        # vocabulary would be 1.6 GB, over the whole run's memory target
+        vocab = int(base_config.get("vocab_size", 0)) or 1
+        self.eval_batch = max(1, min(eval_batch,
+                                     EVAL_LOGITS_BYTES // (self.eval_context * vocab * 4)))
         nblocks = int(base_config.get("num_hidden_layers", 0))
         self.lora_layers = lora_layers if 0 < lora_layers < nblocks else nblocks
         self.first = nblocks - self.lora_layers      # the first block with adapters
@@ -114,7 +126,8 @@ class LoRATextTask(TextTask):
                 "rank": self.rank, "alpha": self.alpha, "targets": list(lora.TARGETS),
                 "lora_layers": self.lora_layers, "windows": "fixed-half-overlap",
                 **({"dropout": self.dropout} if self.dropout else {}),
-                "context": self.context, "tokenizer": tok_hash, "data": self.data_fingerprint}
+                "context": self.context, "eval_context": self.eval_context, "tokenizer": tok_hash,
+                "data": self.data_fingerprint}
 
     def build_model(self) -> nn.Module:
         model, self._base = self._base, None
@@ -185,7 +198,7 @@ class LoRATextTask(TextTask):
         # float32 activations and products even in a bf16 run: the figures are the ones
         # `reverie eval text` gives on the merged adapter (float32), not bf16 approximations
         with torch.autocast("cpu", enabled=False):
-            res = bits_per_byte(model, self.tokenizer.tok, self.val_docs, self.context,
+            res = bits_per_byte(model, self.tokenizer.tok, self.val_docs, self.eval_context,
                                 bos_id=EOT_ID, batch=self.eval_batch, check_roundtrip=False)
         self._evals += 1
         if self.best is None or res.bits_per_byte < self.best[0]:

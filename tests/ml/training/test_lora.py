@@ -249,17 +249,19 @@ def _wrapped_story(seed: int, sentences: int, width: int = 60) -> str:
                        for p in story(seed, sentences).split("\n\n") if p.strip())
 
 
-def _eval_bpb(model: Path, text_file: Path, capsys) -> float:
+def _eval_bpb(model: Path, text_file: Path, capsys, context: str | None = "32") -> float:
     capsys.readouterr()
     assert main(["eval", "text", "--model", str(model), "--data", str(text_file),
-                 "--context", "32", "--threads", "1", "--json"]) == 0
+                 *(["--context", context] if context else []), "--threads", "1",
+                 "--json"]) == 0
     return json.loads(capsys.readouterr().out)["bits_per_byte"]
 
 
 def test_held_out_figures_are_reverie_evals_even_for_wrapped_text_in_bf16(base_dir, tmp_path,
                                                                            capsys):
-    """The run scores the held-out file as written (line breaks kept) in float32, so its
-    before/after figures are what `reverie eval text` says about the base and the adapter."""
+    """The run scores the held-out file as written (line breaks kept) in float32 and with
+    `reverie eval text`'s default context (the base's 32 here, not the training windows' 16),
+    so its before/after figures are what that command says about the base and the adapter."""
     data = tmp_path / "mine"
     data.mkdir()
     text = _wrapped_story(11, 150)
@@ -272,15 +274,40 @@ def test_held_out_figures_are_reverie_evals_even_for_wrapped_text_in_bf16(base_d
     capsys.readouterr()
     assert main(["train", "text", "--init-from", str(base_dir), "--data", str(data),
                  "--val-list", str(tmp_path / "val.txt"), "--out", str(out), "--steps", "4",
-                 "--eval-every", "2", "--lr", "0.01", "--bf16", *flags]) == 0
+                 "--eval-every", "2", "--lr", "0.01", "--bf16", *flags, "--context", "16"]) == 0
     evals = [e["bits_per_byte"] for e in _json_lines(capsys.readouterr().out)
              if e["kind"] == "eval"]
     assert len(evals) == 3
-    before = _eval_bpb(base_dir, data / "b.txt", capsys)
-    after = _eval_bpb(out, data / "b.txt", capsys)
+    before = _eval_bpb(base_dir, data / "b.txt", capsys, context=None)
+    after = _eval_bpb(out, data / "b.txt", capsys, context=None)
+    assert "window of 32 tokens" in (out / "MODEL_CARD.md").read_text()
+    capsys.readouterr()
+    assert main(["eval", "text", "--model", str(out), "--data", str(data / "b.txt"),
+                 "--threads", "1"]) == 0
+    assert capsys.readouterr().out.startswith("adapter: ")  # the adapter's figure, named so
     assert after != before
     assert evals[0] == pytest.approx(before, rel=2e-3)
     assert min(evals) == pytest.approx(after, rel=2e-3)   # the best evaluation is exported
+
+
+def test_held_out_is_scored_at_the_eval_commands_context_not_the_training_windows(
+        base_dir, tmp_path, capsys):
+    """Training on windows of 16 tokens, the held-out file is still scored as `reverie eval
+    text` scores it by default (the base's 32 tokens): the same figure to the last digits in
+    float32, and not the figure a 16-token window gives."""
+    data = tmp_path / "mine"
+    data.mkdir()
+    (data / "a.txt").write_text(story(41, 120), encoding="utf-8")
+    (data / "b.txt").write_text(story(42, 40), encoding="utf-8")
+    (tmp_path / "val.txt").write_text("b.txt\n", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["train", "text", "--init-from", str(base_dir), "--data", str(data),
+                 "--val-list", str(tmp_path / "val.txt"), "--out", str(tmp_path / "adapter"),
+                 "--steps", "1", *LORA_FAST, "--context", "16"]) == 0
+    first = next(e["bits_per_byte"] for e in _json_lines(capsys.readouterr().out)
+                 if e["kind"] == "eval")
+    assert first == pytest.approx(_eval_bpb(base_dir, data / "b.txt", capsys, None), rel=1e-6)
+    assert first != pytest.approx(_eval_bpb(base_dir, data / "b.txt", capsys, "16"), rel=1e-6)
 
 
 def test_early_stop_exports_the_best_adapter_not_the_last(base_dir, tmp_path, capsys):
