@@ -61,8 +61,10 @@ class DataReport:
 
     def summary(self) -> str:
         """A few lines for the room (plain text)."""
-        unit = {"text": "text files", "image": "images", "music": "MIDI melodies"}[self.kind]
-        lines = [f"{len(self.usable)} usable {unit}, {_human(self.data_bytes)}"]
+        one, many = {"text": ("text file", "text files"), "image": ("image", "images"),
+                     "music": ("MIDI melody", "MIDI melodies")}[self.kind]
+        lines = [f"{len(self.usable)} usable {one if len(self.usable) == 1 else many}, "
+                 f"{_human(self.data_bytes)}"]
         if self.skipped:
             reasons = "; ".join(f"{n} {r}" for r, n in self.skipped_reasons().most_common())
             lines.append(f"{len(self.skipped)} skipped: {reasons}")

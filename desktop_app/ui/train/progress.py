@@ -93,7 +93,8 @@ class ProgressMixin(TrainWidgets):
         self.refresh_unfinished()
         self.bus.models_installed.emit()   # every room's model list is stale now
         room = {"text": "Write", "image": "Imagine", "music": "Compose"}[request.kind]
-        loss = f" Held-out loss {self.stats.val_loss:.3f}." if self.stats.val_loss else ""
-        self.statusLabel.setText(f"Done.{loss}")
+        self.statusLabel.setText(R.finish_text(request, self.stats))
+        if request.lora and self.stats.best_bpb is not None:
+            self.samples.label_latest("the adapter kept")  # the run's "after" sample
         self.show_message(f"The model “{request.name}” is ready in {self.installed} and is "
                           f"listed in the {room} room.", error=False)

@@ -171,6 +171,11 @@ class RunStats:
     rate: float | None = None
     elapsed_s: float = 0.0
     last_sample: str = ""
+    #: held-out bits per byte (text runs): the first evaluation's and the best one's, with its
+    #: step (a fine-tune keeps the best evaluation's adapter, not the last step's)
+    first_bpb: float | None = None
+    best_bpb: float | None = None
+    best_step: int = 0
 
     def take(self, ev: dict) -> None:
         """Update the figures from one progress object."""
@@ -185,10 +190,25 @@ class RunStats:
             if kind == "eval" and self.first_val_loss is None:
                 self.first_val_loss = ev["val_loss"]
             self.val_loss = ev["val_loss"]
+            bpb = ev.get("bits_per_byte")
+            if kind == "eval" and isinstance(bpb, (int, float)):
+                self.first_bpb = bpb if self.first_bpb is None else self.first_bpb
+                if self.best_bpb is None or bpb < self.best_bpb:
+                    self.best_bpb, self.best_step = bpb, step if isinstance(step, int) else 0
         elif kind == "sample" and isinstance(ev.get("sample"), str):
             self.last_sample = ev["sample"]
         elif kind == "start" and " parameters" in (ev.get("message") or ""):
             self.parameters = ev["message"].split(" parameters")[0]
+
+
+def finish_text(request: RunRequest, stats: RunStats) -> str:
+    """The status line of a finished run: for a fine-tune, what it did to the held-out text."""
+    if request.lora and stats.first_bpb and stats.best_bpb is not None:
+        change = (stats.best_bpb - stats.first_bpb) / stats.first_bpb * 100
+        return (f"Done. Held-out bits per byte {stats.first_bpb:.3f} → {stats.best_bpb:.3f} "
+                f"({change:+.1f} %); the adapter of step {stats.best_step:,}, the best "
+                f"evaluation, is kept.")
+    return f"Done. Held-out loss {stats.val_loss:.3f}." if stats.val_loss else "Done."
 
 
 def model_card(request: RunRequest, stats: RunStats, command: str) -> str:

@@ -89,7 +89,7 @@ class SamplesView(QWidget):
         self.view.clear()
 
     def add(self, step: int, sample: str) -> None:
-        self.entries.insert(0, (step, sample))
+        self.entries.insert(0, (step, sample, ""))
         del self.entries[MAX_SAMPLES:]
         match = _PNG.search(sample)
         if match and Path(match.group(1)).is_file():
@@ -99,16 +99,24 @@ class SamplesView(QWidget):
             self.playButton.setEnabled(self.melody is not None)
         self._render()
 
+    def label_latest(self, label: str) -> None:
+        """Name the newest sample (e.g. a fine-tune's last one, of the adapter it keeps)."""
+        if self.entries:
+            step, sample, _ = self.entries[0]
+            self.entries[0] = (step, sample, label)
+            self._render()
+
     def _render(self) -> None:
         parts = []
-        for step, sample in self.entries:
+        for step, sample, label in self.entries:
             match = _PNG.search(sample)
             body = html.escape(sample)
             if match and Path(match.group(1)).is_file():
                 url = QUrl.fromLocalFile(match.group(1)).toString()
                 body = (html.escape(sample[:match.start()].rstrip(" ;:,"))
                         + f"<br><img src='{url}' width='360'>")
-            parts.append(f"<p><b>Step {step:,}</b><br>{body}</p>")
+            title = f"Step {step:,}" + (f" · {html.escape(label)}" if label else "")
+            parts.append(f"<p><b>{title}</b><br>{body}</p>")
         self.view.setHtml("".join(parts))
 
     def _say(self, text: str) -> None:

@@ -36,6 +36,10 @@ def test_mixed_text_folder_counts_usable_and_skipped_with_reasons(tmp_path):
                        "photo.png": "an image, not text"}
     assert r.ok and r.train_count == 3 and r.heldout_count == 3
     assert "last 10% of each file" in r.summary() and "3 skipped" in r.summary()
+    assert r.summary().startswith("3 usable text files, ")
+    (tmp_path / "one").mkdir()
+    (tmp_path / "one" / "a.txt").write_text("word " * 2000)
+    assert check_folder("text", tmp_path / "one").summary().startswith("1 usable text file, ")
 
 
 def test_too_little_text_says_how_much_is_needed(tmp_path):

@@ -79,11 +79,11 @@ def test_the_data_check_runs_off_the_gui_thread(panel, qtbot, tmp_path, monkeypa
     assert panel.dataCheckLabel.text() == "Checking the folder…"
     qtbot.waitUntil(lambda: panel.report is not None, timeout=30_000)
     panel.wait_for_checks()
-    assert seen == [False] and "usable text files" in panel.dataCheckLabel.text()
+    assert seen == [False] and "1 usable text file," in panel.dataCheckLabel.text()
     # a result for a folder that is no longer chosen is dropped
     panel.dataFolderEdit.setText(str(_folder(tmp_path, "other", 500)))
     panel._on_check_done((("text", "/nowhere", False), panel._check_serial), panel.report)
-    assert "usable text files" in panel.dataCheckLabel.text()
+    assert "1 usable text file," in panel.dataCheckLabel.text()
 
 
 FAKE_LONG_RUN = r"""

@@ -122,7 +122,7 @@ def test_a_failing_run_shows_the_error_and_installs_nothing(panel, qtbot, text_f
     assert msg.startswith("Training failed: cannot write checkpoints/step-3: No space left")
     assert panel.installed is None and not (paths.user_models_dir() / "text").exists()
     assert [s for s, _ in panel.charts.train] == [1, 2] and panel.charts.val == [(2, 2.5)]
-    assert panel.samples.entries == [(2, "Once upon")]
+    assert panel.samples.entries == [(2, "Once upon", "")]
     assert "a warning that is not JSON" in panel.logView.toPlainText()
     assert panel.startButton.isEnabled()
 
@@ -200,3 +200,33 @@ def test_a_lora_run_evaluates_six_times_not_twenty():
     assert args[args.index("--eval-every") + 1] == "6"
     plain = P.command_args("text", "tiny", data="d", out="o", steps=40)
     assert plain[plain.index("--eval-every") + 1] == "2"
+
+
+def test_a_finished_fine_tune_says_what_it_did_to_the_held_out_text():
+    """The kept adapter is the best evaluation's, so the line gives first -> best and its
+    step; a from-scratch run still reports its held-out loss."""
+    stats = R.RunStats()
+    for step, bpb, loss in [(0, 1.5, 4.0), (5, 1.4, 3.8), (10, 1.45, 3.9)]:
+        stats.take({"kind": "eval", "step": step, "val_loss": loss, "bits_per_byte": bpb})
+    lora = R.RunRequest(kind="text", name="me", size=None, data="d", steps=10,
+                        init_from="smollm2-135m-instruct", lora=True)
+    assert R.finish_text(lora, stats) == ("Done. Held-out bits per byte 1.500 → 1.400 "
+                                          "(-6.7 %); the adapter of step 5, the best "
+                                          "evaluation, is kept.")
+    plain = R.RunRequest(kind="text", name="me", size="tiny", data="d", steps=10)
+    assert R.finish_text(plain, stats) == "Done. Held-out loss 3.900."
+    assert R.finish_text(plain, R.RunStats()) == "Done."
+
+
+def test_the_kept_adapters_sample_is_labelled(qtbot):
+    from desktop_app.ui.train.samples import SamplesView
+    view = SamplesView()
+    qtbot.addWidget(view)
+    view.clear("text")
+    view.add(4, "Before the storm")
+    view.add(5, "After <the> storm")
+    view.label_latest("the adapter kept")
+    assert view.entries[0] == (5, "After <the> storm", "the adapter kept")
+    html = view.view.toHtml()
+    assert "Step 5 · the adapter kept" in html and "Step 4 ·" not in html
+    assert "After &lt;the&gt; storm" in html
