@@ -136,6 +136,7 @@ def run(args: argparse.Namespace) -> int:
                           "seconds": round(seconds, 2)}))
     else:
         print(f"{lm.name}: {res.bits_per_byte:.4f} bits per byte over {res.bytes:,} bytes "
-              f"({res.tokens:,} tokens, {len(docs)} files, context {context}) in "
+              f"({res.tokens:,} tokens, {len(docs)} file{'' if len(docs) == 1 else 's'}, "
+              f"context {context}) in "
               f"{seconds:.1f} s")
     return 0

@@ -68,7 +68,7 @@ def test_plain_output_and_single_file(model, data, capsys):
     assert main(["eval", "text", "--model", str(model), "--data", str(data / "a.txt"),
                  "--context", "64"]) == 0
     line = capsys.readouterr().out.strip()
-    assert line.startswith("tiny: ") and "bits per byte" in line and "1 files" in line
+    assert line.startswith("tiny: ") and "bits per byte" in line and "1 file," in line
 
 
 @pytest.mark.parametrize("args,code,words", [

@@ -284,7 +284,8 @@ def test_held_out_figures_are_reverie_evals_even_for_wrapped_text_in_bf16(base_d
     capsys.readouterr()
     assert main(["eval", "text", "--model", str(out), "--data", str(data / "b.txt"),
                  "--threads", "1"]) == 0
-    assert capsys.readouterr().out.startswith("adapter: ")  # the adapter's figure, named so
+    said = capsys.readouterr().out
+    assert said.startswith("adapter: ") and " 1 file, " in said  # the adapter's figure, named so
     assert after != before
     assert evals[0] == pytest.approx(before, rel=2e-3)
     assert min(evals) == pytest.approx(after, rel=2e-3)   # the best evaluation is exported
