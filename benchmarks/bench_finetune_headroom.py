@@ -41,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from bench_finetune import DATA, EVAL_CONTEXT, load, make_data  # noqa: E402
 from desktop_app.core.paths import WRITING_MODEL  # noqa: E402
+from desktop_app.ml.training.text_eval import _windows  # noqa: E402  (the evaluator's windows)
 
 LN2 = math.log(2)
 KINDS = ("word start", "capitalised", "continuation", "punctuation", "line break",
@@ -70,21 +71,16 @@ class Scored:
         captured = {}
         hook = model.model.norm.register_forward_hook(
             lambda m, i, o: captured.__setitem__("h", o.detach()))
-        nll, states, stride, start = [], [], context // 2, 0
+        nll, states = [], []
         try:
-            with torch.no_grad():
-                while True:  # the windows of text_eval._windows: each target scored once
-                    end = min(len(ids), start + context)
-                    first = 1 if start == 0 else start + context - stride
+            with torch.no_grad():  # the windows of `reverie eval text`: each target once
+                for start, end, first in _windows(len(ids), context, context // 2):
                     x = torch.tensor([ids[start:end]])
                     logits = model(x[:, :-1])[0].float()
                     lo = first - start - 1
                     nll.append(F.cross_entropy(logits[lo:], x[0, first - start:],
                                                reduction="none"))
                     states.append(captured["h"][0, lo:].float())
-                    if end == len(ids):
-                        break
-                    start += stride
         finally:
             hook.remove()
         self.ids, self.nll = ids, torch.cat(nll)
