@@ -75,9 +75,12 @@ class MorphPanel(QWidget):
         caption.setFixedHeight(caption.fontMetrics().lineSpacing() + 4)
         # and its text never widens its column (which pushed B's buttons sideways)
         caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
-        current = QPushButton(f"{which} ← current image", box)
+        # short: two of these side by side set the Imagine room's minimum width, and "current
+        # image" made it overflow a 1366-pixel laptop screen's first window by 31 px
+        current = QPushButton(f"{which} ← current", box)
         current.setObjectName(f"morph{which}FromCurrentButton")
-        current.setToolTip(f"Use the image in the large view as {which}")
+        current.setAccessibleName(f"Set {which} from the current image")
+        current.setToolTip(f"Use the current image (the large view) as {which}")
         current.clicked.connect(lambda _=False, w=which: self.end_requested.emit(w, "current"))
         file_button = QToolButton(box)
         file_button.setText(f"{which} from a file…")

@@ -65,7 +65,8 @@ def test_the_room_fits_the_first_window_of_a_laptop_screen(make_window, tiny_ima
                                                            monkeypatch, qtbot, tmp_path):
     """1256 x 706 is the first window on a 1366 x 768 screen: the room fits beside the
     Randomness dock without a horizontal scroll bar (it overflowed by 20 px, cutting "Reset
-    all"), whichever tab is open."""
+    all"; later, with the app's style sheet, by 31 px: the Morph tab's "A ← current image"
+    buttons), whichever tab is open. tests/ui/conftest.py applies the style sheet."""
     root = tmp_path / "models"
     shutil.copytree(tiny_image_model, root / "image" / "emoji")
     monkeypatch.setattr(paths, "builtin_models_dir", lambda: root)
@@ -82,3 +83,4 @@ def test_the_room_fits_the_first_window_of_a_laptop_screen(make_window, tiny_ima
         QApplication.processEvents()
         assert not scroll.horizontalScrollBar().isVisible(), tab.objectName()
         assert scroll.widget().minimumSizeHint().width() <= scroll.viewport().width()
+
