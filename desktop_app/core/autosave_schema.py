@@ -127,6 +127,9 @@ def validate_compose(state: dict) -> None:
     _opt(state, "loop", _bool("loop"))
     _opt(state, "metronome", _bool("metronome"))
     _opt(state, "last_dir", _path("last_dir"))
+    for name in ("model", "model_source"):   # a model name, looked up in the model scan
+        if state.get(name) is not None:
+            str_in(state[name], name, max_len=64, source=SRC)
 
 
 VALIDATORS: dict[str, Callable[[dict], None]] = {

@@ -51,13 +51,15 @@ class ModelInfo:
     problem: str = ""  # empty when the folder looks usable
     origin: str = ""  # where the weights come from (built-in GGUF models)
     adapter: str = ""  # a LoRA adapter folder: "LoRA rank 8 on smollm2-135m-instruct"
+    architecture: str = ""  # config.json's "architecture" ("melody-transformer", "phrase-vae")
 
     def as_dict(self) -> dict:
         return {"name": self.name, "kind": self.kind, "path": str(self.path),
                 "source": self.source, "parameters": self.parameters,
                 "size_bytes": self.size_bytes, "licence": self.licence,
                 "attribution": self.attribution, "problem": self.problem,
-                "origin": self.origin, "adapter": self.adapter}
+                "origin": self.origin, "adapter": self.adapter,
+                "architecture": self.architecture}
 
 
 @dataclass(frozen=True)
@@ -284,16 +286,21 @@ def describe_model(folder: Path, kind: str, source: str) -> ModelInfo:
             problem = f"cannot read the weights in {folder}: {exc}"
     if not problem and not (folder / "config.json").is_file():
         problem = f"config.json is missing in {folder}"
-    elif not problem:
+    architecture = ""
+    if not problem:
         try:  # one damaged config (100 000-deep nesting) must not break the whole scan
-            if not isinstance(read_json(folder / "config.json"), dict):
+            config = read_json(folder / "config.json")
+            if not isinstance(config, dict):
                 problem = f"config.json in {folder} is not a JSON object"
+            elif isinstance(config.get("architecture"), str):
+                architecture = config["architecture"][:64]
         except DataError as exc:
             problem = str(exc)
     licence, attribution = read_card(folder)
     return ModelInfo(name=folder.name, kind=kind, path=folder, source=source,
                      parameters=parameters, size_bytes=folder_size(folder),
-                     licence=licence or "unknown", attribution=attribution, problem=problem)
+                     licence=licence or "unknown", attribution=attribution, problem=problem,
+                     architecture=architecture)
 
 
 def scan_models(builtin_dir: Path | None = None, user_dir: Path | None = None,

@@ -21,7 +21,8 @@ class RoomBus(QObject):
 
     #: ``(kind, payload)``: open an item of medium ``kind`` ("image", "music", "text") in the
     #: room that generates it. Payload: ``{"model", "name", "latent"}`` for images,
-    #: ``{"model", "name", "melody"}`` for phrases, ``{"model", "name", "word"}`` for words.
+    #: ``{"model", "name", "melody"}`` for phrases, ``{"model", "name", "word"}`` for words;
+    #: ``{"model", "name"}`` alone (the Train room's new model): choose that model there.
     open_in_room = Signal(str, object)
     #: ``(model, z)``: the latent a room is showing now (the maps draw a star there).
     set_current_latent = Signal(str, object)

@@ -6,13 +6,15 @@ The room's default for text when SmolLM2-135M-Instruct is installed: "Fine-tune
 smollm2-135m-instruct on your writing (LoRA adapters)". The data is one file of 5 kB of Poe's
 tales (public domain, from the shared story corpus; the room holds out its last 10 %), trained
 for 6 steps. ``train-lora-running.png`` is caught once the held-out curve has a few points;
-``train-lora-done.png`` after the adapter is installed ("is listed in the Write room"). Real
-training subprocess; takes a few minutes on a 2-core CPU.
+``train-lora-done.png`` after the adapter is installed ("is listed in the Write room");
+``write-my-voice.png`` after "Write with “my-voice”" (the Write room on base + adapter,
+continuing a line with seed 7). Real training subprocess; takes a few minutes on a 2-core CPU.
 """
 
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -22,6 +24,30 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
 from take_train_screenshots import _wait, _window, shot, start  # noqa: E402  (same set-up)
+
+
+def write_with_it(app, window, panel, path: Path) -> None:
+    """Press "Write with “my-voice”": the Write room loads base + adapter; continue a line of
+    Poe's with seed 7 and save the window."""
+    from PySide6.QtGui import QTextCursor
+    if panel.useModelButton.isHidden():
+        raise SystemExit("no “Write with” button after the run: " + panel.messageLabel.text())
+    panel.useModelButton.click()
+    write = window.current_panel()
+    _wait(app, lambda: write.model_info is not None and write._load_job_id is None, 600)
+    write.randomness.set_locked(True)
+    write.randomness.seedSpin.setValue(7)
+    write.editor.setPlainText("It was late in the autumn of the year when I reached the house "
+                              "of my old friend, and the night had fallen upon the moor.")
+    write.editor.moveCursor(QTextCursor.MoveOperation.End)
+    write.maxTokensSpin.setValue(60)
+    write.generate()
+    _wait(app, lambda: not write.is_running(), 600)
+    settled = time.monotonic() + 1.0   # the footer's debounced word count and its re-fit
+    _wait(app, lambda: time.monotonic() > settled, 10)
+    window.grab().save(str(path))
+    print(path, write.model_info.name, flush=True)
+    write.editor.document().setModified(False)
 
 
 def main() -> int:
@@ -46,6 +72,7 @@ def main() -> int:
     shot(app, window, panel, out / "train-lora-running.png")
     _wait(app, lambda: panel.state == "idle", 3600)
     shot(app, window, panel, out / "train-lora-done.png")
+    write_with_it(app, window, panel, out / "write-my-voice.png")
     window.close()
     window.engine.shutdown()
     return 0

@@ -37,6 +37,7 @@ def test_scan_finds_models_of_each_kind_with_licences(tmp_path):
     _model(builtin, "image", "faces-vae", {"w": np.zeros((4,), np.float32)},
            card="---\nlicense: cc-by-4.0\nattribution: Fashion-MNIST, Zalando (MIT)\n---\n# VAE\n")
     _model(builtin, "music", "folk", {"w": np.zeros((2, 2), np.float32)},
+           config={"architecture": "melody-transformer"},
            card="# Folk\n\n**Licence:** CC0-1.0\n\nData: The Session tunes\n")
     scan = scan_models(builtin_dir=builtin, user_dir=tmp_path / "user")
     by_name = {m.name: m for m in scan.models}
@@ -47,6 +48,9 @@ def test_scan_finds_models_of_each_kind_with_licences(tmp_path):
     assert by_name["faces-vae"].attribution.startswith("Fashion-MNIST")
     assert by_name["folk"].licence == "CC0-1.0"
     assert by_name["folk"].attribution == "The Session tunes"
+    # what the Compose room's picker tells melody models from the phrase VAE by
+    assert by_name["folk"].architecture == "melody-transformer"
+    assert by_name["story-gpt"].architecture == ""
     assert all(m.size_bytes > 0 and not m.problem and m.source == "built-in" for m in scan.models)
     assert scan.problems == ()
     assert scan.missing_message("text") == ""

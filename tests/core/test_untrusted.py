@@ -138,6 +138,12 @@ def test_compose_and_imagine_autosaves_are_checked(tmp_path):
     compose.path.write_text(json.dumps({"state": {"melody": {
         "notes": [[60, 0.0, 1e300, 90]], "key": "C major", "meter": "4/4", "tempo": 120}}}))
     assert compose.pending() is None and compose.problem
+    melody = {"notes": [[60, 0.0, 1.0, 90]], "key": "C major", "meter": "4/4", "tempo": 120}
+    for model in (["a list"], "x" * 100_000):   # the melody model's name: short text only
+        compose.path.write_text(json.dumps({"state": {"melody": melody, "model": model}}))
+        assert compose.pending() is None and "model" in compose.problem
+    compose.path.write_text(json.dumps({"state": {"melody": melody, "model": "my-tunes"}}))
+    assert compose.pending()["model"] == "my-tunes"
     imagine = AutosaveStore("imagine", folder=tmp_path)
     imagine.path.write_text(json.dumps({"state": {"history": {"state": {
         "amounts": {"smile": 1e308}}}, "seeds": [2**40]}}))

@@ -158,7 +158,8 @@ class FilesMixin(ComposeWidgets):
                 "variations": [melody_to_dict(m) for m in self.variationsList.melodies()],
                 "captions": list(self._captions),
                 "settings": self.controls.to_dict(), "loop": self.loopCheck.isChecked(),
-                "metronome": self.metronomeCheck.isChecked(), "last_dir": self._last_dir}
+                "metronome": self.metronomeCheck.isChecked(), "last_dir": self._last_dir,
+                "model": self._chosen_name, "model_source": self._chosen_source}
 
     def schedule_autosave(self) -> None:
         self.autosave.changed()
@@ -175,6 +176,10 @@ class FilesMixin(ComposeWidgets):
         self.loopCheck.setChecked(bool(state.get("loop")))
         self.metronomeCheck.setChecked(bool(state.get("metronome")))
         self._last_dir = str(state.get("last_dir") or self._last_dir)
+        if state.get("model") and self._auto_models[0]:  # a name: the scan finds its folder
+            self._chosen_name = str(state["model"])
+            self._chosen_source = str(state.get("model_source") or "") or None
+            self.set_model_message("")
         captions = [str(c) for c in state.get("captions", [])]
         captions = captions if len(captions) == len(variations) else None
         self._captions = captions or [""] * len(variations)

@@ -37,6 +37,12 @@ def _left_column(p) -> QWidget:
     title = QLabel("Compose", col)
     title.setObjectName("roomTitle")
     v.addWidget(title)
+    p.modelPicker = QComboBox(col)
+    p.modelPicker.setObjectName("composeModelPicker")
+    p.modelPicker.setAccessibleName("Melody model")
+    p.modelPicker.setToolTip("The melody model Generate and Continue use: the built-in one "
+                             "and any the Train room made")
+    v.addWidget(p.modelPicker)
     p.controls = ComposeControls(col)
     v.addWidget(p.controls)
     v.addLayout(p.make_generate_buttons())
@@ -155,6 +161,7 @@ class ComposeWidgets:
     melodyLabel: ElidedLabel
     messageLabel: QLabel
     metronomeCheck: QCheckBox
+    modelPicker: QComboBox
     outputCombo: QComboBox
     pianoRoll: PianoRoll
     playButton: QPushButton

@@ -25,6 +25,7 @@ from desktop_app.core.melody import describe
 from desktop_app.ui.compose.files import FilesMixin
 from desktop_app.ui.compose.layout import build_layout
 from desktop_app.ui.compose.midi_out import MidiOutPlayer
+from desktop_app.ui.compose.model_choice import ModelChoiceMixin
 from desktop_app.ui.autosave import AutosaveController, Policy
 from desktop_app.ui.compose.piano_roll import SETTINGS_EDIT
 from desktop_app.ui.room_base import RoomPanel
@@ -40,7 +41,7 @@ def _find_model(name: str) -> str | None:
         return None
 
 
-class ComposePanel(FilesMixin, RoomPanel):
+class ComposePanel(FilesMixin, ModelChoiceMixin, RoomPanel):
     """The Compose room (objectName ``composePanel``)."""
 
     room_id = "compose"
@@ -55,7 +56,7 @@ class ComposePanel(FilesMixin, RoomPanel):
                  restore: bool = True) -> None:
         super().__init__(engine, randomness, parent)
         self._auto_models = (model_dir is None, vae_dir is None)
-        self.model_dir = model_dir or _find_model(MELODY_MODEL)
+        self.model_dir = model_dir   # set from the scan (the picker's choice) when None
         self.vae_dir = vae_dir or _find_model(PHRASE_MODEL)
         self._player = None  # the AudioPlayer; QtMultimedia loads when the room is first shown
         self.midi_player = MidiOutPlayer(self)
@@ -116,6 +117,7 @@ class ComposePanel(FilesMixin, RoomPanel):
         self.exportWavButton.clicked.connect(lambda: self._export_dialog(".wav"))
         self.dragOutHandle.message.connect(self.show_message)
         self.running_changed.connect(lambda _running: self._update_run_buttons())
+        self.modelPicker.activated.connect(self._on_model_picker_activated)
 
     # -- audio (built when the room is first shown: QtMultimedia costs start-up time) -------
 
@@ -167,7 +169,7 @@ class ComposePanel(FilesMixin, RoomPanel):
     def set_model_message(self, message: str) -> None:
         """The main window's scan result; the room adds what it finds missing itself."""
         if self._auto_models[0]:
-            self.model_dir = _find_model(MELODY_MODEL)
+            self.model_dir = self._resolve_melody_model()
         if self._auto_models[1]:
             self.vae_dir = _find_model(PHRASE_MODEL)
         if not message and self.model_dir is None:
@@ -175,15 +177,20 @@ class ComposePanel(FilesMixin, RoomPanel):
                        f"Generate and Continue are off. You can still import, edit, play and "
                        f"export melodies.")
         super().set_model_message(message)
+        self.fill_model_picker()
         self._update_run_buttons()
 
     def model_in_use(self) -> str | None:
         return self.model_dir
 
     def open_from_map(self, kind: str, payload: dict) -> None:
-        """A phrase from the map goes into the piano roll (one undo step)."""
+        """A phrase from the map goes into the piano roll (one undo step); a melody model (the
+        Train room's "Compose with it") becomes the one Generate uses."""
         if payload.get("melody") is not None:
             self.pianoRoll.set_melody(payload["melody"], "Open phrase from the map")
+        elif payload.get("model") and not self.open_model(str(payload["model"])):
+            self.show_message(f"{Path(str(payload['model'])).name} is not a melody model this "
+                              f"room can use.")
 
     def _check_models(self) -> None:
         self.set_model_message("")

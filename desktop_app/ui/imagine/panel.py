@@ -126,7 +126,12 @@ class ImaginePanel(ImaginePicturesMixin, ImagineDocumentsMixin, ImagineLatentMix
         return self.model_dir
 
     def open_from_map(self, kind: str, payload: dict) -> None:
-        """Edit the map's point: its latent becomes the base (after loading its model)."""
+        """Edit the map's point: its latent becomes the base (after loading its model). A
+        model alone (the Train room's "Open in Imagine") is loaded as if picked."""
+        if payload.get("latent") is None:
+            if payload.get("model") and str(payload["model"]) != self.model_dir:
+                self.request_model(str(payload["model"]))
+            return
         z = np.asarray(payload["latent"], np.float32)
         name = f"Explore: {payload.get('name', '')}"
         if Path(str(self.model_dir or "")).name == Path(str(payload["model"])).name:

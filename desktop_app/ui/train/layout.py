@@ -118,6 +118,12 @@ def _build_left(p) -> QWidget:
     crow.addWidget(p.copyCommandButton)
     p.messageLabel = _label(box, "trainMessage")
     p.messageLabel.hide()
+    # after a run: open the new model in the room that uses it (its text says which)
+    p.useModelButton = _button(box, "useModelButton", "Use it", "Open the new model in its room")
+    p.useModelButton.hide()
+    use_row = QHBoxLayout()
+    use_row.addStretch(1)
+    use_row.addWidget(p.useModelButton)
 
     layout = QVBoxLayout(box)
     layout.setContentsMargins(0, 0, 8, 0)
@@ -127,6 +133,7 @@ def _build_left(p) -> QWidget:
     layout.addWidget(p.resumeBox)
     layout.addLayout(buttons)
     layout.addWidget(p.messageLabel)
+    layout.addLayout(use_row)
     layout.addSpacing(6)
     layout.addLayout(crow)
     layout.addWidget(p.commandLabel)
@@ -200,6 +207,7 @@ class TrainWidgets:
     stepsSpin: QSpinBox
     tabs: QTabWidget
     trainKindCombo: QComboBox
+    useModelButton: QPushButton
 
 
 def build_layout(p) -> None:

@@ -72,6 +72,7 @@ class TrainPanel(DataCheckMixin, ProgressMixin, RoomPanel):
         self.copyCommandButton.clicked.connect(self.copy_command)
         self.resumeButton.clicked.connect(self.resume_unfinished)
         self.discardButton.clicked.connect(self.discard_unfinished)
+        self.useModelButton.clicked.connect(self.use_installed_model)
         self.process.progress.connect(self._on_process_progress)
         self.process.log_line.connect(self.logView.appendPlainText)
         self.process.finished.connect(self._on_process_finished)
@@ -252,6 +253,7 @@ class TrainPanel(DataCheckMixin, ProgressMixin, RoomPanel):
 
     def _launch(self, request: R.RunRequest, folder: Path, *, resume: bool) -> None:
         self.request, self.run_folder, self.installed = request, folder, None
+        self.useModelButton.hide()
         self.stats = R.RunStats(total_steps=request.steps)
         self.charts.clear()
         self.charts.set_rate_unit(P.UNITS[request.kind])

@@ -98,3 +98,15 @@ class ProgressMixin(TrainWidgets):
             self.samples.label_latest("the adapter kept")  # the run's "after" sample
         self.show_message(f"The model “{request.name}” is ready in {self.installed} and is "
                           f"listed in the {room} room.", error=False)
+        short = request.name if len(request.name) <= 24 else request.name[:23] + "…"
+        self.useModelButton.setText({"text": "Write with “{}”", "image": "Open “{}” in Imagine",
+                                     "music": "Compose with “{}”"}[request.kind].format(short))
+        self.useModelButton.setToolTip(f"Show the {room} room with “{request.name}” chosen")
+        self.useModelButton.show()
+
+    def use_installed_model(self) -> None:
+        """Show the room of the finished run's kind with its new model chosen (the bus routes
+        it; that room loads the model as if the person had picked it)."""
+        if self.installed is not None and self.request is not None:
+            self.bus.open_in_room.emit(self.request.kind, {"model": str(self.installed),
+                                                           "name": self.request.name})

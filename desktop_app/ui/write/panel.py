@@ -159,11 +159,14 @@ class WritePanel(ServingMixin, InspectionMixin, DocumentsMixin, RoomPanel):
         return self.model_dir
 
     def open_from_map(self, kind: str, payload: dict) -> None:
-        """A word from the map goes on the clipboard, to paste where the writer wants it."""
+        """A word from the map goes on the clipboard, to paste where the writer wants it; a
+        model (the Train room's "Write with it") is loaded as if picked."""
         word = payload.get("word")
         if word:
             QApplication.clipboard().setText(word)
             self.notice.emit(f"“{word}” is on the clipboard — paste it into your draft.")
+        elif payload.get("model") and str(payload["model"]) != self.model_dir:
+            self.request_model(str(payload["model"]))
 
     def default_model(self):
         """The built-in story model if usable, else the first usable text model (or None)."""

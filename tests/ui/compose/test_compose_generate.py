@@ -103,11 +103,14 @@ def test_generation_failure_is_a_message_and_the_melody_stays(make_panel, tmp_pa
 
 def test_without_a_model_generate_is_off_and_says_why(make_panel, monkeypatch):
     from desktop_app.ui.compose import panel as panel_module
+    from desktop_app.core.model_registry import ModelScan
     monkeypatch.setattr(panel_module, "_find_model", lambda name: None)
+    monkeypatch.setattr(panel_module.ComposePanel, "model_scan", lambda self: ModelScan())
     panel = make_panel(model_dir=None, vae_dir=None)
     assert not panel.generateButton.isEnabled()
     assert not panel.interpolateButton.isEnabled()
     assert "not installed" in panel.model_message()
+    assert not panel.modelPicker.isEnabled()   # nothing to choose from
 
 
 def test_only_notes_in_the_key_masks_the_model(panel):

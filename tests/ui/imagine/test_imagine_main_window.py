@@ -84,3 +84,20 @@ def test_the_room_fits_the_first_window_of_a_laptop_screen(make_window, tiny_ima
         assert not scroll.horizontalScrollBar().isVisible(), tab.objectName()
         assert scroll.widget().minimumSizeHint().width() <= scroll.viewport().width()
 
+
+def test_open_in_imagine_from_the_train_room_loads_that_model(make_window, tiny_image_model,
+                                                              monkeypatch, qtbot, tmp_path):
+    """The Train room's "Open … in Imagine" sends ``{"model": folder}`` over the bus: the
+    room is shown and loads that model as if it had been picked."""
+    root = tmp_path / "models"
+    shutil.copytree(tiny_image_model, root / "image" / "emoji")
+    monkeypatch.setattr(paths, "builtin_models_dir", lambda: root)
+    mine = paths.user_models_dir() / "image" / "my-pictures"
+    shutil.copytree(tiny_image_model, mine)
+    window = make_window()
+    panel = window.panel("imagine")
+    window.bus.open_in_room.emit("image", {"model": str(mine), "name": "my-pictures"})
+    assert window.current_panel() is panel
+    qtbot.waitUntil(lambda: panel.model_info is not None
+                    and panel.model_info.name == "my-pictures", timeout=20_000)
+    assert panel.modelPicker.currentText().startswith("my-pictures")
