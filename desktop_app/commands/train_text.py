@@ -36,7 +36,8 @@ from desktop_app.core.paths import WRITING_MODEL
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", nargs="+", type=opt.existing_path, required=True, metavar="DIR_OR_FILE",
-                   help="folders (searched recursively) and/or UTF-8 text files")
+                   help="folders (searched recursively) and/or files: UTF-8 text, Word .docx "
+                        "or OpenDocument .odt (their words)")
     p.add_argument("--val-list", type=opt.existing_file, metavar="FILE",
                    help="file listing held-out files, one per line (default: every 20th file, "
                         "or the last 10%% of each file when there are fewer than 10)")
@@ -197,9 +198,7 @@ def run(args: argparse.Namespace) -> int:
 
     corpus = load_corpus(args.data, args.val_list)
     ntrain, nval = corpus.byte_counts()
-    say(f"data: {len(corpus.train)} training files ({ntrain:,} bytes), {len(corpus.val)} "
-        f"held-out ({nval:,} bytes)" + (f"; skipped {len(corpus.skipped)} unusable files "
-                                        f"(binary or not UTF-8)" if corpus.skipped else ""))
+    say(f"data: {corpus.describe()}")
     _, _, _, _, _, vocab_default, ctx_default = SIZES[args.size]
     vocab = args.vocab_size or vocab_default
     context = args.context or ctx_default

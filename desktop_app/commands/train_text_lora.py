@@ -115,9 +115,7 @@ def run_lora(args: argparse.Namespace) -> int:
     if ntrain + nval < MIN_LORA_BYTES:
         raise UsageError(f"only {ntrain + nval} bytes of text: fine-tuning needs at least "
                          f"{MIN_LORA_BYTES:,} bytes (about half a page); 2 KB or more is better")
-    say(f"data: {len(corpus.train)} training files ({ntrain:,} bytes), {len(corpus.val)} "
-        f"held-out ({nval:,} bytes)" + (f"; skipped {len(corpus.skipped)} unusable files"
-                                        if corpus.skipped else ""))
+    say(f"data: {corpus.describe()}")
     if ntrain < 20_000:
         say(f"{ntrain / 1000:.1f} kB is little text: the adapter can pick up your vocabulary, "
             f"names, spelling and layout, not facts or a plot; early stopping keeps it from "

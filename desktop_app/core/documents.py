@@ -2,7 +2,8 @@
 
 Saved as a ``.reverie`` file (JSON, written atomically). Each generation record keeps the
 model's name and weights hash, the sampler settings and the seed, so any generation can be
-reproduced exactly. Plain ``.txt`` / ``.md`` files open and save as text only.
+reproduced exactly. Plain ``.txt`` / ``.md`` files open and save as text only; a Word ``.docx``
+or OpenDocument ``.odt`` file opens as its words and is saved elsewhere (never over itself).
 
 Files are untrusted input: :func:`load_document` validates types and sizes and raises
 :class:`~desktop_app.core.errors.DataError` with a readable message for anything malformed.
@@ -18,6 +19,7 @@ from typing import Any
 
 from desktop_app.core.atomic import atomic_write_text
 from desktop_app.core.errors import DataError
+from desktop_app.core.text_files import DOCUMENT_SUFFIXES, read_text_file
 from desktop_app.core.untrusted import loads_json
 
 SESSION_SUFFIX = ".reverie"
@@ -112,9 +114,21 @@ def _record_from_json(item: Any, source: str, index: int) -> GenerationRecord:
     return GenerationRecord(**values)
 
 
+def is_imported(path: str | Path) -> bool:
+    """A Word / OpenDocument file: opened as its words, never saved back over (Reverie would
+    write plain text into a file the word processor owns)."""
+    return Path(path).suffix.lower() in DOCUMENT_SUFFIXES
+
+
 def load_document(path: str | Path) -> WritingSession:
-    """Open a ``.reverie`` session or a ``.txt`` / ``.md`` file (UTF-8)."""
+    """Open a ``.reverie`` session, a ``.txt`` / ``.md`` file (UTF-8), or the words of a
+    ``.docx`` / ``.odt`` (:mod:`desktop_app.core.text_files`, bounded like training data)."""
     path = Path(path)
+    if is_imported(path):
+        text, reason = read_text_file(path)
+        if text is None:
+            raise DataError(f"{path.name}: {reason}")
+        return WritingSession(text=text, title=path.stem)
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
@@ -133,8 +147,12 @@ def load_document(path: str | Path) -> WritingSession:
 
 
 def save_document(session: WritingSession, path: str | Path) -> None:
-    """Save atomically: ``.reverie`` keeps the history; any other suffix saves the text only."""
+    """Save atomically: ``.reverie`` keeps the history; any other suffix saves the text only
+    (except ``.docx`` / ``.odt``: plain text under that name would not open in Word)."""
     path = Path(path)
+    if is_imported(path):
+        raise DataError(f"Reverie writes .reverie, .txt or .md files, not {path.suffix}: "
+                        f"choose one of those names")
     if path.suffix.lower() == SESSION_SUFFIX:
         atomic_write_text(path, json.dumps(session.to_json(), ensure_ascii=False, indent=1))
     else:

@@ -16,7 +16,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-TEXT_SUFFIXES = (".txt", ".md")
+from desktop_app.core.text_files import WRITING_SUFFIXES, read_text_file
+
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff")
 MIDI_SUFFIXES = (".mid", ".midi")
 #: Minimums below which training cannot start (the commands' own limits, rounded up so the
@@ -133,7 +134,7 @@ _WANTED = {"text": "text", "image": "an image", "music": "a MIDI file"}
 def _wrong_type(suffix: str, kind: str) -> str:
     """Why a file of another type is skipped: 'an image, not text'."""
     for found, suffixes in (("an image", IMAGE_SUFFIXES), ("a MIDI file", MIDI_SUFFIXES),
-                            ("a text file", TEXT_SUFFIXES)):
+                            ("a text file", WRITING_SUFFIXES)):
         if suffix in suffixes:
             return f"{found}, not {_WANTED[kind]}"
     return f"not a supported file type ({suffix or 'no extension'})"
@@ -142,29 +143,17 @@ def _wrong_type(suffix: str, kind: str) -> str:
 def _check_text(report: DataReport, files: list[Path]) -> None:
     sizes: list[int] = []
     for f in files:
-        rel = _rel(report, f)
-        try:
-            raw = f.read_bytes()
-        except OSError as exc:
-            report.skipped.append((rel, f"unreadable ({exc.strerror})"))
-            continue
-        if b"\x00" in raw:
-            reason = "binary file" if f.suffix.lower() in TEXT_SUFFIXES else \
-                _wrong_type(f.suffix.lower(), "text")
+        rel, suffix = _rel(report, f), f.suffix.lower()
+        text, reason = read_text_file(f)   # what the trainer reads: the same reader
+        if text is None:
+            if reason == "binary file" and suffix not in WRITING_SUFFIXES:
+                reason = _wrong_type(suffix, "text")
             report.skipped.append((rel, reason))
             continue
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            report.skipped.append((rel, "not UTF-8 text"))
-            continue
-        if not text.strip():
-            report.skipped.append((rel, "empty"))
-            continue
-        if f.suffix.lower() not in TEXT_SUFFIXES:
+        if suffix not in WRITING_SUFFIXES:
             report.warnings.append(f"{rel} is not .txt/.md but is UTF-8 text, so it is used too")
         report.usable.append(rel)
-        sizes.append(len(raw))
+        sizes.append(len(text.encode("utf-8")))
     report.data_bytes = sum(sizes)
     n = len(report.usable)
     if n >= 10:
@@ -178,7 +167,8 @@ def _check_text(report: DataReport, files: list[Path]) -> None:
         extra = len(report.warnings) - 5
         report.warnings = report.warnings[:5] + [f"... and {extra} more such files"]
     if not n:
-        report.error = ("No usable text: training needs UTF-8 text files (.txt or .md)."
+        report.error = ("No usable text: training needs text files (.txt, .md, Word .docx or "
+                        "OpenDocument .odt)."
                         if files else "")
     elif report.fine_tune:
         _fine_tune_amount(report)

@@ -1,8 +1,9 @@
 """Text training data: gather files, hold out a validation split, encode, draw windows.
 
 * :func:`load_corpus` reads files and folders (recursively, sorted), skipping hidden files,
-  binary files (a NUL byte) and files that are not UTF-8, with a count of what was skipped;
-  nothing usable left -> :class:`DataError` with the reason.
+  binary files (a NUL byte), files that are not UTF-8 and files too large to be text, with a
+  count of what was skipped; Word (.docx) and OpenDocument (.odt) files are read as their
+  words (:mod:`desktop_app.core.text_files`); nothing usable left -> :class:`DataError`.
 * Validation: ``val_list`` names held-out files (one path per line, relative to the list's
   folder or its parent, or just the file name); without it, whole files are held out when there
   are at least 10 (every 20th, at least one), otherwise the last 10 % of each file.
@@ -26,6 +27,7 @@ import numpy as np
 import torch
 
 from desktop_app.core.errors import DataError
+from desktop_app.core.text_files import read_text_file   # .txt/.md, .docx, .odt; bounded
 from desktop_app.ml.text.bpe import EOT_ID
 
 
@@ -47,6 +49,22 @@ class TextCorpus:
         return (sum(len(t.encode("utf-8")) for _, t in self.train),
                 sum(len(t.encode("utf-8")) for _, t in self.val))
 
+    def describe(self) -> str:
+        """The trainers' "data:" line: "1 training file (32,545 bytes), 1 held-out (8,100
+        bytes); skipped 2 unusable files (binary file, not UTF-8 text)"."""
+        ntrain, nval = self.byte_counts()
+        line = (f"{_count(len(self.train), 'training file')} ({ntrain:,} bytes), "
+                f"{len(self.val)} held-out ({nval:,} bytes)")
+        if self.skipped:
+            reasons = sorted({r for _, r in self.skipped})
+            line += (f"; skipped {_count(len(self.skipped), 'unusable file')} "
+                     f"({', '.join(reasons[:3])}{', …' if len(reasons) > 3 else ''})")
+        return line
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
 
 def collect_files(inputs: list[str | Path]) -> list[Path]:
     files: list[Path] = []
@@ -60,24 +78,6 @@ def collect_files(inputs: list[str | Path]) -> list[Path]:
         else:
             raise DataError(f"training data {p} does not exist")
     return files
-
-
-def read_text_file(path: Path) -> tuple[str | None, str]:
-    """(text, "") for a usable UTF-8 file, else (None, reason)."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        return None, f"unreadable ({exc.strerror})"
-    if b"\x00" in raw:
-        return None, "binary file"
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return None, "not UTF-8 text"
-    text = text.lstrip("\ufeff").replace("\r\n", "\n")
-    if not text.strip():
-        return None, "empty"
-    return text, ""
 
 
 #: a file counts as hard-wrapped when its wrap width is in this range and at least this share
@@ -188,7 +188,7 @@ def load_corpus(inputs: list[str | Path], val_list: str | Path | None = None, *,
         reasons = sorted({r for _, r in corpus.skipped})
         raise DataError(f"no usable text in {', '.join(str(i) for i in inputs)}: all "
                         f"{len(files)} files were skipped ({', '.join(reasons)}); "
-                        f"training needs UTF-8 text files")
+                        f"training needs text files (.txt, .md, .docx or .odt)")
     if val_list is not None:
         _split_by_list(corpus, docs, Path(val_list))
     elif len(docs) >= 10:

@@ -89,6 +89,7 @@ class TrainPanel(DataCheckMixin, ProgressMixin, RoomPanel):
         if not name or re.fullmatch(r"my-(text|image|music)-model", name):
             self.modelNameEdit.setText(f"my-{kind}-model")
         self.charts.set_rate_unit(P.UNITS[kind])
+        self.dataFolderEdit.setPlaceholderText(P.DATA_HINTS[kind])
         self.dataCheckLabel.clear()
         self.report = None
         if self.dataFolderEdit.text().strip():

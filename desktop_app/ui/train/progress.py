@@ -99,8 +99,9 @@ class ProgressMixin(TrainWidgets):
         self.show_message(f"The model “{request.name}” is ready in {self.installed} and is "
                           f"listed in the {room} room.", error=False)
         short = request.name if len(request.name) <= 24 else request.name[:23] + "…"
-        self.useModelButton.setText({"text": "Write with “{}”", "image": "Open “{}” in Imagine",
-                                     "music": "Compose with “{}”"}[request.kind].format(short))
+        wording = {"text": "Write with “{}”", "image": "Open “{}” in Imagine",
+                   "music": "Compose with “{}”"}[request.kind]
+        self.useModelButton.setText(wording.format(short))
         self.useModelButton.setToolTip(f"Show the {room} room with “{request.name}” chosen")
         self.useModelButton.show()
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from desktop_app.core.documents import (SESSION_SUFFIX, GenerationRecord, WritingSession,
-                                        load_document, save_document)
+                                        is_imported, load_document, save_document)
 from desktop_app.core.errors import ReverieError
 from desktop_app.ui.autosave import AutosaveController, Policy
 from desktop_app.ui.write.layout import WriteWidgets
@@ -29,7 +29,8 @@ from desktop_app.ui.write.layout import WriteWidgets
 log = logging.getLogger(__name__)
 FILE_FILTERS = ("Reverie session, keeps the generation history (*.reverie);;"
                 "Plain text (*.txt);;Markdown (*.md)")
-OPEN_FILTERS = "Documents (*.reverie *.txt *.md);;All files (*)"
+OPEN_FILTERS = ("Documents (*.reverie *.txt *.md *.docx *.odt);;Word or OpenDocument, opened as "
+                "plain text (*.docx *.odt);;All files (*)")
 
 
 class DocumentsMixin(WriteWidgets):
@@ -99,6 +100,13 @@ class DocumentsMixin(WriteWidgets):
         except ReverieError as exc:
             self.show_error(f"Could not open {Path(path).name}: {exc}")
             return False
+        if is_imported(path):   # its words as an untitled draft: Save never writes over it
+            self._set_document(session, None)
+            self._restored_path = str(Path(path).with_suffix(SESSION_SUFFIX))  # Save As offers
+            self.notice.emit(f"Opened the words of {Path(path).name} as a new draft; Save "
+                             f"writes a .reverie, .txt or .md file — the original is not "
+                             f"changed")
+            return True
         self._set_document(session, Path(path))
         self.notice.emit(f"Opened {Path(path).name} ({len(session.history)} generations in "
                          "its history)" if session.history else f"Opened {Path(path).name}")

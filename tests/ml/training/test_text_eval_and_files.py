@@ -103,5 +103,33 @@ def test_single_small_file_is_split_at_its_tail(tmp_path):
     (name, train), = c.train
     (_, val), = c.val
     assert train + val == f.read_text() and len(val) < len(train) / 5
+    assert c.describe().startswith("1 training file (") and "skipped" not in c.describe()
     with pytest.raises(DataError, match="does not exist"):
         load_corpus([tmp_path / "missing"])
+
+
+def test_a_folder_of_word_and_opendocument_files_trains_on_their_words(tmp_path):
+    """What the Train room's check counts is what the trainer reads (one reader)."""
+    import shutil
+    from pathlib import Path
+
+    from desktop_app.core.train_data_check import check_folder
+    from desktop_app.ml.text.train_data import load_corpus
+
+    writing = Path(__file__).parents[2] / "core" / "writing"
+    for name in ("metzengerstein.docx", "metzengerstein.odt"):
+        shutil.copy(writing / name, tmp_path / name)
+    (tmp_path / "broken.docx").write_bytes(b"PK\x03\x04 not a zip")
+    corpus = load_corpus([tmp_path], unwrap=False)
+    words = (writing / "metzengerstein.txt").read_text(encoding="utf-8")
+    assert [train + val for (_, train), (_, val) in zip(corpus.train, corpus.val)] == [words] * 2
+    assert [r for _, r in corpus.skipped] == ["not a readable Word document (File is not a zip "
+                                              "file)"]
+    assert corpus.describe().startswith("2 training files (")
+    assert corpus.describe().endswith("; skipped 1 unusable file (not a readable Word "
+                                      "document (File is not a zip file))")
+    report = check_folder("text", tmp_path, fine_tune=True)
+    assert sorted(report.usable) == ["metzengerstein.docx", "metzengerstein.odt"]
+    assert report.data_bytes == 2 * len(words.encode("utf-8"))   # the words, not the zip
+    assert dict(report.skipped) == {"broken.docx": corpus.skipped[0][1]}
+    assert not report.warnings or all(".docx" not in w for w in report.warnings)

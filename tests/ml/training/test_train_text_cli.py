@@ -101,7 +101,7 @@ def test_unusable_files_are_skipped_with_a_count(tmp_path, capsys):
     (d / "old.txt").write_bytes(b"\xff\xfe bad bytes")
     assert main(["train", "text", "--data", str(d), "--out", str(tmp_path / "o"), "--steps",
                  "2", "--eval-every", "0", "--sample-every", "0", *FAST]) == 0
-    assert "skipped 2 unusable files" in capsys.readouterr().out
+    assert "skipped 2 unusable files (binary file, not UTF-8 text)" in capsys.readouterr().out
 
 
 def test_val_list_naming_a_missing_file(tmp_path, capsys):

@@ -72,6 +72,29 @@ def test_save_failure_keeps_text(write_panel, tmp_path):
     assert p.editor.toPlainText() == "precious words" and p.has_unsaved_changes()
 
 
+@pytest.mark.parametrize("name", ["metzengerstein.docx", "metzengerstein.odt"])
+def test_a_word_processor_file_opens_as_a_new_draft_and_is_never_saved_over(
+        write_panel, tmp_path, name):
+    import shutil
+    from pathlib import Path
+
+    writing = Path(__file__).parents[2] / "core" / "writing"
+    original = tmp_path / name
+    shutil.copy(writing / name, original)
+    before = original.read_bytes()
+    p = write_panel
+    assert p.open_file(str(original))
+    assert p.editor.toPlainText() == (writing / "metzengerstein.txt").read_text(encoding="utf-8")
+    assert p.path is None and p._restored_path == str(original.with_suffix(".reverie"))
+    p.editor.moveCursor(QTextCursor.MoveOperation.End)
+    p.editor.insertPlainText("A new line of mine.")
+    assert not p.save_to(original)                  # plain text under a .docx name: refused
+    assert "not saved" in p.errorLabel.text() and original.read_bytes() == before
+    assert p.save_to(tmp_path / "draft.txt")
+    assert (tmp_path / "draft.txt").read_text(encoding="utf-8").endswith("A new line of mine.")
+    assert original.read_bytes() == before
+
+
 def test_open_damaged_file_is_a_readable_error(write_panel, tmp_path):
     p = write_panel
     p.editor.setPlainText("keep me")
@@ -80,6 +103,10 @@ def test_open_damaged_file_is_a_readable_error(write_panel, tmp_path):
     bad.write_text("{not json")
     assert not p.open_file(str(bad))
     assert "bad.reverie" in p.errorLabel.text()
+    assert p.editor.toPlainText() == "keep me"
+    (tmp_path / "bad.docx").write_bytes(b"PK\x03\x04 not a zip")
+    assert not p.open_file(str(tmp_path / "bad.docx"))
+    assert "bad.docx: not a readable Word document" in p.errorLabel.text()
     assert p.editor.toPlainText() == "keep me"
 
 

@@ -1,0 +1,188 @@
+"""A writer's files as plain text: UTF-8 text, Word (``.docx``) and OpenDocument (``.odt``).
+
+One reader for everything that takes "your writing": the Train room's data check, the
+trainers' corpus (:func:`desktop_app.ml.text.train_data.load_corpus`) and ``reverie eval
+text``, so that what the check counts is what training reads and what the evaluation scores.
+Writers keep their work in word processors far more often than in ``.txt`` files; a ``.docx``
+or ``.odt`` is a zip archive whose body is one XML file, and the words are read from it here
+(paragraphs become text separated by blank lines, as in plain-text prose; deleted tracked
+changes, comments, footnotes, headers and footers are left out).
+
+Everything is bounded before it is read: a file over :data:`MAX_FILE_BYTES` is skipped
+unread, the document's XML is read only up to :data:`MAX_XML_BYTES` of *decompressed* bytes
+(a zip bomb costs one line), the XML is parsed as a stream (memory follows the words, not
+the markup), and a DTD is refused the moment it starts (the entity expansions of a "billion
+laughs" file never happen; Word and LibreOffice never write one). Nothing here raises for a
+bad file: :func:`read_text_file` returns the reason it was skipped.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+from xml.parsers import expat
+
+#: Plain-text files a writer keeps (any other UTF-8 file is read too, with a warning).
+TEXT_SUFFIXES = (".txt", ".md")
+#: Word-processor documents read through their XML body.
+DOCUMENT_SUFFIXES = (".docx", ".odt")
+#: Every suffix the readers look for in a folder.
+WRITING_SUFFIXES = TEXT_SUFFIXES + DOCUMENT_SUFFIXES
+#: A file larger than this is not read (a novel is ~1 MB; a video in the folder is not text).
+MAX_FILE_BYTES = 256 << 20
+#: The decompressed XML body of a document read at most (a 1,000-page manuscript is ~20 MB).
+MAX_XML_BYTES = 64 << 20
+_MAX_MEMBERS = 20_000            # entries in a document's zip directory
+_MAX_SPACES = 1_000              # one <text:s text:c="N"/> of an .odt
+
+_BODY = {".docx": "word/document.xml", ".odt": "content.xml"}
+_KIND = {".docx": "Word document", ".odt": "OpenDocument text"}
+_A_KIND = {".docx": "a Word document", ".odt": "an OpenDocument text"}
+
+
+class _Unreadable(Exception):
+    """Why a document was skipped (one line)."""
+
+
+def read_text_file(path: Path) -> tuple[str | None, str]:
+    """``(text, "")`` for a usable file, else ``(None, reason)``: "binary file", "not UTF-8
+    text", "empty", "too large (...)", "unreadable (...)", or what is wrong with a document."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        return None, f"unreadable ({exc.strerror or exc})"
+    if size > MAX_FILE_BYTES:
+        return None, f"too large for text ({size / (1 << 20):,.0f} MB; at most " \
+                     f"{MAX_FILE_BYTES >> 20} MB a file)"
+    suffix = path.suffix.lower()
+    if suffix in DOCUMENT_SUFFIXES:
+        try:
+            text = document_text(path, suffix)
+        except _Unreadable as exc:
+            return None, str(exc)
+    else:
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            return None, f"unreadable ({exc.strerror or exc})"
+        if b"\x00" in raw:
+            return None, "binary file"
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return None, "not UTF-8 text"
+        text = text.lstrip("\ufeff").replace("\r\n", "\n")
+    if not text.strip():
+        return None, "empty"
+    return text, ""
+
+
+def document_text(path: Path, suffix: str) -> str:
+    """The words of a ``.docx`` or ``.odt`` file; raises :class:`_Unreadable` with a reason."""
+    kind, a_kind = _KIND[suffix], _A_KIND[suffix]
+    words = _Words(suffix)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            if len(archive.filelist) > _MAX_MEMBERS:
+                raise _Unreadable(f"not {a_kind} ({len(archive.filelist):,} entries)")
+            try:
+                member = archive.getinfo(_BODY[suffix])
+            except KeyError:
+                raise _Unreadable(f"not {a_kind} (no {_BODY[suffix]} inside)") from None
+            if member.file_size > MAX_XML_BYTES:
+                raise _Unreadable(f"{kind} too large ({member.file_size >> 20:,} MB of text "
+                                  f"markup; at most {MAX_XML_BYTES >> 20} MB)")
+            read = 0
+            with archive.open(member) as stream:  # the declared size may lie: count
+                while chunk := stream.read(1 << 20):
+                    read += len(chunk)
+                    if read > MAX_XML_BYTES:
+                        raise _Unreadable(f"{kind} too large (over {MAX_XML_BYTES >> 20} MB "
+                                          f"of text markup)")
+                    words.feed(chunk)
+            words.feed(b"", final=True)
+    except _Unreadable:
+        raise
+    except expat.ExpatError as exc:
+        raise _Unreadable(f"not a readable {kind} (bad XML: {expat.ErrorString(exc.code)})")
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError,
+            ValueError, RuntimeError) as exc:   # RuntimeError: an encrypted entry
+        raise _Unreadable(f"not a readable {kind} ({exc})"[:200]) from None
+    except OSError as exc:
+        raise _Unreadable(f"unreadable ({exc.strerror or exc})") from None
+    paragraphs = (p.strip("\n") for p in words.paragraphs)
+    return "\n\n".join(p for p in paragraphs if p.strip()) + "\n"
+
+
+_W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_TEXT = "urn:oasis:names:tc:opendocument:xmlns:text:1.0}"
+_OFFICE = "urn:oasis:names:tc:opendocument:xmlns:office:1.0}"
+#: what marks a paragraph, the elements whose character data are words, single characters
+#: written as elements, and the elements left out with everything inside them
+_PARAGRAPH = {".docx": {_W + "p"}, ".odt": {_TEXT + "p", _TEXT + "h"}}
+_WORDS_IN = {".docx": {_W + "t"}, ".odt": None}            # None: all text in a paragraph
+_CHARS = {".docx": {_W + "tab": "\t", _W + "br": "\n", _W + "cr": "\n",
+                    _W + "noBreakHyphen": "-"},
+          ".odt": {_TEXT + "tab": "\t", _TEXT + "line-break": "\n"}}
+_LEFT_OUT = {".docx": set(),          # <w:delText>, <w:instrText> are not <w:t>: out already
+             ".odt": {_TEXT + "note", _OFFICE + "annotation", _TEXT + "tracked-changes"}}
+
+
+class _Words:
+    """An expat parser fed in chunks that keeps only the words, paragraph by paragraph.
+
+    Streaming keeps memory to the words and the element depth (a tree of a hostile 64 MB
+    body would take gigabytes). A DTD is refused as soon as it starts, so no entity is ever
+    declared or expanded. A paragraph inside another (a text box) ends first and comes first.
+    """
+
+    def __init__(self, suffix: str) -> None:
+        self.paragraphs: list[str] = []
+        self._open: list[list[str]] = []
+        self._in_words = 0
+        self._left_out = 0
+        self._suffix = suffix
+        self._parser = expat.ParserCreate(namespace_separator="}")
+        self._parser.StartDoctypeDeclHandler = self._refuse_dtd
+        self._parser.EntityDeclHandler = self._refuse_dtd
+        self._parser.StartElementHandler = self._start
+        self._parser.EndElementHandler = self._end
+        self._parser.CharacterDataHandler = self._text
+        self._parser.buffer_text = True
+
+    def feed(self, data: bytes, final: bool = False) -> None:
+        self._parser.Parse(data, final)
+
+    def _refuse_dtd(self, *_args) -> None:
+        raise _Unreadable(f"{_KIND[self._suffix]} with a DTD (refused: entity expansion)")
+
+    def _start(self, name: str, attrs: dict) -> None:
+        s = self._suffix
+        if name in _LEFT_OUT[s] or self._left_out:
+            self._left_out += 1
+        elif name in _PARAGRAPH[s]:
+            self._open.append([])
+        elif self._open:
+            if _WORDS_IN[s] is not None and name in _WORDS_IN[s]:
+                self._in_words += 1
+            elif name in _CHARS[s]:
+                self._open[-1].append(_CHARS[s][name])
+            elif name == _TEXT + "s":                 # .odt: N spaces
+                count = attrs.get(_TEXT + "c", "1")
+                self._open[-1].append(" " * min(int(count) if count.isdigit() else 1,
+                                                _MAX_SPACES))
+
+    def _end(self, name: str) -> None:
+        s = self._suffix
+        if self._left_out:
+            self._left_out -= 1
+        elif name in _PARAGRAPH[s] and self._open:
+            self.paragraphs.append("".join(self._open.pop()))
+        elif _WORDS_IN[s] is not None and name in _WORDS_IN[s] and self._in_words:
+            self._in_words -= 1
+
+    def _text(self, data: str) -> None:
+        if self._open and not self._left_out and (_WORDS_IN[self._suffix] is None
+                                                   or self._in_words):
+            self._open[-1].append(data)

@@ -1,0 +1,141 @@
+"""A writer's files as text: real LibreOffice .docx/.odt files read back word for word, the
+markup that is left out (deleted changes, field codes, footnotes, comments), and hostile
+documents (a DTD, a zip bomb, a broken archive) that cost one line each."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from desktop_app.core import text_files
+from desktop_app.core.text_files import read_text_file
+
+HERE = Path(__file__).parent / "writing"
+W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+ODT_NS = ('xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+          'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"')
+
+
+def _docx(path: Path, body: str, *, head: str = "") -> Path:
+    xml = f'{head}<w:document xmlns:w="{W}"><w:body>{body}</w:body></w:document>'
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("word/document.xml", xml)
+    return path
+
+
+def _odt(path: Path, body: str) -> Path:
+    xml = (f'<office:document-content {ODT_NS}><office:body><office:text>{body}'
+           f'</office:text></office:body></office:document-content>')
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("mimetype", "application/vnd.oasis.opendocument.text")
+        z.writestr("content.xml", xml)
+    return path
+
+
+@pytest.mark.parametrize("name", ["metzengerstein.docx", "metzengerstein.odt"])
+def test_a_word_processor_file_reads_as_its_paragraphs(name):
+    """LibreOffice 7 wrote these from metzengerstein.txt (five paragraphs of Poe)."""
+    text, reason = read_text_file(HERE / name)
+    assert reason == ""
+    assert text == (HERE / "metzengerstein.txt").read_text(encoding="utf-8")
+
+
+def test_docx_keeps_the_words_and_leaves_out_what_is_not_text(tmp_path):
+    body = ('<w:p><w:r><w:t xml:space="preserve">   Indented, </w:t></w:r>'
+            '<w:r><w:t>then</w:t><w:tab/><w:t>a tab</w:t><w:br/><w:t>and a break.</w:t></w:r>'
+            '<w:del><w:r><w:delText>deleted words</w:delText></w:r></w:del>'
+            '<w:r><w:instrText> PAGE </w:instrText></w:r></w:p>'
+            '<w:p/>'                                                   # an empty paragraph
+            '<w:tbl><w:tr><w:tc><w:p><w:r><w:t>In a table.</w:t></w:r></w:p></w:tc></w:tr>'
+            '</w:tbl>'
+            '<w:p><w:r><w:t>Non</w:t><w:noBreakHyphen/><w:t>breaking.</w:t></w:r></w:p>')
+    text, reason = read_text_file(_docx(tmp_path / "a.docx", body))
+    assert reason == ""
+    assert text == ("   Indented, then\ta tab\nand a break.\n\nIn a table.\n\n"
+                    "Non-breaking.\n")
+
+
+def test_odt_mixed_content_spaces_notes_and_comments(tmp_path):
+    body = ('<text:h>Chapter One</text:h>'
+            '<text:p>A<text:s text:c="3"/>gap, <text:span>a span</text:span>,<text:tab/>a tab'
+            '<text:line-break/>and a line.<text:note><text:note-body><text:p>A footnote.'
+            '</text:p></text:note-body></text:note> After the mark.'
+            '<office:annotation><text:p>A comment.</text:p></office:annotation></text:p>'
+            '<text:tracked-changes><text:changed-region><text:deletion><text:p>Gone.</text:p>'
+            '</text:deletion></text:changed-region></text:tracked-changes>'
+            '<text:list><text:list-item><text:p>An item.</text:p></text:list-item></text:list>'
+            '<text:p text:style-name="x"><text:s text:c="99999999"/>x</text:p>')
+    text, reason = read_text_file(_odt(tmp_path / "a.odt", body))
+    assert reason == ""
+    paragraphs = text.split("\n\n")
+    assert paragraphs[:3] == ["Chapter One",
+                              "A   gap, a span,\ta tab\nand a line. After the mark.",
+                              "An item."]
+    assert paragraphs[3] == " " * 1000 + "x\n"    # a hostile space count is capped
+
+
+def test_a_dtd_is_refused_before_any_entity_is_expanded(tmp_path):
+    laughs = ('<?xml version="1.0"?><!DOCTYPE w:document [<!ENTITY a "ha">'
+              + "".join(f'<!ENTITY {c} "&{p};&{p};&{p};&{p};&{p};&{p};&{p};&{p};&{p};&{p};">'
+                        for p, c in zip("abcdefgh", "bcdefghi")) + "]>")
+    path = _docx(tmp_path / "laughs.docx", '<w:p><w:r><w:t>&i;</w:t></w:r></w:p>', head=laughs)
+    text, reason = read_text_file(path)
+    assert text is None and "DTD" in reason
+    # the same in UTF-16, which a byte search for "<!DOCTYPE" would not see
+    xml = laughs.replace('version="1.0"', 'version="1.0" encoding="UTF-16"') + \
+        f'<w:document xmlns:w="{W}"><w:body/></w:document>'
+    with zipfile.ZipFile(tmp_path / "utf16.docx", "w") as z:
+        z.writestr("word/document.xml", xml.encode("utf-16"))
+    text, reason = read_text_file(tmp_path / "utf16.docx")
+    assert text is None and "DTD" in reason
+
+
+def test_a_zip_bomb_is_refused_by_what_it_expands_to(tmp_path, monkeypatch):
+    monkeypatch.setattr(text_files, "MAX_XML_BYTES", 1 << 20)
+    path = _docx(tmp_path / "bomb.docx", "<w:p><w:r><w:t>" + "a" * (3 << 20) + "</w:t></w:r></w:p>")
+    assert path.stat().st_size < 20_000        # 3 MB of markup in a few kB of zip
+    text, reason = read_text_file(path)
+    assert text is None and "too large" in reason
+
+
+@pytest.mark.parametrize("content, expected", [
+    (b"PK\x03\x04 not really a zip", "not a readable Word document"),
+    (b"", "not a readable Word document"),
+])
+def test_a_broken_document_is_one_line(tmp_path, content, expected):
+    path = tmp_path / "broken.docx"
+    path.write_bytes(content)
+    text, reason = read_text_file(path)
+    assert text is None and reason.startswith(expected) and "\n" not in reason
+
+
+def test_a_zip_without_the_body_or_with_bad_xml(tmp_path):
+    with zipfile.ZipFile(tmp_path / "other.odt", "w") as z:
+        z.writestr("something.xml", "<a/>")
+    assert read_text_file(tmp_path / "other.odt") == (
+        None, "not an OpenDocument text (no content.xml inside)")
+    path = _docx(tmp_path / "bad.docx", "<w:p><w:r><w:t>unclosed</w:r></w:p>")
+    text, reason = read_text_file(path)
+    assert text is None and "bad XML" in reason
+
+
+def test_a_file_too_large_for_text_is_not_read(tmp_path, monkeypatch):
+    monkeypatch.setattr(text_files, "MAX_FILE_BYTES", 1000)
+    path = tmp_path / "big.txt"
+    path.write_text("word " * 1000)
+    text, reason = read_text_file(path)
+    assert text is None and reason.startswith("too large for text")
+
+
+def test_plain_text_rules_are_unchanged(tmp_path):
+    (tmp_path / "a.txt").write_bytes(b"\xef\xbb\xbfline one\r\nline two\r\n")
+    assert read_text_file(tmp_path / "a.txt") == ("line one\nline two\n", "")
+    (tmp_path / "b.txt").write_bytes(b"abc\x00def")
+    assert read_text_file(tmp_path / "b.txt") == (None, "binary file")
+    (tmp_path / "c.txt").write_bytes(b"caf\xe9")
+    assert read_text_file(tmp_path / "c.txt") == (None, "not UTF-8 text")
+    (tmp_path / "d.docx").write_bytes(_docx(tmp_path / "e.docx", "<w:p/>").read_bytes())
+    assert read_text_file(tmp_path / "d.docx") == (None, "empty")
