@@ -1,10 +1,11 @@
-"""A writer's files as plain text: UTF-8 text, Word (``.docx``) and OpenDocument (``.odt``).
+"""A writer's files as plain text: UTF-8 text, Word (``.docx``), OpenDocument (``.odt``) and RTF.
 
 One reader for everything that takes "your writing": the Train room's data check, the
 trainers' corpus (:func:`desktop_app.ml.text.train_data.load_corpus`) and ``reverie eval
 text``, so that what the check counts is what training reads and what the evaluation scores.
 Writers keep their work in word processors far more often than in ``.txt`` files; a ``.docx``
-or ``.odt`` is a zip archive whose body is one XML file, and the words are read from it here
+or ``.odt`` is a zip archive whose body is one XML file, and the words are read from it here;
+an ``.rtf`` (TextEdit, WordPad, Scrivener's ``content.rtf``) is read by :mod:`.rtf_text`
 (paragraphs become text separated by blank lines, as in plain-text prose; deleted tracked
 changes, comments, footnotes, headers and footers are left out).
 
@@ -18,14 +19,17 @@ bad file: :func:`read_text_file` returns the reason it was skipped.
 
 from __future__ import annotations
 
+import re
 import zipfile
 from pathlib import Path
 from xml.parsers import expat
 
+from desktop_app.core.rtf_text import rtf_paragraphs
+
 #: Plain-text files a writer keeps (any other UTF-8 file is read too, with a warning).
 TEXT_SUFFIXES = (".txt", ".md")
 #: Word-processor documents read through their XML body.
-DOCUMENT_SUFFIXES = (".docx", ".odt")
+DOCUMENT_SUFFIXES = (".docx", ".odt", ".rtf")
 #: Every suffix the readers look for in a folder.
 WRITING_SUFFIXES = TEXT_SUFFIXES + DOCUMENT_SUFFIXES
 #: A file larger than this is not read (a novel is ~1 MB; a video in the folder is not text).
@@ -36,8 +40,26 @@ _MAX_MEMBERS = 20_000            # entries in a document's zip directory
 _MAX_SPACES = 1_000              # one <text:s text:c="N"/> of an .odt
 
 _BODY = {".docx": "word/document.xml", ".odt": "content.xml"}
-_KIND = {".docx": "Word document", ".odt": "OpenDocument text"}
-_A_KIND = {".docx": "a Word document", ".odt": "an OpenDocument text"}
+_KIND = {".docx": "Word document", ".odt": "OpenDocument text", ".rtf": "RTF document"}
+_A_KIND = {".docx": "a Word document", ".odt": "an OpenDocument text", ".rtf": "an RTF file"}
+
+
+#: Why a file inside a Scrivener project is not read (see :func:`scrivener_extra`).
+SCRIVENER_EXTRA = "part of a Scrivener project, not a document's text"
+_SCRIVENER_2_DOC = re.compile(r"\d+\.rtf")
+
+
+def scrivener_extra(path: Path) -> bool:
+    """True for a file inside a Scrivener project (a ``*.scriv`` folder) that is not one of
+    its documents' text: Scrivener 3 keeps each document in ``Files/Data/<id>/content.rtf``
+    and Scrivener 2 in ``Files/Docs/<n>.rtf``; notes, synopses, the binder's ``.scrivx`` XML,
+    settings and search indexes are not the manuscript (the XML would be read as prose)."""
+    parts = Path(path).parts
+    if not any(part.lower().endswith(".scriv") for part in parts[:-1]):
+        return False
+    name = parts[-1].lower()
+    return not (name == "content.rtf" or (len(parts) > 1 and parts[-2].lower() == "docs"
+                                          and _SCRIVENER_2_DOC.fullmatch(name)))
 
 
 class _Unreadable(Exception):
@@ -79,7 +101,15 @@ def read_text_file(path: Path) -> tuple[str | None, str]:
 
 
 def document_text(path: Path, suffix: str) -> str:
-    """The words of a ``.docx`` or ``.odt`` file; raises :class:`_Unreadable` with a reason."""
+    """The words of a ``.docx``, ``.odt`` or ``.rtf`` file; raises :class:`_Unreadable` with a
+    reason."""
+    if suffix == ".rtf":
+        try:
+            return _joined(rtf_paragraphs(path.read_bytes()))
+        except ValueError as exc:
+            raise _Unreadable(str(exc)) from None
+        except OSError as exc:
+            raise _Unreadable(f"unreadable ({exc.strerror or exc})") from None
     kind, a_kind = _KIND[suffix], _A_KIND[suffix]
     words = _Words(suffix)
     try:
@@ -111,8 +141,13 @@ def document_text(path: Path, suffix: str) -> str:
         raise _Unreadable(f"not a readable {kind} ({exc})"[:200]) from None
     except OSError as exc:
         raise _Unreadable(f"unreadable ({exc.strerror or exc})") from None
-    paragraphs = (p.strip("\n") for p in words.paragraphs)
-    return "\n\n".join(p for p in paragraphs if p.strip()) + "\n"
+    return _joined(words.paragraphs)
+
+
+def _joined(paragraphs: list[str]) -> str:
+    """Paragraphs separated by blank lines, as in plain-text prose; empty ones (spacing) out."""
+    kept = (p.strip("\n") for p in paragraphs)
+    return "\n\n".join(p for p in kept if p.strip()) + "\n"
 
 
 _W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main}"

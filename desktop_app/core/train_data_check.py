@@ -16,7 +16,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from desktop_app.core.text_files import WRITING_SUFFIXES, read_text_file
+from desktop_app.core.text_files import SCRIVENER_EXTRA, WRITING_SUFFIXES, read_text_file, \
+    scrivener_extra
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff")
 MIDI_SUFFIXES = (".mid", ".midi")
@@ -144,6 +145,9 @@ def _check_text(report: DataReport, files: list[Path]) -> None:
     sizes: list[int] = []
     for f in files:
         rel, suffix = _rel(report, f), f.suffix.lower()
+        if scrivener_extra(f):
+            report.skipped.append((rel, SCRIVENER_EXTRA))
+            continue
         text, reason = read_text_file(f)   # what the trainer reads: the same reader
         if text is None:
             if reason == "binary file" and suffix not in WRITING_SUFFIXES:
@@ -167,8 +171,8 @@ def _check_text(report: DataReport, files: list[Path]) -> None:
         extra = len(report.warnings) - 5
         report.warnings = report.warnings[:5] + [f"... and {extra} more such files"]
     if not n:
-        report.error = ("No usable text: training needs text files (.txt, .md, Word .docx or "
-                        "OpenDocument .odt)."
+        report.error = ("No usable text: training needs text files (.txt, .md, Word .docx, "
+                        "OpenDocument .odt or .rtf)."
                         if files else "")
     elif report.fine_tune:
         _fine_tune_amount(report)

@@ -1,6 +1,7 @@
-"""A writer's files as text: real LibreOffice .docx/.odt files read back word for word, the
-markup that is left out (deleted changes, field codes, footnotes, comments), and hostile
-documents (a DTD, a zip bomb, a broken archive) that cost one line each."""
+"""A writer's files as text: real LibreOffice .docx/.odt/.rtf files read back word for word,
+the markup that is left out (deleted changes, field codes, footnotes, comments, RTF tables of
+fonts and styles), and hostile documents (a DTD, a zip bomb, a broken archive, RTF nested a
+hundred thousand deep) that cost one line each."""
 
 from __future__ import annotations
 
@@ -35,9 +36,10 @@ def _odt(path: Path, body: str) -> Path:
     return path
 
 
-@pytest.mark.parametrize("name", ["metzengerstein.docx", "metzengerstein.odt"])
+@pytest.mark.parametrize("name", ["metzengerstein.docx", "metzengerstein.odt",
+                                  "metzengerstein.rtf"])
 def test_a_word_processor_file_reads_as_its_paragraphs(name):
-    """LibreOffice 7 wrote these from metzengerstein.txt (five paragraphs of Poe)."""
+    """LibreOffice 7.4 wrote these from metzengerstein.txt (five paragraphs of Poe)."""
     text, reason = read_text_file(HERE / name)
     assert reason == ""
     assert text == (HERE / "metzengerstein.txt").read_text(encoding="utf-8")
@@ -139,3 +141,42 @@ def test_plain_text_rules_are_unchanged(tmp_path):
     assert read_text_file(tmp_path / "c.txt") == (None, "not UTF-8 text")
     (tmp_path / "d.docx").write_bytes(_docx(tmp_path / "e.docx", "<w:p/>").read_bytes())
     assert read_text_file(tmp_path / "d.docx") == (None, "empty")
+
+
+TEXTEDIT_RTF = rb"""{\rtf1\ansi\ansicpg1252\cocoartf2639
+\cocoatextscaling0\cocoaplatform0{\fonttbl\f0\fswiss\fcharset0 Helvetica;}
+{\colortbl;\red255\green255\blue255;}
+{\*\expandedcolortbl;;}
+{\info{\title Draft}{\author Me}}
+{\header Page 1}
+\paperw11900\paperh16840\margl1440\margr1440\vieww11520\viewh8400\viewkind0
+\pard\tx566\tx1133\pardirnatural\partightenfactor0
+
+\f0\fs24 \cf0 The caf\'e9 was closed \'97 so we walked.\
+\
+She said,\~\'93Wait.\'94{\footnote A note.}{\*\annotation a comment}\
+{\field{\*\fldinst{HYPERLINK "https://example.org"}}{\fldrslt a link}} and \uc1\u8220\'93quoted\u8221\'94 .\par
+\u-3913?\tab end}"""
+
+
+def test_rtf_as_textedit_and_word_write_it(tmp_path):
+    path = tmp_path / "draft.rtf"
+    path.write_bytes(TEXTEDIT_RTF)
+    text, reason = read_text_file(path)
+    assert reason == ""
+    assert text == ("The caf\u00e9 was closed \u2014 so we walked.\n\n"
+                    "She said,\u00a0\u201cWait.\u201d\n\n"
+                    "a link and \u201cquoted\u201d .\n\n"
+                    "\uf0b7\tend\n")       # \u-3913: a negative number is 65536 - 3913
+
+
+@pytest.mark.parametrize("content, expected", [
+    (b"{" * 100_000 + b"\\rtf1 deep" + b"}" * 100_000, "not an RTF file"),
+    (b"{\\rtf1 " + b"{" * 100_000 + b"deep" + b"}" * 100_000, "RTF groups nested deeper"),
+    (b"plain words with an .rtf name", "not an RTF file"),
+])
+def test_hostile_rtf_is_one_line(tmp_path, content, expected):
+    path = tmp_path / "bad.rtf"
+    path.write_bytes(content)
+    text, reason = read_text_file(path)
+    assert text is None and reason.startswith(expected)

@@ -2,8 +2,9 @@
 
 * :func:`load_corpus` reads files and folders (recursively, sorted), skipping hidden files,
   binary files (a NUL byte), files that are not UTF-8 and files too large to be text, with a
-  count of what was skipped; Word (.docx) and OpenDocument (.odt) files are read as their
-  words (:mod:`desktop_app.core.text_files`); nothing usable left -> :class:`DataError`.
+  count of what was skipped; Word (.docx), OpenDocument (.odt) and RTF files are read as
+  their words, and in a Scrivener project only its documents' text
+  (:mod:`desktop_app.core.text_files`); nothing usable left -> :class:`DataError`.
 * Validation: ``val_list`` names held-out files (one path per line, relative to the list's
   folder or its parent, or just the file name); without it, whole files are held out when there
   are at least 10 (every 20th, at least one), otherwise the last 10 % of each file.
@@ -27,7 +28,7 @@ import numpy as np
 import torch
 
 from desktop_app.core.errors import DataError
-from desktop_app.core.text_files import read_text_file   # .txt/.md, .docx, .odt; bounded
+from desktop_app.core.text_files import SCRIVENER_EXTRA, read_text_file, scrivener_extra
 from desktop_app.ml.text.bpe import EOT_ID
 
 
@@ -178,8 +179,8 @@ def load_corpus(inputs: list[str | Path], val_list: str | Path | None = None, *,
                         f"give a folder of UTF-8 text files or the files themselves")
     corpus = TextCorpus()
     docs: list[tuple[Path, str]] = []
-    for f in files:
-        text, reason = read_text_file(f)
+    for f in files:   # .txt/.md, .docx, .odt, .rtf; bounded (core/text_files.py)
+        text, reason = (None, SCRIVENER_EXTRA) if scrivener_extra(f) else read_text_file(f)
         if text is None:
             corpus.skipped.append((str(f), reason))
         else:
@@ -188,7 +189,7 @@ def load_corpus(inputs: list[str | Path], val_list: str | Path | None = None, *,
         reasons = sorted({r for _, r in corpus.skipped})
         raise DataError(f"no usable text in {', '.join(str(i) for i in inputs)}: all "
                         f"{len(files)} files were skipped ({', '.join(reasons)}); "
-                        f"training needs text files (.txt, .md, .docx or .odt)")
+                        f"training needs text files (.txt, .md, .docx, .odt or .rtf)")
     if val_list is not None:
         _split_by_list(corpus, docs, Path(val_list))
     elif len(docs) >= 10:

@@ -29,8 +29,8 @@ from desktop_app.ui.write.layout import WriteWidgets
 log = logging.getLogger(__name__)
 FILE_FILTERS = ("Reverie session, keeps the generation history (*.reverie);;"
                 "Plain text (*.txt);;Markdown (*.md)")
-OPEN_FILTERS = ("Documents (*.reverie *.txt *.md *.docx *.odt);;Word or OpenDocument, opened as "
-                "plain text (*.docx *.odt);;All files (*)")
+OPEN_FILTERS = ("Documents (*.reverie *.txt *.md *.docx *.odt *.rtf);;Word, OpenDocument or RTF, "
+                "opened as plain text (*.docx *.odt *.rtf);;All files (*)")
 
 
 class DocumentsMixin(WriteWidgets):

@@ -133,3 +133,30 @@ def test_a_folder_of_word_and_opendocument_files_trains_on_their_words(tmp_path)
     assert report.data_bytes == 2 * len(words.encode("utf-8"))   # the words, not the zip
     assert dict(report.skipped) == {"broken.docx": corpus.skipped[0][1]}
     assert not report.warnings or all(".docx" not in w for w in report.warnings)
+
+
+def test_in_a_scrivener_project_only_the_documents_text_is_read(tmp_path):
+    """Scrivener 3 keeps each document in Files/Data/<id>/content.rtf (Scrivener 2 in
+    Files/Docs/<n>.rtf); the binder's XML, notes and synopses are not the manuscript."""
+    import shutil
+    from pathlib import Path
+
+    from desktop_app.core.text_files import SCRIVENER_EXTRA
+    from desktop_app.core.train_data_check import check_folder
+    from desktop_app.ml.text.train_data import load_corpus
+
+    rtf = Path(__file__).parents[2] / "core" / "writing" / "metzengerstein.rtf"
+    project = tmp_path / "My Novel.scriv"
+    for rel in ("Files/Data/1A2B/content.rtf", "Files/Data/1A2B/notes.rtf",
+                "Files/Docs/3.rtf", "Files/Docs/3_notes.rtf"):
+        (project / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(rtf, project / rel)
+    (project / "Files" / "Data" / "1A2B" / "synopsis.txt").write_text("A count, a horse.")
+    (project / "My Novel.scrivx").write_text('<?xml version="1.0"?><ScrivenerProject/>' * 50)
+    report = check_folder("text", tmp_path, fine_tune=True)
+    assert sorted(report.usable) == ["My Novel.scriv/Files/Data/1A2B/content.rtf",
+                                     "My Novel.scriv/Files/Docs/3.rtf"]
+    assert sorted(dict(report.skipped).values()) == [SCRIVENER_EXTRA] * 4
+    corpus = load_corpus([tmp_path], unwrap=False)
+    assert len(corpus.train) == 2 and len(corpus.skipped) == 4
+    assert "ScrivenerProject" not in "".join(t for _, t in corpus.train + corpus.val)
