@@ -91,6 +91,8 @@ class DistributionInspector(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.summary)
         layout.addWidget(self.plot, 1)
+        layout.addStretch(0)          # takes the room while the chart is hidden
+        self.plot.hide()              # no empty axes before the first distribution
         self.logits: np.ndarray | None = None
         self.history: tuple[int, ...] = ()
         self.breaker_ids: tuple = ()

@@ -57,6 +57,7 @@ def test_inspector_follows_sliders_without_generating(write_panel, fake_text, qt
 def test_removed_tokens_are_grey(qtbot):
     insp = DistributionInspector()
     qtbot.addWidget(insp)
+    assert insp.plot.isHidden()          # no empty axes before the first distribution
     logits = np.linspace(5, 0, 100)
     insp.set_settings(SamplerSettings(top_k=3, top_p=1.0, min_p=0.0, temperature=1.0))
     insp.set_logits(logits, labels={i: f"t{i}" for i in range(100)})
@@ -65,6 +66,9 @@ def test_removed_tokens_are_grey(qtbot):
     # raw: 20 kept; top_k column: 3 kept and 17 greyed.
     assert list(kept).count(0) == 20 and list(kept).count(1) == 3
     assert list(removed).count(1) == 17
+    assert not insp.plot.isHidden()
+    insp.clear("No model.")
+    assert insp.plot.isHidden()
 
 
 import pytest  # noqa: E402
