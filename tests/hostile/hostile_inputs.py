@@ -44,6 +44,29 @@ def long_note_midi(path: Path) -> Path:
     return path
 
 
+def writing_folder(folder: Path) -> Path:
+    """A folder of hostile 'writing': a .docx whose 200 MB body compresses to a few hundred
+    kB (a zip bomb), a .docx with a billion-laughs DTD, an .odt that is not a zip, and an
+    .rtf nested 200,000 groups deep."""
+    import zipfile
+    folder.mkdir(parents=True, exist_ok=True)
+    w = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+    with zipfile.ZipFile(folder / "bomb.docx", "w", zipfile.ZIP_DEFLATED) as z:
+        with z.open("word/document.xml", "w", force_zip64=True) as body:
+            body.write(f'<w:document xmlns:w="{w}"><w:body><w:p><w:r><w:t>'.encode())
+            for _ in range(200):
+                body.write(b"a" * (1 << 20))
+            body.write(b"</w:t></w:r></w:p></w:body></w:document>")
+    laughs = '<!DOCTYPE d [<!ENTITY a "haha">' + "".join(
+        f'<!ENTITY {c} "{("&" + p + ";") * 10}">' for p, c in zip("abcdefgh", "bcdefghi")) + "]>"
+    with zipfile.ZipFile(folder / "laughs.docx", "w") as z:
+        z.writestr("word/document.xml", laughs + f'<w:document xmlns:w="{w}"><w:body><w:p>'
+                   '<w:r><w:t>&i;</w:t></w:r></w:p></w:body></w:document>')
+    (folder / "notes.odt").write_bytes(b"PK\x03\x04" + b"\0" * 100)
+    (folder / "deep.rtf").write_bytes(b"{\\rtf1 " + b"{" * 200_000 + b"x" + b"}" * 200_000)
+    return folder
+
+
 def deep_json(depth: int = 100_000) -> str:
     return "[" * depth + "]" * depth
 

@@ -63,6 +63,7 @@ def _cases(tmp: Path) -> list[Case]:
     number_dtype = make.safetensors_bytes(
         {"model.embed_tokens.weight": {"dtype": 5, "shape": [1], "data_offsets": [0, 4]}},
         b"\0" * 4)
+    writing = make.writing_folder(tmp / "hostile-writing")
     deep_user = tmp / "user-models"
     make.text_model(deep_user / "text" / "deep", config_text=make.deep_json())
     return [
@@ -76,6 +77,10 @@ def _cases(tmp: Path) -> list[Case]:
         Case("train music bad folder", ["train", "music", "--data", str(bad_folder), "--out",
                                         str(tmp / "tm-out"), "--steps", "1", "--size", "test"],
              codes=(1, 2)),
+        # a writer's documents: zip bomb, billion laughs, not a zip, RTF 200,000 deep
+        Case("train text hostile documents", ["train", "text", "--data", str(writing),
+                                              "--out", str(tmp / "tw-out"), "--steps", "1",
+                                              "--size", "test"], says="usable"),
         # item 3 / 7: damaged model folders
         Case("config 1e9 layers", gen + [model("layers", config={"num_hidden_layers": 1e9})],
              says="layers"),
@@ -145,7 +150,8 @@ CASE_NAMES = [
     "config 1e9 layers", "config string size", "config zero heads", "config zero positions",
     "config rope factor x", "config 100k deep", "dtype is a number", "weight_map number",
     "weight_map outside", "models with a deep config", "template a*1e8",
-    "template nested range", "train text vocab 1e9", "edit scale 100000"]
+    "template nested range", "train text vocab 1e9", "edit scale 100000",
+    "train text hostile documents"]
 
 
 @pytest.mark.parametrize("name", CASE_NAMES)
