@@ -23,7 +23,6 @@ from desktop_app.core.text_files import DOCUMENT_SUFFIXES, read_text_file
 from desktop_app.core.untrusted import loads_json
 
 SESSION_SUFFIX = ".reverie"
-TEXT_SUFFIXES = (".txt", ".md")
 FORMAT = "reverie-session"
 FORMAT_VERSION = 1
 MAX_FILE_BYTES = 256 * 1024 * 1024
