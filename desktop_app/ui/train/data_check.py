@@ -4,7 +4,8 @@ takes seconds) and the result is shown under it.
 A mixin of :class:`~desktop_app.ui.train.panel.TrainPanel` (GUI thread). Only the newest
 check's result is shown (a serial number and the (kind, folder, fine-tune?) key drop older
 ones); a passing check clears the red "too little text" message an earlier Start left, and
-Start is enabled exactly when the check passes.
+Start is enabled exactly when the check passes. The last folder that passed, per kind, is kept
+in the settings and offered again after a restart (a writer adds a chapter and trains again).
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from PySide6.QtWidgets import QFileDialog
 from desktop_app.core.train_data_check import DataReport, check_folder
 from desktop_app.ui.train.layout import TrainWidgets
 from desktop_app.ui.widgets.error_label import mark_error
+
+
+FOLDER_KEY = "train/data_folder"       # + "/<kind>": the last folder that passed the check
 
 
 class _CheckResult(QObject):
@@ -88,7 +92,41 @@ class DataCheckMixin(TrainWidgets):
         if serial == self._check_serial and key == self._check_key == self._check_args():
             self._show_report(report)
 
+    # -- the folder each kind was last trained from, kept across restarts -------------------
+
+    def remember_folders_in(self, settings) -> None:
+        """Keep each kind's last good data folder in ``settings`` (the app's; None in a room
+        built alone) and put the remembered one in the field now if it is empty."""
+        self._folder_settings = settings
+        if settings is not None and not self.dataFolderEdit.text().strip():
+            self._use_remembered_folder()
+
+    def _remembered_folder(self, kind: str) -> str:
+        """The kind's remembered folder, if it is still a folder (the value is read from a
+        settings file: text of a bounded length, never trusted to exist)."""
+        settings = getattr(self, "_folder_settings", None)
+        value = settings.value(f"{FOLDER_KEY}/{kind}") if settings is not None else None
+        if isinstance(value, str) and 0 < len(value) <= 4096 and "\0" not in value:
+            try:
+                return value if Path(value).is_dir() else ""
+            except OSError:
+                return ""
+        return ""
+
+    def _use_remembered_folder(self, previous_kind: str | None = None) -> None:
+        """Fill the field with the kind's remembered folder when it is empty or still holds
+        the folder remembered for ``previous_kind`` (not one the person typed)."""
+        text = self.dataFolderEdit.text().strip()
+        if text and (previous_kind is None or text != self._remembered_folder(previous_kind)):
+            return
+        folder = self._remembered_folder(self.kind())
+        if folder and folder != text:
+            self.dataFolderEdit.setText(folder)
+
     def _show_report(self, report: DataReport) -> None:
+        settings = getattr(self, "_folder_settings", None)
+        if report.ok and settings is not None and str(report.folder) not in ("", "."):
+            settings.set_value(f"{FOLDER_KEY}/{report.kind}", str(report.folder))
         self.report = report
         self.dataCheckLabel.setText(report.summary())
         self.dataCheckLabel.setProperty("error", not report.ok)

@@ -82,8 +82,17 @@ class TrainPanel(DataCheckMixin, ProgressMixin, RoomPanel):
     def kind(self) -> str:
         return self.trainKindCombo.currentData()
 
+    def preferences_changed(self, settings) -> None:
+        """At start (and after Preferences): the settings keep each kind's data folder."""
+        self.remember_folders_in(settings)
+        if self.dataFolderEdit.text().strip() and self.report is None:
+            self.check_data_in_background()
+
     def _on_kind_changed(self) -> None:
         kind = self.kind()
+        previous, self._kind_shown = getattr(self, "_kind_shown", None), kind
+        if previous is not None and previous != kind:
+            self._use_remembered_folder(previous)
         self._fill_start_from()
         name = self.modelNameEdit.text().strip()
         if not name or re.fullmatch(r"my-(text|image|music)-model", name):

@@ -230,3 +230,59 @@ def test_the_kept_adapters_sample_is_labelled(qtbot):
     html = view.view.toHtml()
     assert "Step 5 · the adapter kept" in html and "Step 4 ·" not in html
     assert "After &lt;the&gt; storm" in html
+
+
+def test_each_kinds_data_folder_comes_back_after_a_restart(qtbot, test_presets, text_folder,
+                                                           image_folder, tmp_path):
+    """A writer adds a chapter and trains again: the folder that passed the check is kept per
+    kind in the settings, offered by the next room, and switched with the kind; a value in
+    the settings that is not a folder is ignored."""
+    from desktop_app.engine.sync_engine import SyncEngine
+    from desktop_app.ui.settings import Settings
+    from desktop_app.ui.train.panel import TrainPanel
+    from desktop_app.ui.widgets.randomness import RandomnessControls
+
+    settings = Settings()
+
+    def room():
+        engine, randomness = SyncEngine(), RandomnessControls()
+        qtbot.addWidget(randomness)
+        p = TrainPanel(engine, randomness)
+        qtbot.addWidget(p)
+        p.preferences_changed(settings)
+        return p, engine
+
+    first, engine = room()
+    try:
+        assert first.dataFolderEdit.text() == ""
+        first.dataFolderEdit.setText(str(text_folder))
+        assert first.check_data().ok
+        first.trainKindCombo.setCurrentIndex(first.trainKindCombo.findData("image"))
+        first.dataFolderEdit.setText(str(image_folder))
+        assert first.check_data().ok
+        first.dataFolderEdit.setText(str(tmp_path / "nowhere"))
+        assert not first.check_data().ok       # a folder that fails is not remembered
+    finally:
+        first.shutdown()
+        engine.shutdown()
+    second, engine = room()
+    try:
+        assert second.kind() == "text" and second.dataFolderEdit.text() == str(text_folder)
+        second.wait_for_checks()
+        qtbot.waitUntil(lambda: second.report is not None and second.report.ok)
+        second.trainKindCombo.setCurrentIndex(second.trainKindCombo.findData("image"))
+        assert second.dataFolderEdit.text() == str(image_folder)
+        second.dataFolderEdit.setText(str(tmp_path / "typed by hand"))
+        second.trainKindCombo.setCurrentIndex(second.trainKindCombo.findData("text"))
+        assert second.dataFolderEdit.text() == str(tmp_path / "typed by hand")  # kept
+        second.wait_for_checks()
+    finally:
+        second.shutdown()
+        engine.shutdown()
+    settings.set_value("train/data_folder/text", "x" * 10_000)
+    third, engine = room()
+    try:
+        assert third.dataFolderEdit.text() == ""
+    finally:
+        third.shutdown()
+        engine.shutdown()
