@@ -95,8 +95,8 @@ class TrainPanel(DataCheckMixin, ProgressMixin, RoomPanel):
             self._use_remembered_folder(previous)
         self._fill_start_from()
         name = self.modelNameEdit.text().strip()
-        if not name or re.fullmatch(r"my-(text|image|music)-model", name):
-            self.modelNameEdit.setText(f"my-{kind}-model")
+        if not name or re.fullmatch(r"my-(text|image|music)-model(-\d+)?", name):
+            self.modelNameEdit.setText(R.free_name(kind, f"my-{kind}-model"))
         self.charts.set_rate_unit(P.UNITS[kind])
         self.dataFolderEdit.setPlaceholderText(P.DATA_HINTS[kind])
         self.dataCheckLabel.clear()

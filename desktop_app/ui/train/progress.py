@@ -89,6 +89,8 @@ class ProgressMixin(TrainWidgets):
             self.show_message(str(exc))
             return
         R.tidy_run(folder)
+        if self.modelNameEdit.text().strip() == request.name:   # ready for the next run
+            self.modelNameEdit.setText(R.free_name(request.kind, request.name))
         self._set_state("idle")
         self.refresh_unfinished()
         self.bus.models_installed.emit()   # every room's model list is stale now

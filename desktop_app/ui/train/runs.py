@@ -62,6 +62,20 @@ def check_name(name: str) -> str:
     return ""
 
 
+def free_name(kind: str, name: str) -> str:
+    """The first of ``base``, ``base-2``, ``base-3``… (``base``: ``name`` without a trailing
+    ``-N``) that names neither an installed model of ``kind`` nor an unfinished run: what the
+    room offers for the next run once ``name`` is taken."""
+    base = re.sub(r"-\d+$", "", name) or name
+    for candidate in [base] + [f"{base}-{n}" for n in range(2, 1000)]:
+        if check_name(candidate):
+            break
+        if not model_dir(kind, candidate).exists() and \
+                checkpoint_step(run_dir(kind, candidate)) == 0:
+            return candidate
+    return name
+
+
 def training_root() -> Path:
     return paths.user_data_dir() / "training"
 

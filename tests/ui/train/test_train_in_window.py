@@ -31,6 +31,7 @@ def test_a_trained_model_is_listed_in_the_other_rooms_at_once(test_presets, wind
         assert "from-the-room" in names  # the main window rescanned: every picker has it
         assert panel.startFromCombo.findData(f"init:{panel.installed}") >= 0
         assert "Write room" in panel.messageLabel.text()
+        assert panel.modelNameEdit.text() == "from-the-room-2"   # ready for the next run
         # "Write with it": the Write room is shown and loads the new model as if picked
         assert not panel.useModelButton.isHidden()
         assert panel.useModelButton.text() == "Write with “from-the-room”"

@@ -286,3 +286,19 @@ def test_each_kinds_data_folder_comes_back_after_a_restart(qtbot, test_presets, 
     finally:
         third.shutdown()
         engine.shutdown()
+
+
+def test_the_next_free_name_is_offered_once_a_name_is_taken(panel):
+    (paths.user_models_dir() / "text" / "my-voice").mkdir(parents=True)
+    assert R.free_name("text", "my-voice") == "my-voice-2"
+    assert R.free_name("text", "my-voice-2") == "my-voice-2"
+    (paths.user_models_dir() / "text" / "my-voice-2").mkdir()
+    assert R.free_name("text", "my-voice-2") == "my-voice-3"
+    assert R.free_name("image", "my-voice") == "my-voice"          # per kind
+    assert R.free_name("text", "chapter-1") == "chapter"            # base is free
+    (paths.user_models_dir() / "image" / "my-image-model").mkdir(parents=True)
+    panel.trainKindCombo.setCurrentIndex(panel.trainKindCombo.findData("image"))
+    assert panel.modelNameEdit.text() == "my-image-model-2"         # the default, moved on
+    panel.modelNameEdit.setText("mine")
+    panel.trainKindCombo.setCurrentIndex(panel.trainKindCombo.findData("text"))
+    assert panel.modelNameEdit.text() == "mine"                     # a typed name is kept
