@@ -100,6 +100,7 @@ class DocumentEditor(QPlainTextEdit):
     token_hovered = Signal(object, int, object)  # span, token index, global QPoint
     token_clicked = Signal(object, int)  # span, token index (a click without a drag)
     alternative_requested = Signal(object, int, object)  # span, token index, TokenAlternative
+    file_dropped = Signal(str)  # a local file dropped on the editor: open it, don't paste its URL
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -329,8 +330,27 @@ class DocumentEditor(QPlainTextEdit):
         menu.exec(event.globalPos())
         menu.deleteLater()
 
+    def canInsertFromMimeData(self, source) -> bool:  # noqa: N802 - Qt override
+        return bool(_local_files(source)) or super().canInsertFromMimeData(source)
+
+    def insertFromMimeData(self, source) -> None:  # noqa: N802 - Qt override
+        """A dropped (or pasted) file is opened as a document, like File → Open; Qt would
+        otherwise type its ``file:///…`` address into the draft. Text is inserted as ever."""
+        files = _local_files(source)
+        if files:
+            self.file_dropped.emit(files[0])
+        else:
+            super().insertFromMimeData(source)
+
     def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt override
         # Typing accepts the pending generation (it becomes ordinary text).
         if event.text() and not self.isReadOnly() and self.pending_spans():
             self.accept_generated()
         super().keyPressEvent(event)
+
+
+def _local_files(mime) -> list[str]:
+    """The local files a drag or a paste carries (none for plain text)."""
+    if mime is None or not mime.hasUrls():
+        return []
+    return [url.toLocalFile() for url in mime.urls() if url.isLocalFile() and url.toLocalFile()]

@@ -106,6 +106,7 @@ class WritePanel(ServingMixin, InspectionMixin, DocumentsMixin, RoomPanel):
         e.document().modificationChanged.connect(lambda _m: self._update_title())
         e.token_hovered.connect(self._on_token_hovered)
         e.token_clicked.connect(self.token_view.show_token)
+        e.file_dropped.connect(self._on_file_dropped)
         e.token_clicked.connect(lambda *_: self.side_tabs.setCurrentWidget(self.token_page))
         self.token_view.alternative_chosen.connect(self.choose_alternative)
         e.alternative_requested.connect(self.choose_alternative)
@@ -144,6 +145,11 @@ class WritePanel(ServingMixin, InspectionMixin, DocumentsMixin, RoomPanel):
             self.autosave.offer_restore()
             if self._autoload and not self.model_dir:
                 QTimer.singleShot(PRELOAD_DELAY_MS, self.load_default_model)
+
+    def _on_file_dropped(self, path: str) -> None:
+        """A file dropped on the draft opens as a document (asking about unsaved changes),
+        once the drop has finished: a question asked inside the drop would hold the drag."""
+        QTimer.singleShot(0, lambda: self.open_file(path))
 
     def models_changed(self, scan) -> None:
         super().models_changed(scan)

@@ -322,3 +322,24 @@ def test_default_model_is_previewed_then_loaded_on_generate(qtbot, fake_text, tm
         assert fake_text.jobs[-1].model_dir == str(folder)
     finally:
         engine.shutdown()
+
+
+def test_a_file_dropped_on_the_draft_opens_instead_of_pasting_its_address(write_panel,
+                                                                         tmp_path, qtbot):
+    from PySide6.QtCore import QMimeData, QUrl
+
+    p = write_panel
+    story = tmp_path / "story.md"
+    story.write_text("# A story\n\nIt begins.", encoding="utf-8")
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(story))])
+    assert p.editor.canInsertFromMimeData(mime)
+    p.editor.insertFromMimeData(mime)
+    assert p.editor.toPlainText() == ""                # nothing pasted into the draft
+    qtbot.waitUntil(lambda: p.path == story)           # opened once the drop is over
+    assert p.editor.toPlainText() == "# A story\n\nIt begins."
+    text = QMimeData()
+    text.setText("pasted words")
+    p.editor.moveCursor(QTextCursor.MoveOperation.End)
+    p.editor.insertFromMimeData(text)                  # text is still pasted as text
+    assert p.editor.toPlainText().endswith("It begins.pasted words")
