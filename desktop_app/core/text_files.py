@@ -28,7 +28,8 @@ from desktop_app.core.rtf_text import rtf_paragraphs
 
 #: Plain-text files a writer keeps (any other UTF-8 file is read too, with a warning).
 TEXT_SUFFIXES = (".txt", ".md")
-#: Word-processor documents read through their XML body.
+#: Word-processor documents: their words are read (XML body of a zip, or RTF), and they are
+#: never saved over (core/documents.py).
 DOCUMENT_SUFFIXES = (".docx", ".odt", ".rtf")
 #: Every suffix the readers look for in a folder.
 WRITING_SUFFIXES = TEXT_SUFFIXES + DOCUMENT_SUFFIXES

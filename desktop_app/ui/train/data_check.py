@@ -36,6 +36,7 @@ class DataCheckMixin(TrainWidgets):
     _check_key: tuple | None = None
     _check_serial = 0                    # only the newest data check's result is shown
     _message_is_data_error = False       # the message shown is a data check's error
+    _folder_settings = None              # the app's Settings (remember_folders_in)
 
     def _init_checks(self) -> None:
         self._checks = _CheckResult(self)
@@ -104,7 +105,7 @@ class DataCheckMixin(TrainWidgets):
     def _remembered_folder(self, kind: str) -> str:
         """The kind's remembered folder, if it is still a folder (the value is read from a
         settings file: text of a bounded length, never trusted to exist)."""
-        settings = getattr(self, "_folder_settings", None)
+        settings = self._folder_settings
         value = settings.value(f"{FOLDER_KEY}/{kind}") if settings is not None else None
         if isinstance(value, str) and 0 < len(value) <= 4096 and "\0" not in value:
             try:
@@ -124,7 +125,7 @@ class DataCheckMixin(TrainWidgets):
             self.dataFolderEdit.setText(folder)
 
     def _show_report(self, report: DataReport) -> None:
-        settings = getattr(self, "_folder_settings", None)
+        settings = self._folder_settings
         if report.ok and settings is not None and str(report.folder) not in ("", "."):
             settings.set_value(f"{FOLDER_KEY}/{report.kind}", str(report.folder))
         self.report = report

@@ -54,6 +54,7 @@ class TrainPanel(DataCheckMixin, ProgressMixin, RoomPanel):
         self.command = ""            # the exact command line (one line, shell-quoted)
         self._init_checks()
         self._writer_offered = False     # the LoRA default was offered once
+        self._kind_shown: str | None = None   # the kind the form was last set up for
         build_layout(self)
         self._connect()
         self._on_kind_changed()
@@ -90,7 +91,7 @@ class TrainPanel(DataCheckMixin, ProgressMixin, RoomPanel):
 
     def _on_kind_changed(self) -> None:
         kind = self.kind()
-        previous, self._kind_shown = getattr(self, "_kind_shown", None), kind
+        previous, self._kind_shown = self._kind_shown, kind
         if previous is not None and previous != kind:
             self._use_remembered_folder(previous)
         self._fill_start_from()
