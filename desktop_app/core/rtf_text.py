@@ -43,6 +43,7 @@ def rtf_paragraphs(data: bytes) -> list[str]:
     # per open group: (skipping, unicode fallback count); the file's code page for \'hh
     stack: list[tuple[bool, int]] = []
     skipping, uc, fallback = False, 1, 0      # fallback: characters still to drop after \u
+    high = 0                                  # the first half of a surrogate pair
     codepage = "cp1252"
     group_start = False                       # the previous token opened a group
     ignorable = False                         # the group began with \*
@@ -75,7 +76,13 @@ def rtf_paragraphs(data: bytes) -> list[str]:
                 value = int(param)
                 if value < 0:
                     value += 65536
-                if 0 < value < 0x110000 and not 0xD800 <= value < 0xE000:
+                if 0xD800 <= value < 0xDC00:          # a character beyond the BMP (an emoji)
+                    high = value                      # comes as two \u: keep the first half
+                elif 0xDC00 <= value < 0xE000:
+                    if high:
+                        text(chr(0x10000 + ((high - 0xD800) << 10) + (value - 0xDC00)))
+                    high = 0
+                elif 0 < value < 0x110000:
                     text(chr(value))
                 fallback = uc
             elif name == "uc" and param is not None:

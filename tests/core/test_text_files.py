@@ -156,7 +156,7 @@ TEXTEDIT_RTF = rb"""{\rtf1\ansi\ansicpg1252\cocoartf2639
 \
 She said,\~\'93Wait.\'94{\footnote A note.}{\*\annotation a comment}\
 {\field{\*\fldinst{HYPERLINK "https://example.org"}}{\fldrslt a link}} and \uc1\u8220\'93quoted\u8221\'94 .\par
-\u-3913?\tab end}"""
+\u-3913?\tab end \u-10179?\u-8704?}"""
 
 
 def test_rtf_as_textedit_and_word_write_it(tmp_path):
@@ -167,7 +167,8 @@ def test_rtf_as_textedit_and_word_write_it(tmp_path):
     assert text == ("The caf\u00e9 was closed \u2014 so we walked.\n\n"
                     "She said,\u00a0\u201cWait.\u201d\n\n"
                     "a link and \u201cquoted\u201d .\n\n"
-                    "\uf0b7\tend\n")       # \u-3913: a negative number is 65536 - 3913
+                    "\uf0b7\tend \U0001f600\n")  # \u-3913 is 65536 - 3913; an emoji is a
+    #                                                surrogate pair of \u (U+D83D U+DE00)
 
 
 @pytest.mark.parametrize("content, expected", [
