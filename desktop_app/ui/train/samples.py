@@ -75,7 +75,7 @@ class SamplesView(QWidget):
         layout.addWidget(self.view, 1)
         layout.addLayout(row)
         self.kind = "text"
-        self.entries: list[tuple[int, str]] = []
+        self.entries: list[tuple[int, str, str]] = []   # (step, sample, label), newest first
         self.images: list[Path] = []
         self.melody: Melody | None = None
         self._player = None
@@ -89,6 +89,8 @@ class SamplesView(QWidget):
         self.view.clear()
 
     def add(self, step: int, sample: str) -> None:
+        if self.entries and self.entries[0][:2] == (step, sample):
+            return   # a fine-tune's "after" sample when the kept adapter is the last step's
         self.entries.insert(0, (step, sample, ""))
         del self.entries[MAX_SAMPLES:]
         match = _PNG.search(sample)

@@ -230,6 +230,13 @@ def test_the_kept_adapters_sample_is_labelled(qtbot):
     html = view.view.toHtml()
     assert "Step 5 · the adapter kept" in html and "Step 4 ·" not in html
     assert "After &lt;the&gt; storm" in html
+    # the run's "after" sample of an adapter kept at the last step is that step's sample
+    # again: shown once, not twice
+    view.add(6, "The end")
+    view.add(6, "The end")
+    view.label_latest("the adapter kept")
+    assert [e[0] for e in view.entries] == [6, 5, 4]
+    assert view.view.toHtml().count("Step 6") == 1
 
 
 def test_each_kinds_data_folder_comes_back_after_a_restart(qtbot, test_presets, text_folder,
