@@ -2,13 +2,13 @@
 
 bits per byte = the model's total negative log-likelihood of the text, in bits, divided by the
 text's UTF-8 bytes, so models with different tokenizers compare directly (lower is better).
-A Word ``.docx``, OpenDocument ``.odt`` or ``.rtf`` file is scored as its words, read as the
-trainers read it (:mod:`desktop_app.core.text_files`). Each file is scored as a document separator
-(``<|endoftext|>``, else BOS) followed by its tokens, with a sliding window of ``--context``
-tokens moving by half a context (:mod:`desktop_app.ml.training.text_eval`). ``--json`` prints
-``{bits_per_byte, tokens, bytes, files, model: {name, sha256}, seconds}``. ``--server URL``
-scores on an OpenAI-compatible server that echoes prompt log-probabilities (vLLM), one pass per
-file.
+A Word ``.docx``, OpenDocument ``.odt``, ``.rtf`` or ``.epub`` file is scored as its words,
+read as the trainers read it (:mod:`desktop_app.core.text_files`). Each file is scored as a
+document separator (``<|endoftext|>``, else BOS) followed by its tokens, with a sliding window
+of ``--context`` tokens moving by half a context (:mod:`desktop_app.ml.training.text_eval`).
+``--json`` prints ``{bits_per_byte, tokens, bytes, files, model: {name, sha256}, seconds}``.
+``--server URL`` scores on an OpenAI-compatible server that echoes prompt log-probabilities
+(vLLM), one pass per file.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from pathlib import Path
 from desktop_app.commands import options as opt
 from desktop_app.commands.text_source import add_model_arguments, local_model, server_spec
 from desktop_app.core.errors import ReverieError, UsageError
-from desktop_app.core.text_files import DOCUMENT_SUFFIXES, read_text_file, scrivener_extra
+from desktop_app.core.text_files import DOCUMENT_SUFFIXES, WRITING_FORMATS, read_text_file, \
+    scrivener_extra
 
 DEFAULT_CONTEXT = 2048
 MAX_FILES, MAX_BYTES = 10_000, 64 << 20  # bounds on what one evaluation reads
@@ -31,8 +32,8 @@ SUFFIXES = (".txt", ".md", ".text", ".markdown", *DOCUMENT_SUFFIXES)
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", type=opt.text, nargs="+", required=True, metavar="FILE_OR_DIR",
-                        help="UTF-8 text files, Word .docx, OpenDocument .odt or .rtf files "
-                             "(their words), or folders of them (searched recursively)")
+                        help="UTF-8 text files, Word .docx, OpenDocument .odt, .rtf or .epub "
+                             "files (their words), or folders of them (searched recursively)")
     parser.add_argument("--context", type=opt.int_in(16, 1_048_576), default=None, metavar="N",
                         help=f"tokens each window sees (default: {DEFAULT_CONTEXT} or the "
                              f"model's limit if smaller); the window moves by N/2")
@@ -53,8 +54,7 @@ def collect_files(items: list[str]) -> list[Path]:
             found = sorted(p for p in path.rglob("*") if p.suffix.lower() in SUFFIXES
                            and p.is_file() and not scrivener_extra(p))
             if not found:
-                raise UsageError(f"the folder {path} holds no .txt, .md, .docx, .odt or .rtf "
-                                 f"files")
+                raise UsageError(f"the folder {path} holds no {WRITING_FORMATS} files")
             files.extend(found)
         else:
             raise UsageError(f"--data {item}: no such file or folder")

@@ -2,9 +2,9 @@
 
 Saved as a ``.reverie`` file (JSON, written atomically). Each generation record keeps the
 model's name and weights hash, the sampler settings and the seed, so any generation can be
-reproduced exactly. Plain ``.txt`` / ``.md`` files open and save as text only; a Word ``.docx``,
-OpenDocument ``.odt`` or ``.rtf`` file opens as its words and is saved elsewhere (never over
-itself).
+reproduced exactly. Plain ``.txt`` / ``.md`` files open and save as text only; a Word
+``.docx``, OpenDocument ``.odt``, ``.rtf`` or ``.epub`` file opens as its words and is saved
+elsewhere (never over itself).
 
 Files are untrusted input: :func:`load_document` validates types and sizes and raises
 :class:`~desktop_app.core.errors.DataError` with a readable message for anything malformed.
@@ -115,15 +115,15 @@ def _record_from_json(item: Any, source: str, index: int) -> GenerationRecord:
 
 
 def is_imported(path: str | Path) -> bool:
-    """A Word, OpenDocument or RTF file: opened as its words, never saved back over (Reverie
+    """A Word, OpenDocument, RTF or EPUB file: opened as its words, never saved back over (Reverie
     would write plain text into a file the word processor owns)."""
     return Path(path).suffix.lower() in DOCUMENT_SUFFIXES
 
 
 def load_document(path: str | Path) -> WritingSession:
     """Open a ``.reverie`` session, a ``.txt`` / ``.md`` file (UTF-8), or the words of a
-    ``.docx`` / ``.odt`` / ``.rtf`` (:mod:`desktop_app.core.text_files`, bounded like training
-    data)."""
+    ``.docx`` / ``.odt`` / ``.rtf`` / ``.epub`` (:mod:`desktop_app.core.text_files`, bounded
+    like training data)."""
     path = Path(path)
     if is_imported(path):
         text, reason = read_text_file(path)
@@ -149,8 +149,8 @@ def load_document(path: str | Path) -> WritingSession:
 
 def save_document(session: WritingSession, path: str | Path) -> None:
     """Save atomically: ``.reverie`` keeps the history; any other suffix saves the text only
-    (except ``.docx`` / ``.odt`` / ``.rtf``: plain text under that name would not open in a
-    word processor)."""
+    (except ``.docx`` / ``.odt`` / ``.rtf`` / ``.epub``: plain text under that name would not
+    open where those files open)."""
     path = Path(path)
     if is_imported(path):
         raise DataError(f"Reverie writes .reverie, .txt or .md files, not {path.suffix}: "

@@ -1,4 +1,4 @@
-"""A writer's files as plain text: UTF-8 text, Word (``.docx``), OpenDocument (``.odt``) and RTF.
+"""A writer's files as plain text: UTF-8 text, Word ``.docx``, OpenDocument ``.odt``, RTF, EPUB.
 
 One reader for everything that takes "your writing": the Train room's data check, the
 trainers' corpus (:func:`desktop_app.ml.text.train_data.load_corpus`) and ``reverie eval
@@ -6,6 +6,7 @@ text``, so that what the check counts is what training reads and what the evalua
 Writers keep their work in word processors far more often than in ``.txt`` files; a ``.docx``
 or ``.odt`` is a zip archive whose body is one XML file, and the words are read from it here;
 an ``.rtf`` (TextEdit, WordPad, Scrivener's ``content.rtf``) is read by :mod:`.rtf_text`
+and an ``.epub`` book (chapters in reading order) by :mod:`.epub_text`
 (paragraphs become text separated by blank lines, as in plain-text prose; deleted tracked
 changes, comments, footnotes, headers and footers are left out).
 
@@ -24,15 +25,18 @@ import zipfile
 from pathlib import Path
 from xml.parsers import expat
 
+from desktop_app.core.epub_text import epub_paragraphs
 from desktop_app.core.rtf_text import rtf_paragraphs
 
 #: Plain-text files a writer keeps (any other UTF-8 file is read too, with a warning).
 TEXT_SUFFIXES = (".txt", ".md")
-#: Word-processor documents: their words are read (XML body of a zip, or RTF), and they are
+#: Documents whose words are read (the XML body of a zip, RTF, an EPUB's chapters); they are
 #: never saved over (core/documents.py).
-DOCUMENT_SUFFIXES = (".docx", ".odt", ".rtf")
+DOCUMENT_SUFFIXES = (".docx", ".odt", ".rtf", ".epub")
 #: Every suffix the readers look for in a folder.
 WRITING_SUFFIXES = TEXT_SUFFIXES + DOCUMENT_SUFFIXES
+#: The same, as the messages say it.
+WRITING_FORMATS = ", ".join(WRITING_SUFFIXES[:-1]) + " or " + WRITING_SUFFIXES[-1]
 #: A file larger than this is not read (a novel is ~1 MB; a video in the folder is not text).
 MAX_FILE_BYTES = 256 << 20
 #: The decompressed XML body of a document read at most (a 1,000-page manuscript is ~20 MB).
@@ -41,8 +45,10 @@ _MAX_MEMBERS = 20_000            # entries in a document's zip directory
 _MAX_SPACES = 1_000              # one <text:s text:c="N"/> of an .odt
 
 _BODY = {".docx": "word/document.xml", ".odt": "content.xml"}
-_KIND = {".docx": "Word document", ".odt": "OpenDocument text", ".rtf": "RTF document"}
-_A_KIND = {".docx": "a Word document", ".odt": "an OpenDocument text", ".rtf": "an RTF file"}
+_KIND = {".docx": "Word document", ".odt": "OpenDocument text", ".rtf": "RTF document",
+         ".epub": "EPUB book"}
+_A_KIND = {".docx": "a Word document", ".odt": "an OpenDocument text", ".rtf": "an RTF file",
+           ".epub": "an EPUB book"}
 
 
 #: Why a file inside a Scrivener project is not read (see :func:`scrivener_extra`).
@@ -104,9 +110,12 @@ def read_text_file(path: Path) -> tuple[str | None, str]:
 def document_text(path: Path, suffix: str) -> str:
     """The words of a ``.docx``, ``.odt`` or ``.rtf`` file; raises :class:`_Unreadable` with a
     reason."""
-    if suffix == ".rtf":
+    if suffix in (".rtf", ".epub"):
         try:
-            return _joined(rtf_paragraphs(path.read_bytes()))
+            if suffix == ".rtf":
+                return _joined(rtf_paragraphs(path.read_bytes()))
+            return _joined(epub_paragraphs(path, max_bytes=MAX_XML_BYTES,
+                                           max_members=_MAX_MEMBERS))
         except ValueError as exc:
             raise _Unreadable(str(exc)) from None
         except OSError as exc:

@@ -16,8 +16,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from desktop_app.core.text_files import SCRIVENER_EXTRA, WRITING_SUFFIXES, read_text_file, \
-    scrivener_extra
+from desktop_app.core.text_files import SCRIVENER_EXTRA, WRITING_FORMATS, WRITING_SUFFIXES, \
+    read_text_file, scrivener_extra
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff")
 MIDI_SUFFIXES = (".mid", ".midi")
@@ -171,8 +171,7 @@ def _check_text(report: DataReport, files: list[Path]) -> None:
         extra = len(report.warnings) - 5
         report.warnings = report.warnings[:5] + [f"... and {extra} more such files"]
     if not n:
-        report.error = ("No usable text: training needs text files (.txt, .md, Word .docx, "
-                        "OpenDocument .odt or .rtf)."
+        report.error = (f"No usable text: training needs text files ({WRITING_FORMATS})."
                         if files else "")
     elif report.fine_tune:
         _fine_tune_amount(report)

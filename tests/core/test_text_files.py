@@ -37,7 +37,7 @@ def _odt(path: Path, body: str) -> Path:
 
 
 @pytest.mark.parametrize("name", ["metzengerstein.docx", "metzengerstein.odt",
-                                  "metzengerstein.rtf"])
+                                  "metzengerstein.rtf", "metzengerstein.epub"])
 def test_a_word_processor_file_reads_as_its_paragraphs(name):
     """LibreOffice 7.4 wrote these from metzengerstein.txt (five paragraphs of Poe)."""
     text, reason = read_text_file(HERE / name)
@@ -181,3 +181,75 @@ def test_hostile_rtf_is_one_line(tmp_path, content, expected):
     path.write_bytes(content)
     text, reason = read_text_file(path)
     assert text is None and reason.startswith(expected)
+
+
+CONTAINER = ('<?xml version="1.0"?><container version="1.0" xmlns="urn:oasis:names:tc:'
+             'opendocument:xmlns:container"><rootfiles><rootfile full-path="{opf}" '
+             'media-type="application/oebps-package+xml"/></rootfiles></container>')
+XHTML = "application/xhtml+xml"
+
+
+def _epub(path: Path, chapters: dict[str, str], *, spine: list[str] | None = None,
+          opf: str = "OEBPS/book.opf", hrefs: dict[str, str] | None = None) -> Path:
+    """An EPUB with ``chapters`` (entry name under the package's folder -> XHTML)."""
+    hrefs = hrefs or {name: name for name in chapters}
+    items = "".join(f'<item id="c{i}" href="{href}" media-type="{XHTML}"/>'
+                    for i, href in enumerate(hrefs.values()))
+    refs = "".join(f'<itemref idref="c{i}"/>' for i in (spine or range(len(hrefs))))
+    package = (f'<package xmlns="http://www.idpf.org/2007/opf" version="3.0"><manifest>'
+               f'{items}</manifest><spine>{refs}</spine></package>')
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("mimetype", "application/epub+zip")
+        z.writestr("META-INF/container.xml", CONTAINER.format(opf=opf))
+        z.writestr(opf, package)
+        base = opf.rsplit("/", 1)[0]
+        for name, body in chapters.items():
+            z.writestr(f"{base}/{name}", body)
+    return path
+
+
+def _xhtml(body: str, head: str = "") -> str:
+    return (f'{head}<html xmlns="http://www.w3.org/1999/xhtml" xmlns:epub="http://www.idpf.org/'
+            f'2007/ops"><head><title>Not text</title><style>p {{}}</style></head>'
+            f'<body>{body}</body></html>')
+
+
+def test_an_epub_reads_its_chapters_in_spine_order_as_a_reader_shows_them(tmp_path):
+    xhtml11 = ('<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.1//EN" '
+               '"http://www.w3.org/TR/xhtml11/DTD/xhtml11.dtd">')
+    one = _xhtml('<nav epub:type="toc"><ol><li>Chapter I</li></ol></nav>'
+                 '<h1>Chapter   I</h1><p>It was a\n    dark night&#8212;and&nbsp;cold.'
+                 '<a epub:type="noteref" href="#n1">1</a></p>'
+                 '<aside epub:type="footnote" id="n1"><p>A footnote.</p></aside>'
+                 '<p>A line<br/>and another.</p><pre>  kept\n    as is</pre>', xhtml11)
+    two = _xhtml("<div><p>The second chapter.</p></div><p>&mdash; the end &amp; more</p>")
+    path = _epub(tmp_path / "book.epub", {"text/two.xhtml": two, "text/one.xhtml": one},
+                 spine=[1, 0])
+    text, reason = read_text_file(path)
+    assert reason == ""
+    assert text == ("Chapter I\n\nIt was a dark night\u2014and\u00a0cold.\n\n"
+                    "A line\nand another.\n\nkept\nas is\n\n"
+                    "The second chapter.\n\n\u2014 the end & more\n")
+
+
+@pytest.mark.parametrize("case, expected", [
+    ("outside", "its spine lists no chapters"),
+    ("dtd", "DTD subset"),
+    ("no container", "no META-INF/container.xml inside"),
+    ("too large", "EPUB book too large"),
+])
+def test_a_hostile_epub_is_one_line(tmp_path, monkeypatch, case, expected):
+    path = tmp_path / "bad.epub"
+    if case == "outside":       # a chapter path that leaves the archive is never read
+        _epub(path, {"c.xhtml": _xhtml("<p>x</p>")}, hrefs={"c": "../../../etc/passwd"})
+    elif case == "dtd":
+        laughs = '<!DOCTYPE html [<!ENTITY a "ha"><!ENTITY b "&a;&a;&a;&a;&a;&a;">]>'
+        _epub(path, {"c.xhtml": _xhtml("<p>&b;</p>", laughs)})
+    elif case == "no container":
+        with zipfile.ZipFile(path, "w") as z:
+            z.writestr("mimetype", "application/epub+zip")
+    else:
+        monkeypatch.setattr(text_files, "MAX_XML_BYTES", 10_000)
+        _epub(path, {f"c{i}.xhtml": _xhtml("<p>" + "word " * 1000 + "</p>") for i in range(3)})
+    text, reason = read_text_file(path)
+    assert text is None and expected in reason and "\n" not in reason

@@ -46,8 +46,8 @@ def long_note_midi(path: Path) -> Path:
 
 def writing_folder(folder: Path) -> Path:
     """A folder of hostile 'writing': a .docx whose 200 MB body compresses to a few hundred
-    kB (a zip bomb), a .docx with a billion-laughs DTD, an .odt that is not a zip, and an
-    .rtf nested 200,000 groups deep."""
+    kB (a zip bomb), a .docx with a billion-laughs DTD, an .odt that is not a zip, an .rtf
+    nested 200,000 groups deep, and an .epub whose package file lies outside the archive."""
     import zipfile
     folder.mkdir(parents=True, exist_ok=True)
     w = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
@@ -63,6 +63,9 @@ def writing_folder(folder: Path) -> Path:
         z.writestr("word/document.xml", laughs + f'<w:document xmlns:w="{w}"><w:body><w:p>'
                    '<w:r><w:t>&i;</w:t></w:r></w:p></w:body></w:document>')
     (folder / "notes.odt").write_bytes(b"PK\x03\x04" + b"\0" * 100)
+    with zipfile.ZipFile(folder / "book.epub", "w") as z:   # its package outside the archive
+        z.writestr("META-INF/container.xml", '<container><rootfiles><rootfile full-path='
+                   '"../../../../etc/passwd"/></rootfiles></container>')
     (folder / "deep.rtf").write_bytes(b"{\\rtf1 " + b"{" * 200_000 + b"x" + b"}" * 200_000)
     return folder
 

@@ -28,7 +28,8 @@ import numpy as np
 import torch
 
 from desktop_app.core.errors import DataError
-from desktop_app.core.text_files import SCRIVENER_EXTRA, read_text_file, scrivener_extra
+from desktop_app.core.text_files import SCRIVENER_EXTRA, WRITING_FORMATS, read_text_file, \
+    scrivener_extra
 from desktop_app.ml.text.bpe import EOT_ID
 
 
@@ -189,7 +190,7 @@ def load_corpus(inputs: list[str | Path], val_list: str | Path | None = None, *,
         reasons = sorted({r for _, r in corpus.skipped})
         raise DataError(f"no usable text in {', '.join(str(i) for i in inputs)}: all "
                         f"{len(files)} files were skipped ({', '.join(reasons)}); "
-                        f"training needs text files (.txt, .md, .docx, .odt or .rtf)")
+                        f"training needs text files ({WRITING_FORMATS})")
     if val_list is not None:
         _split_by_list(corpus, docs, Path(val_list))
     elif len(docs) >= 10:

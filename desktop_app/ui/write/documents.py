@@ -23,14 +23,16 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 from desktop_app.core.documents import (SESSION_SUFFIX, GenerationRecord, WritingSession,
                                         is_imported, load_document, save_document)
 from desktop_app.core.errors import ReverieError
+from desktop_app.core.text_files import DOCUMENT_SUFFIXES
 from desktop_app.ui.autosave import AutosaveController, Policy
 from desktop_app.ui.write.layout import WriteWidgets
 
 log = logging.getLogger(__name__)
 FILE_FILTERS = ("Reverie session, keeps the generation history (*.reverie);;"
                 "Plain text (*.txt);;Markdown (*.md)")
-OPEN_FILTERS = ("Documents (*.reverie *.txt *.md *.docx *.odt *.rtf);;Word, OpenDocument or RTF, "
-                "opened as plain text (*.docx *.odt *.rtf);;All files (*)")
+_IMPORTED = " ".join(f"*{s}" for s in DOCUMENT_SUFFIXES)
+OPEN_FILTERS = (f"Documents (*.reverie *.txt *.md {_IMPORTED});;Word, OpenDocument, RTF or EPUB, "
+                f"opened as plain text ({_IMPORTED});;All files (*)")
 
 
 class DocumentsMixin(WriteWidgets):

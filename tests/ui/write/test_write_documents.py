@@ -73,7 +73,7 @@ def test_save_failure_keeps_text(write_panel, tmp_path):
 
 
 @pytest.mark.parametrize("name", ["metzengerstein.docx", "metzengerstein.odt",
-                                  "metzengerstein.rtf"])
+                                  "metzengerstein.rtf", "metzengerstein.epub"])
 def test_a_word_processor_file_opens_as_a_new_draft_and_is_never_saved_over(
         write_panel, tmp_path, name):
     import shutil
