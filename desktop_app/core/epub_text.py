@@ -28,7 +28,8 @@ from xml.parsers import expat
 _SMALL_XML = 4 << 20                   # container.xml and the package file
 _WHITESPACE = re.compile(r"[ \t\n\r\f]+")        # HTML's whitespace: a no-break space stays
 _BLOCKS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "dt", "dd", "blockquote", "pre",
-           "td", "th", "caption", "figcaption", "div", "address", "section", "article"}
+           "td", "th", "caption", "figcaption", "div", "address", "section", "article",
+           "body"}
 _LEFT_OUT = {"head", "script", "style", "nav", "aside", "title", "svg", "math"}
 _LEFT_OUT_TYPES = {"noteref", "footnote", "endnote", "rearnote", "pagebreak", "toc"}
 _EPUB_TYPE = "http://www.idpf.org/2007/ops}type"
@@ -164,6 +165,9 @@ class _Chapter:
         if self._left_out or local in _LEFT_OUT or kinds & _LEFT_OUT_TYPES:
             self._left_out += 1
         elif local in _BLOCKS:
+            if self._open and any(t.strip() for t, _ in self._open[-1]):
+                self._flush(self._open[-1])    # text before a nested block comes first
+                self._open[-1] = []
             self._open.append([])
             self._pre += local == "pre"
         elif local == "br" and self._open:
@@ -174,10 +178,12 @@ class _Chapter:
         if self._left_out:
             self._left_out -= 1
         elif local in _BLOCKS and self._open:
-            pieces = self._open.pop()
+            self._flush(self._open.pop())
             self._pre -= local == "pre"
-            text = "".join(t if kept else _WHITESPACE.sub(" ", t) for t, kept in pieces)
-            self.paragraphs.append("\n".join(line.strip() for line in text.split("\n")))
+
+    def _flush(self, pieces: list[tuple[str, bool]]) -> None:
+        text = "".join(t if kept else _WHITESPACE.sub(" ", t) for t, kept in pieces)
+        self.paragraphs.append("\n".join(line.strip() for line in text.split("\n")))
 
     def _text(self, data: str) -> None:
         if self._open and not self._left_out:

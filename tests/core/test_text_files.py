@@ -222,14 +222,16 @@ def test_an_epub_reads_its_chapters_in_spine_order_as_a_reader_shows_them(tmp_pa
                  '<a epub:type="noteref" href="#n1">1</a></p>'
                  '<aside epub:type="footnote" id="n1"><p>A footnote.</p></aside>'
                  '<p>A line<br/>and another.</p><pre>  kept\n    as is</pre>', xhtml11)
-    two = _xhtml("<div><p>The second chapter.</p></div><p>&mdash; the end &amp; more</p>")
+    two = _xhtml("Loose text first.<div>A div's own words<p>The second chapter.</p></div>"
+                 "<p>&mdash; the end &amp; more</p>")
     path = _epub(tmp_path / "book.epub", {"text/two.xhtml": two, "text/one.xhtml": one},
                  spine=[1, 0])
     text, reason = read_text_file(path)
     assert reason == ""
     assert text == ("Chapter I\n\nIt was a dark night\u2014and\u00a0cold.\n\n"
                     "A line\nand another.\n\nkept\nas is\n\n"
-                    "The second chapter.\n\n\u2014 the end & more\n")
+                    "Loose text first.\n\nA div's own words\n\nThe second chapter.\n\n"
+                    "\u2014 the end & more\n")
 
 
 @pytest.mark.parametrize("case, expected", [
