@@ -56,6 +56,13 @@ LORA_LR = 5e-4
 LORA_RANK, LORA_ALPHA = 32, 64.0   # the --lora-rank / --lora-alpha defaults (above)
 MIN_STEPS, MAX_STEPS = 20, 2000
 EVALS = 6           # held-out evaluations a run by default (besides the one before step 1)
+#: The held-out text each evaluation scores, at most. A float32 evaluation with `reverie eval
+#: text`'s 2,048-token window costs about 8 ms a token on one core (the 40 kB held out of a
+#: novel: 82 s), and a run makes seven: with a novel's worth of text the evaluations took
+#: longer than the training. 12 kB (~3,000 tokens, ~25 s) ranks the evaluations as well; a
+#: held-out part up to this size (the 8 kB of bench_finetune's 40 kB) is scored whole,
+#: exactly as `reverie eval text` scores it. ui/train/presets.py estimates with the same cap.
+EVAL_MAX_BYTES = 12_000
 
 
 def cpu_has_bf16() -> bool:
@@ -66,6 +73,26 @@ def cpu_has_bf16() -> bool:
     except OSError:
         return False
     return " avx512_bf16" in flags or " amx_bf16" in flags
+
+
+def scored_held_out(docs: list[str], max_bytes: int | None = None) -> list[str]:
+    """The held-out documents an evaluation scores: all of them when they fit ``max_bytes``
+    (default :data:`EVAL_MAX_BYTES`), else the start of each, in proportion to its size and
+    cut after a line, so that every file's held-out part is represented."""
+    max_bytes = EVAL_MAX_BYTES if max_bytes is None else max_bytes
+    sizes = [len(d.encode("utf-8")) for d in docs]
+    total = sum(sizes)
+    if total <= max_bytes:
+        return list(docs)
+    out = []
+    for doc, size in zip(docs, sizes):
+        share = max(1, max_bytes * size // total)
+        part = doc.encode("utf-8")[:share].decode("utf-8", "ignore")
+        line = part.rfind("\n")
+        part = part[:line + 1] if line > len(part) // 2 else part
+        if part.strip():
+            out.append(part)
+    return out or [docs[0][:max_bytes]]
 
 
 def default_steps(train_tokens: int, tokens_per_step: int) -> int:
@@ -129,15 +156,22 @@ def run_lora(args: argparse.Namespace) -> int:
     say(f"loaded in {time.perf_counter() - t_load:.1f} s")
     train_ids = encode_docs(tokenizer.tok, corpus.train)
     val_docs = [t for _, t in corpus.val if t.strip()]
+    scored = scored_held_out(val_docs)
+    scored_bytes = sum(len(d.encode("utf-8")) for d in scored)
+    if scored_bytes < nval:
+        say(f"each evaluation scores {scored_bytes:,} of the {nval:,} held-out bytes (the start "
+            f"of every held-out part), to keep evaluations short")
     context = min(args.context or DEFAULT_CONTEXT, max_ctx, len(train_ids) - 2)
     if context < 16:
         raise UsageError("too little training text for even one short window (16 tokens)")
     steps = args.steps or default_steps(len(train_ids), batch * context)
     say(f"tokens: {len(train_ids):,} training, context {context}, {batch} windows a step, "
         f"{steps} steps (about {steps * batch * context / max(len(train_ids), 1):.1f} passes)")
-    data_key = hashlib.sha256((corpus.fingerprint() + str(base_path)).encode()).hexdigest()[:16]
+    # (a capped held-out set is part of what a resumed run must match)
+    data_key = hashlib.sha256((corpus.fingerprint() + str(base_path) + (
+        f"|scored {scored_bytes}" if scored_bytes < nval else "")).encode()).hexdigest()[:16]
     task = LoRATextTask(base_path, base_ref, base_config, tokenizer,
-                        TokenWindows(np.asarray(train_ids), context), val_docs,
+                        TokenWindows(np.asarray(train_ids), context), scored,
                         rank=args.lora_rank, alpha=args.lora_alpha, bf16=bf16,
                         dropout=args.lora_dropout,
                         data_fingerprint=data_key,
@@ -178,7 +212,7 @@ def run_lora(args: argparse.Namespace) -> int:
     from desktop_app.ml.training.lora_card import write_card
     write_card(out, events, base_ref=base_ref, data=args.data, command=sys.argv, bf16=bf16,
                rank=args.lora_rank, alpha=args.lora_alpha, context=context,
-               train_bytes=ntrain, heldout_bytes=nval,
+               train_bytes=ntrain, heldout_bytes=nval, scored_bytes=scored_bytes,
                blocks=task.where, eval_context=task.eval_context)
     if args.merge_to:
         say(f"merging the adapter into a full model folder {args.merge_to}...")

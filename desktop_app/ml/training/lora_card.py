@@ -16,7 +16,8 @@ from desktop_app.core.atomic import atomic_write_text
 
 def card_text(events: list, *, base_ref: str, data, command, bf16: bool, rank: int,
               alpha: float, context: int, train_bytes: int, heldout_bytes: int,
-              blocks: str = "every block", eval_context: int | None = None) -> str:
+              blocks: str = "every block", eval_context: int | None = None,
+              scored_bytes: int | None = None) -> str:
     evals = [e for e in events if e.kind == "eval" and e.bits_per_byte is not None]
     samples = [e for e in events if e.kind == "sample"]
     steps = [e for e in events if e.kind == "step"]
@@ -51,6 +52,10 @@ def card_text(events: list, *, base_ref: str, data, command, bf16: bool, rank: i
     if eval_context:
         lines += [f"Scored with a window of {eval_context} tokens, as `reverie eval text` scores "
                   "a file by default.", ""]
+    if scored_bytes is not None and scored_bytes < heldout_bytes:
+        lines += [f"Each evaluation scored {scored_bytes:,} of the {heldout_bytes:,} held-out "
+                  "bytes (the start of every held-out part, whole lines), to keep evaluations "
+                  "short.", ""]
     if before is not None:
         change = (best.bits_per_byte - before) / before * 100
         lines += [f"- before fine-tuning (the base): {before:.4f}",

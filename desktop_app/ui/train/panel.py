@@ -195,10 +195,16 @@ class TrainPanel(DataCheckMixin, ProgressMixin, RoomPanel):
         size, _, lora = self._start_from()
         how = ("measured" if size is not None else "measured for SmolLM2-135M" if lora
                else "scaled from the measured tiny model")
+        evals = "evaluations add a little"
+        report = self.report
+        if lora and report is not None and report.ok:   # the held-out part is known
+            held = report.data_bytes // (20 if report.heldout_note == "every 20th file" else 10)
+            evals = (f"plus about {P.human_time(P.lora_eval_seconds(held, n))} for "
+                     f"{P.LORA_EVALS} evaluations of the held-out text")
         self.estimateLabel.setText(
             f"{P.human_count(n)} parameters · about {P.human_time(sps * steps)} for "
-            f"{steps:,} steps on a 2-core CPU ({sps:.2g} s a step, {how}; evaluations add "
-            f"a little); bigger machines and GPUs: see docs/train-room.md")
+            f"{steps:,} steps on a 2-core CPU ({sps:.2g} s a step, {how}; {evals}); bigger "
+            f"machines and GPUs: see docs/train-room.md")
         if self.state == "idle":
             self._show_command(P.shell_line(self.kind(), self._args(resume=False)))
 

@@ -390,3 +390,46 @@ def test_recomputing_the_adapted_blocks_in_backward_changes_no_gradient(bf16):
     for name, g in plain.items():
         assert g.abs().sum() > 0, name
         assert torch.allclose(ckpt[name], g, rtol=1e-5, atol=1e-7), name
+
+
+def test_a_large_held_out_part_is_scored_from_the_start_of_each_file():
+    from desktop_app.commands.train_text_lora import EVAL_MAX_BYTES, scored_held_out
+    from desktop_app.ui.train.presets import LORA_EVAL_MAX_BYTES
+    assert LORA_EVAL_MAX_BYTES == EVAL_MAX_BYTES     # the room's estimate uses the same cap
+    small = ["one line\n", "two lines\nhere\n"]
+    assert scored_held_out(small, 1000) == small                 # fits: scored whole
+    a = "".join(f"line {i} of a\n" for i in range(200))          # 2,690 bytes
+    b = "".join(f"line {i} of b\n" for i in range(100))          # 1,290 bytes
+    parts = scored_held_out([a, b], 400)
+    assert len(parts) == 2 and a.startswith(parts[0]) and b.startswith(parts[1])
+    assert all(p.endswith("\n") for p in parts)                  # whole lines
+    assert sum(len(p) for p in parts) <= 400
+    assert len(parts[0]) > len(parts[1])                         # in proportion to size
+
+
+def test_a_capped_held_out_is_what_the_run_scores_and_the_card_says(base_dir, tmp_path, capsys,
+                                                                     monkeypatch):
+    """Each evaluation scores the start of the held-out text when it is over the cap: the
+    run's figure is `reverie eval text`'s on exactly that part, and the card says so."""
+    from desktop_app.commands import train_text_lora as cmd
+    monkeypatch.setattr(cmd, "EVAL_MAX_BYTES", 400)
+    data = tmp_path / "mine"
+    data.mkdir()
+    (data / "a.txt").write_text(story(41, 120), encoding="utf-8")
+    (data / "b.txt").write_text(story(42, 60), encoding="utf-8")
+    (tmp_path / "val.txt").write_text("b.txt\n", encoding="utf-8")
+    held_out = (data / "b.txt").read_text(encoding="utf-8")
+    assert len(held_out.encode()) > 400
+    capsys.readouterr()
+    assert main(["train", "text", "--init-from", str(base_dir), "--data", str(data),
+                 "--val-list", str(tmp_path / "val.txt"), "--out", str(tmp_path / "adapter"),
+                 "--steps", "1", *LORA_FAST]) == 0
+    out = capsys.readouterr().out
+    first = next(e["bits_per_byte"] for e in _json_lines(out) if e["kind"] == "eval")
+    scored = tmp_path / "scored.txt"
+    scored.write_text(cmd.scored_held_out([held_out], 400)[0], encoding="utf-8")
+    assert first == pytest.approx(_eval_bpb(base_dir, scored, capsys, None), rel=1e-6)
+    assert first != pytest.approx(_eval_bpb(base_dir, data / "b.txt", capsys, None), rel=1e-6)
+    card = (tmp_path / "adapter" / "MODEL_CARD.md").read_text(encoding="utf-8")
+    assert f"Each evaluation scored {len(scored.read_bytes()):,} of the " \
+           f"{len(held_out.encode()):,} held-out bytes" in card

@@ -44,6 +44,16 @@ def test_lora_on_the_built_in_writer_is_the_default_for_text(panel, tmp_path):
     assert panel.startButton.isEnabled()
     assert "--lora" in panel.command and f"--init-from {P.BUILTIN_WRITER}" in panel.command
     assert "135M" in panel.estimateLabel.text() or "134.5M" in panel.estimateLabel.text()
+    assert "plus about 3 s for 7 evaluations" in panel.estimateLabel.text()  # 230 bytes
+    # a novel's held-out part: its evaluations are counted, capped as the command caps them
+    novel = _folder(tmp_path, "novel", 400_000)
+    panel.dataFolderEdit.setText(str(novel))
+    assert panel.check_data().ok
+    seconds = P.lora_eval_seconds(P.LORA_EVAL_MAX_BYTES, None)
+    assert seconds == P.lora_eval_seconds(40_000, None) > 120
+    assert f"plus about {P.human_time(seconds)} for 7 evaluations" in panel.estimateLabel.text()
+    panel.dataFolderEdit.setText(str(folder))
+    assert panel.check_data().ok
     # the same 2.3 KB is still too little to train a model from scratch
     panel.startFromCombo.setCurrentIndex(panel.startFromCombo.findData("size:test"))
     assert not panel.check_data().ok
