@@ -158,7 +158,8 @@ def run_lora(args: argparse.Namespace) -> int:
     val_docs = [t for _, t in corpus.val if t.strip()]
     scored = scored_held_out(val_docs)
     scored_bytes = sum(len(d.encode("utf-8")) for d in scored)
-    if scored_bytes < nval:
+    capped = scored_bytes < sum(len(d.encode("utf-8")) for d in val_docs)
+    if capped:
         say(f"each evaluation scores {scored_bytes:,} of the {nval:,} held-out bytes (the start "
             f"of every held-out part), to keep evaluations short")
     context = min(args.context or DEFAULT_CONTEXT, max_ctx, len(train_ids) - 2)
@@ -169,7 +170,7 @@ def run_lora(args: argparse.Namespace) -> int:
         f"{steps} steps (about {steps * batch * context / max(len(train_ids), 1):.1f} passes)")
     # (a capped held-out set is part of what a resumed run must match)
     data_key = hashlib.sha256((corpus.fingerprint() + str(base_path) + (
-        f"|scored {scored_bytes}" if scored_bytes < nval else "")).encode()).hexdigest()[:16]
+        f"|scored {scored_bytes}" if capped else "")).encode()).hexdigest()[:16]
     task = LoRATextTask(base_path, base_ref, base_config, tokenizer,
                         TokenWindows(np.asarray(train_ids), context), scored,
                         rank=args.lora_rank, alpha=args.lora_alpha, bf16=bf16,
@@ -212,7 +213,8 @@ def run_lora(args: argparse.Namespace) -> int:
     from desktop_app.ml.training.lora_card import write_card
     write_card(out, events, base_ref=base_ref, data=args.data, command=sys.argv, bf16=bf16,
                rank=args.lora_rank, alpha=args.lora_alpha, context=context,
-               train_bytes=ntrain, heldout_bytes=nval, scored_bytes=scored_bytes,
+               train_bytes=ntrain, heldout_bytes=nval,
+               scored_bytes=scored_bytes if capped else None,
                blocks=task.where, eval_context=task.eval_context)
     if args.merge_to:
         say(f"merging the adapter into a full model folder {args.merge_to}...")
