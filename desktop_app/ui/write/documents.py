@@ -70,7 +70,10 @@ class DocumentsMixin(WriteWidgets):
         self._on_text_changed()
 
     def _update_title(self) -> None:
-        name = self.path.name if self.path else "Untitled"
+        imported = self.path is None and self._restored_path is not None and self.session.title
+        # an imported manuscript keeps its name until it is saved somewhere
+        name = self.path.name if self.path else (f"{self.session.title} (not saved)" if imported
+                                                 else "Untitled")
         label = ("● " if self.has_unsaved_changes() else "") + name
         short = label if len(label) <= 24 else label[:22] + "…"  # a narrow footer's wording
         self.docLabel.set_variants([label, short])
@@ -105,6 +108,7 @@ class DocumentsMixin(WriteWidgets):
         if is_imported(path):   # its words as an untitled draft: Save never writes over it
             self._set_document(session, None)
             self._restored_path = str(Path(path).with_suffix(SESSION_SUFFIX))  # Save As offers
+            self._update_title()
             self.notice.emit(f"Opened the words of {Path(path).name} as a new draft; Save "
                              f"writes a .reverie, .txt or .md file — the original is not "
                              f"changed")

@@ -87,11 +87,13 @@ def test_a_word_processor_file_opens_as_a_new_draft_and_is_never_saved_over(
     assert p.open_file(str(original))
     assert p.editor.toPlainText() == (writing / "metzengerstein.txt").read_text(encoding="utf-8")
     assert p.path is None and p._restored_path == str(original.with_suffix(".reverie"))
+    assert p.docLabel.text() == "metzengerstein (not saved)"   # not "Untitled"
     p.editor.moveCursor(QTextCursor.MoveOperation.End)
     p.editor.insertPlainText("A new line of mine.")
     assert not p.save_to(original)                  # plain text under a .docx name: refused
     assert "not saved" in p.errorLabel.text() and original.read_bytes() == before
     assert p.save_to(tmp_path / "draft.txt")
+    assert p.docLabel.text() == "draft.txt"
     assert (tmp_path / "draft.txt").read_text(encoding="utf-8").endswith("A new line of mine.")
     assert original.read_bytes() == before
 
