@@ -50,6 +50,7 @@ class DataReport:
     train_count: int = 0
     heldout_count: int = 0
     heldout_note: str = ""
+    heldout_bytes: int = 0                       # text: about how much is held out
     warnings: list[str] = field(default_factory=list)
     error: str = ""                              # non-empty: training cannot start
     fine_tune: bool = False                      # LoRA on a built-in model: lower minimums
@@ -161,12 +162,14 @@ def _check_text(report: DataReport, files: list[Path]) -> None:
     report.data_bytes = sum(sizes)
     n = len(report.usable)
     if n >= 10:
-        held = sum(1 for i in range(n) if i % 20 == 19 or (n < 20 and i == n - 1))
-        report.train_count, report.heldout_count = n - held, held
+        held = [i for i in range(n) if i % 20 == 19 or (n < 20 and i == n - 1)]
+        report.train_count, report.heldout_count = n - len(held), len(held)
         report.heldout_note = "every 20th file"
+        report.heldout_bytes = sum(sizes[i] for i in held)
     elif n:
         report.train_count = report.heldout_count = n
         report.heldout_note = "the last 10% of each file"
+        report.heldout_bytes = report.data_bytes // 10
     if len(report.warnings) > 5:
         extra = len(report.warnings) - 5
         report.warnings = report.warnings[:5] + [f"... and {extra} more such files"]

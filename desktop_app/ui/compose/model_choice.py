@@ -30,9 +30,10 @@ class ModelChoiceMixin:
         return [m for m in self.model_scan().of_kind("music")
                 if m.architecture == MELODY_ARCHITECTURE]
 
-    def _resolve_melody_model(self) -> str | None:
-        """The folder of the chosen model, else the built-in one, else any usable one."""
-        usable = [m for m in self.melody_models() if not m.problem]
+    def _resolve_melody_model(self, models: list[ModelInfo]) -> str | None:
+        """The folder of the chosen model among ``models``, else the built-in one, else any
+        usable one."""
+        usable = [m for m in models if not m.problem]
         for wanted in ((self._chosen_name, self._chosen_source), (self._chosen_name, None),
                        (paths.MELODY_MODEL, "built-in"), (paths.MELODY_MODEL, None)):
             found = next((m for m in usable if m.name == wanted[0]
@@ -41,11 +42,13 @@ class ModelChoiceMixin:
                 return str(found.path)
         return str(usable[0].path) if usable else None
 
-    def fill_model_picker(self) -> None:
+    def fill_model_picker(self, models: list[ModelInfo] | None = None) -> None:
+        """List ``models`` (default: the melody models of the scan) with the one in use
+        chosen."""
         picker = self.modelPicker
         with QSignalBlocker(picker):
             picker.clear()
-            for m in self.melody_models():
+            for m in self.melody_models() if models is None else models:
                 label = m.name + ("" if m.source == "built-in" else
                                   " (yours)" if m.source == "user" else " (folder)")
                 picker.addItem(label + (" — unusable" if m.problem else ""), str(m.path))
@@ -76,8 +79,7 @@ class ModelChoiceMixin:
         self._chosen_name, self._chosen_source = name, model.source if model else None
         self._auto_models = (model is not None, self._auto_models[1])
         self.model_dir = folder
-        self.fill_model_picker()
-        self.set_model_message("")
+        self.set_model_message("")   # fills the picker
         self.show_message(f"New melodies come from {name or Path(folder).name}.", error=False)
         self.schedule_autosave()
 

@@ -168,8 +168,9 @@ class ComposePanel(FilesMixin, ModelChoiceMixin, RoomPanel):
 
     def set_model_message(self, message: str) -> None:
         """The main window's scan result; the room adds what it finds missing itself."""
+        models = self.melody_models()   # one scan (a room built alone scans the folders)
         if self._auto_models[0]:
-            self.model_dir = self._resolve_melody_model()
+            self.model_dir = self._resolve_melody_model(models)
         if self._auto_models[1]:
             self.vae_dir = _find_model(PHRASE_MODEL)
         if not message and self.model_dir is None:
@@ -177,7 +178,7 @@ class ComposePanel(FilesMixin, ModelChoiceMixin, RoomPanel):
                        f"Generate and Continue are off. You can still import, edit, play and "
                        f"export melodies.")
         super().set_model_message(message)
-        self.fill_model_picker()
+        self.fill_model_picker(models)
         self._update_run_buttons()
 
     def model_in_use(self) -> str | None:

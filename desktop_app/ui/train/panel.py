@@ -198,8 +198,7 @@ class TrainPanel(DataCheckMixin, ProgressMixin, RoomPanel):
         evals = "evaluations add a little"
         report = self.report
         if lora and report is not None and report.ok:   # the held-out part is known
-            held = report.data_bytes // (20 if report.heldout_note == "every 20th file" else 10)
-            evals = (f"plus about {P.human_time(P.lora_eval_seconds(held, n))} for "
+            evals = (f"plus about {P.human_time(P.lora_eval_seconds(report.heldout_bytes, n))} for "
                      f"{P.LORA_EVALS} evaluations of the held-out text")
         self.estimateLabel.setText(
             f"{P.human_count(n)} parameters · about {P.human_time(sps * steps)} for "

@@ -54,6 +54,10 @@ def test_many_text_files_hold_out_every_twentieth(tmp_path):
         (tmp_path / f"{i:02d}.txt").write_text("word " * 200)
     r = check_folder("text", tmp_path)
     assert (r.train_count, r.heldout_count) == (38, 2)
+    assert r.heldout_bytes == 2 * 1000                  # the two held-out files' text
+    (tmp_path / "few").mkdir()
+    (tmp_path / "few" / "a.txt").write_text("word " * 2000)
+    assert check_folder("text", tmp_path / "few").heldout_bytes == 1000   # its last 10 %
 
 
 def test_images_of_wildly_different_sizes_and_unreadable_ones(tmp_path):
