@@ -22,8 +22,8 @@ from pathlib import Path
 from desktop_app.commands import options as opt
 from desktop_app.commands.text_source import add_model_arguments, local_model, server_spec
 from desktop_app.core.errors import ReverieError, UsageError
-from desktop_app.core.text_files import DOCUMENT_SUFFIXES, WRITING_FORMATS, read_text_file, \
-    scrivener_extra
+from desktop_app.core.scrivener import scrivener_skip
+from desktop_app.core.text_files import DOCUMENT_SUFFIXES, WRITING_FORMATS, read_text_file
 
 DEFAULT_CONTEXT = 2048
 MAX_FILES, MAX_BYTES = 10_000, 64 << 20  # bounds on what one evaluation reads
@@ -52,7 +52,7 @@ def collect_files(items: list[str]) -> list[Path]:
             files.append(path)
         elif path.is_dir():
             found = sorted(p for p in path.rglob("*") if p.suffix.lower() in SUFFIXES
-                           and p.is_file() and not scrivener_extra(p))
+                           and p.is_file() and not scrivener_skip(p))
             if not found:
                 raise UsageError(f"the folder {path} holds no {WRITING_FORMATS} files")
             files.extend(found)

@@ -20,7 +20,6 @@ bad file: :func:`read_text_file` returns the reason it was skipped.
 
 from __future__ import annotations
 
-import re
 import zipfile
 from pathlib import Path
 from xml.parsers import expat
@@ -49,24 +48,6 @@ _KIND = {".docx": "Word document", ".odt": "OpenDocument text", ".rtf": "RTF doc
          ".epub": "EPUB book"}
 _A_KIND = {".docx": "a Word document", ".odt": "an OpenDocument text", ".rtf": "an RTF file",
            ".epub": "an EPUB book"}
-
-
-#: Why a file inside a Scrivener project is not read (see :func:`scrivener_extra`).
-SCRIVENER_EXTRA = "part of a Scrivener project, not a document's text"
-_SCRIVENER_2_DOC = re.compile(r"\d+\.rtf")
-
-
-def scrivener_extra(path: Path) -> bool:
-    """True for a file inside a Scrivener project (a ``*.scriv`` folder) that is not one of
-    its documents' text: Scrivener 3 keeps each document in ``Files/Data/<id>/content.rtf``
-    and Scrivener 2 in ``Files/Docs/<n>.rtf``; notes, synopses, the binder's ``.scrivx`` XML,
-    settings and search indexes are not the manuscript (the XML would be read as prose)."""
-    parts = Path(path).parts
-    if not any(part.lower().endswith(".scriv") for part in parts[:-1]):
-        return False
-    name = parts[-1].lower()
-    return not (name == "content.rtf" or (len(parts) > 1 and parts[-2].lower() == "docs"
-                                          and _SCRIVENER_2_DOC.fullmatch(name)))
 
 
 class _Unreadable(Exception):

@@ -16,8 +16,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from desktop_app.core.text_files import SCRIVENER_EXTRA, WRITING_FORMATS, WRITING_SUFFIXES, \
-    read_text_file, scrivener_extra
+from desktop_app.core.scrivener import scrivener_skip
+from desktop_app.core.text_files import WRITING_FORMATS, WRITING_SUFFIXES, read_text_file
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff")
 MIDI_SUFFIXES = (".mid", ".midi")
@@ -146,8 +146,8 @@ def _check_text(report: DataReport, files: list[Path]) -> None:
     sizes: list[int] = []
     for f in files:
         rel, suffix = _rel(report, f), f.suffix.lower()
-        if scrivener_extra(f):
-            report.skipped.append((rel, SCRIVENER_EXTRA))
+        if skip := scrivener_skip(f):   # a Scrivener project: its manuscript only
+            report.skipped.append((rel, skip))
             continue
         text, reason = read_text_file(f)   # what the trainer reads: the same reader
         if text is None:

@@ -28,8 +28,8 @@ import numpy as np
 import torch
 
 from desktop_app.core.errors import DataError
-from desktop_app.core.text_files import SCRIVENER_EXTRA, WRITING_FORMATS, read_text_file, \
-    scrivener_extra
+from desktop_app.core.scrivener import scrivener_skip
+from desktop_app.core.text_files import WRITING_FORMATS, read_text_file
 from desktop_app.ml.text.bpe import EOT_ID
 
 
@@ -181,7 +181,8 @@ def load_corpus(inputs: list[str | Path], val_list: str | Path | None = None, *,
     corpus = TextCorpus()
     docs: list[tuple[Path, str]] = []
     for f in files:   # .txt/.md, .docx, .odt, .rtf; bounded (core/text_files.py)
-        text, reason = (None, SCRIVENER_EXTRA) if scrivener_extra(f) else read_text_file(f)
+        skip = scrivener_skip(f)   # a Scrivener project: its manuscript only
+        text, reason = (None, skip) if skip else read_text_file(f)
         if text is None:
             corpus.skipped.append((str(f), reason))
         else:

@@ -141,7 +141,7 @@ def test_in_a_scrivener_project_only_the_documents_text_is_read(tmp_path):
     import shutil
     from pathlib import Path
 
-    from desktop_app.core.text_files import SCRIVENER_EXTRA
+    from desktop_app.core.scrivener import SCRIVENER_EXTRA
     from desktop_app.core.train_data_check import check_folder
     from desktop_app.ml.text.train_data import load_corpus
 
