@@ -2,7 +2,7 @@
 
 bits per byte = the model's total negative log-likelihood of the text, in bits, divided by the
 text's UTF-8 bytes, so models with different tokenizers compare directly (lower is better).
-A Word ``.docx``, OpenDocument ``.odt``, ``.rtf`` or ``.epub`` file is scored as its words,
+A Word ``.docx`` or ``.doc``, OpenDocument ``.odt``, ``.rtf`` or ``.epub`` file is scored as its words,
 read as the trainers read it (:mod:`desktop_app.core.text_files`). Each file is scored as a
 document separator (``<|endoftext|>``, else BOS) followed by its tokens, with a sliding window
 of ``--context`` tokens moving by half a context (:mod:`desktop_app.ml.training.text_eval`).
@@ -32,7 +32,7 @@ SUFFIXES = (".txt", ".md", ".text", ".markdown", *DOCUMENT_SUFFIXES)
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", type=opt.text, nargs="+", required=True, metavar="FILE_OR_DIR",
-                        help="UTF-8 text files, Word .docx, OpenDocument .odt, .rtf or .epub "
+                        help="UTF-8 text files, Word .docx or .doc, OpenDocument .odt, .rtf or .epub "
                              "files (their words), or folders of them (searched recursively)")
     parser.add_argument("--context", type=opt.int_in(16, 1_048_576), default=None, metavar="N",
                         help=f"tokens each window sees (default: {DEFAULT_CONTEXT} or the "

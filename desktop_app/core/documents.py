@@ -3,7 +3,7 @@
 Saved as a ``.reverie`` file (JSON, written atomically). Each generation record keeps the
 model's name and weights hash, the sampler settings and the seed, so any generation can be
 reproduced exactly. Plain ``.txt`` / ``.md`` files open and save as text only; a Word
-``.docx``, OpenDocument ``.odt``, ``.rtf`` or ``.epub`` file opens as its words and is saved
+``.docx`` or ``.doc``, OpenDocument ``.odt``, ``.rtf`` or ``.epub`` file opens as its words and is saved
 elsewhere (never over itself).
 
 Files are untrusted input: :func:`load_document` validates types and sizes and raises
@@ -122,7 +122,7 @@ def is_imported(path: str | Path) -> bool:
 
 def load_document(path: str | Path) -> WritingSession:
     """Open a ``.reverie`` session, a ``.txt`` / ``.md`` file (UTF-8), or the words of a
-    ``.docx`` / ``.odt`` / ``.rtf`` / ``.epub`` (:mod:`desktop_app.core.text_files`, bounded
+    ``.docx`` / ``.doc`` / ``.odt`` / ``.rtf`` / ``.epub`` (:mod:`desktop_app.core.text_files`, bounded
     like training data)."""
     path = Path(path)
     if is_imported(path):
@@ -149,7 +149,7 @@ def load_document(path: str | Path) -> WritingSession:
 
 def save_document(session: WritingSession, path: str | Path) -> None:
     """Save atomically: ``.reverie`` keeps the history; any other suffix saves the text only
-    (except ``.docx`` / ``.odt`` / ``.rtf`` / ``.epub``: plain text under that name would not
+    (except ``.docx`` / ``.doc`` / ``.odt`` / ``.rtf`` / ``.epub``: plain text under that name would not
     open where those files open)."""
     path = Path(path)
     if is_imported(path):

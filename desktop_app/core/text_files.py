@@ -5,8 +5,9 @@ trainers' corpus (:func:`desktop_app.ml.text.train_data.load_corpus`) and ``reve
 text``, so that what the check counts is what training reads and what the evaluation scores.
 Writers keep their work in word processors far more often than in ``.txt`` files; a ``.docx``
 or ``.odt`` is a zip archive whose body is one XML file, and the words are read from it here;
-an ``.rtf`` (TextEdit, WordPad, Scrivener's ``content.rtf``) is read by :mod:`.rtf_text`
-and an ``.epub`` book (chapters in reading order) by :mod:`.epub_text`
+an ``.rtf`` (TextEdit, WordPad, Scrivener's ``content.rtf``) is read by :mod:`.rtf_text`,
+an ``.epub`` book (chapters in reading order) by :mod:`.epub_text` and an older Word 97–2003
+``.doc`` by :mod:`.word97_text`
 (paragraphs become text separated by blank lines, as in plain-text prose; deleted tracked
 changes, comments, footnotes, headers and footers are left out).
 
@@ -26,12 +27,13 @@ from xml.parsers import expat
 
 from desktop_app.core.epub_text import epub_paragraphs
 from desktop_app.core.rtf_text import rtf_paragraphs
+from desktop_app.core.word97_text import word97_paragraphs
 
 #: Plain-text files a writer keeps (any other UTF-8 file is read too, with a warning).
 TEXT_SUFFIXES = (".txt", ".md")
 #: Documents whose words are read (the XML body of a zip, RTF, an EPUB's chapters); they are
 #: never saved over (core/documents.py).
-DOCUMENT_SUFFIXES = (".docx", ".odt", ".rtf", ".epub")
+DOCUMENT_SUFFIXES = (".docx", ".doc", ".odt", ".rtf", ".epub")
 #: Every suffix the readers look for in a folder.
 WRITING_SUFFIXES = TEXT_SUFFIXES + DOCUMENT_SUFFIXES
 #: The same, as the messages say it.
@@ -44,10 +46,10 @@ _MAX_MEMBERS = 20_000            # entries in a document's zip directory
 _MAX_SPACES = 1_000              # one <text:s text:c="N"/> of an .odt
 
 _BODY = {".docx": "word/document.xml", ".odt": "content.xml"}
-_KIND = {".docx": "Word document", ".odt": "OpenDocument text", ".rtf": "RTF document",
-         ".epub": "EPUB book"}
-_A_KIND = {".docx": "a Word document", ".odt": "an OpenDocument text", ".rtf": "an RTF file",
-           ".epub": "an EPUB book"}
+_KIND = {".docx": "Word document", ".doc": "Word 97–2003 document", ".odt": "OpenDocument text",
+         ".rtf": "RTF document", ".epub": "EPUB book"}
+_A_KIND = {".docx": "a Word document", ".doc": "a Word 97–2003 document",
+           ".odt": "an OpenDocument text", ".rtf": "an RTF file", ".epub": "an EPUB book"}
 
 
 class _Unreadable(Exception):
@@ -89,12 +91,14 @@ def read_text_file(path: Path) -> tuple[str | None, str]:
 
 
 def document_text(path: Path, suffix: str) -> str:
-    """The words of a ``.docx``, ``.odt`` or ``.rtf`` file; raises :class:`_Unreadable` with a
-    reason."""
-    if suffix in (".rtf", ".epub"):
+    """The words of a ``.docx``, ``.doc``, ``.odt``, ``.rtf`` or ``.epub`` file; raises
+    :class:`_Unreadable` with a reason."""
+    if suffix in (".rtf", ".epub", ".doc"):
         try:
-            if suffix == ".rtf":
+            if suffix == ".rtf" or (suffix == ".doc" and _is_rtf(path)):
                 return _joined(rtf_paragraphs(path.read_bytes()))
+            if suffix == ".doc":
+                return _joined(word97_paragraphs(path))
             return _joined(epub_paragraphs(path, max_bytes=MAX_XML_BYTES,
                                            max_members=_MAX_MEMBERS))
         except ValueError as exc:
@@ -133,6 +137,12 @@ def document_text(path: Path, suffix: str) -> str:
     except OSError as exc:
         raise _Unreadable(f"unreadable ({exc.strerror or exc})") from None
     return _joined(words.paragraphs)
+
+
+def _is_rtf(path: Path) -> bool:
+    """An RTF file named ``.doc`` (older Word and WordPad saved RTF under that name)."""
+    with path.open("rb") as stream:
+        return stream.read(5) == b"{\\rtf"
 
 
 def _joined(paragraphs: list[str]) -> str:

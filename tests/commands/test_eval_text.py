@@ -103,17 +103,17 @@ def test_not_utf8_and_broken_model(model, tmp_path, capsys):
 
 
 def test_a_word_or_opendocument_file_scores_as_its_words(model, tmp_path, capsys):
-    """The .docx/.odt/.rtf/.epub LibreOffice wrote from metzengerstein.txt score exactly as the
+    """The .docx/.doc/.odt/.rtf/.epub LibreOffice wrote from metzengerstein.txt score exactly as the
     text does (one reader for training and evaluation); a broken one is one line."""
     writing = Path(__file__).parents[1] / "core" / "writing"
     figures = []
-    for name in ("metzengerstein.txt", "metzengerstein.docx", "metzengerstein.odt",
-                 "metzengerstein.rtf", "metzengerstein.epub"):
+    for name in ("metzengerstein.txt", "metzengerstein.docx", "metzengerstein.doc",
+                 "metzengerstein.odt", "metzengerstein.rtf", "metzengerstein.epub"):
         assert main(["eval", "text", "--model", str(model), "--data", str(writing / name),
                      "--context", "32", "--json"]) == 0
         out = json.loads(capsys.readouterr().out)
         figures.append((out["bits_per_byte"], out["bytes"], out["tokens"]))
-    assert figures[1:] == [figures[0]] * 4
+    assert figures[1:] == [figures[0]] * 5
     (tmp_path / "broken.odt").write_bytes(b"not a zip")
     assert main(["eval", "text", "--model", str(model), "--data", str(tmp_path)]) == 1
     err = capsys.readouterr().err.strip().splitlines()

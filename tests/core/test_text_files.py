@@ -1,7 +1,7 @@
-"""A writer's files as text: real LibreOffice .docx/.odt/.rtf files read back word for word,
-the markup that is left out (deleted changes, field codes, footnotes, comments, RTF tables of
-fonts and styles), and hostile documents (a DTD, a zip bomb, a broken archive, RTF nested a
-hundred thousand deep) that cost one line each."""
+"""A writer's files as text: real LibreOffice .docx/.doc/.odt/.rtf/.epub files read back word
+for word, the markup that is left out (deleted changes, field codes, footnotes, comments, RTF
+tables of fonts and styles), and hostile documents (a DTD, a zip bomb, a broken archive, RTF
+nested a hundred thousand deep, a damaged Word 97 file) that cost one line each."""
 
 from __future__ import annotations
 
@@ -36,8 +36,9 @@ def _odt(path: Path, body: str) -> Path:
     return path
 
 
-@pytest.mark.parametrize("name", ["metzengerstein.docx", "metzengerstein.odt",
-                                  "metzengerstein.rtf", "metzengerstein.epub"])
+@pytest.mark.parametrize("name", ["metzengerstein.docx", "metzengerstein.doc",
+                                  "metzengerstein.odt", "metzengerstein.rtf",
+                                  "metzengerstein.epub"])
 def test_a_word_processor_file_reads_as_its_paragraphs(name):
     """LibreOffice 7.4 wrote these from metzengerstein.txt (five paragraphs of Poe)."""
     text, reason = read_text_file(HERE / name)
@@ -255,3 +256,61 @@ def test_a_hostile_epub_is_one_line(tmp_path, monkeypatch, case, expected):
         _epub(path, {f"c{i}.xhtml": _xhtml("<p>" + "word " * 1000 + "</p>") for i in range(3)})
     text, reason = read_text_file(path)
     assert text is None and expected in reason and "\n" not in reason
+
+
+def test_a_word_97_doc_keeps_the_main_text_and_shown_field_results():
+    """LibreOffice 7.4 wrote marks.doc from marks.fodt: a footnote, a page-number field, a
+    hyperlink, a comment, a two-cell table, a header and characters outside cp1252 (stored
+    as a UTF-16 piece)."""
+    text, reason = read_text_file(HERE / "marks.doc")
+    assert reason == ""
+    assert text == ("The count rode out at dawn, on page 1.\n\nSee the stable for the horse.\n\n"
+                    "Cell one\n\nCell two\n\nNaïve café “quotes” — and Ω, 漢字.\n")
+
+
+def _patched_doc(tmp_path: Path, patch) -> Path:
+    """marks.doc with its WordDocument stream changed in place by ``patch(bytearray)``."""
+    import olefile
+
+    path = tmp_path / "patched.doc"
+    path.write_bytes((HERE / "marks.doc").read_bytes())
+    with olefile.OleFileIO(str(path), write_mode=True) as ole:
+        stream = bytearray(ole.openstream("WordDocument").read())
+        patch(stream)
+        ole.write_stream("WordDocument", bytes(stream))
+    return path
+
+
+def _put(offset: int, fmt: str, value: int):
+    import struct
+    return lambda stream: struct.pack_into(fmt, stream, offset, value)
+
+
+@pytest.mark.parametrize("patch, expected", [
+    (_put(0, "<H", 0x1234), "not a Word 97–2003 document (no file information block)"),
+    (_put(2, "<H", 0x0065), "a Word 6 or Word 95 document: save it as .docx first"),
+    (_put(10, "<H", 0x0100 | 0x0200), "a password-protected Word document"),
+    (_put(76, "<i", 1 << 30), "Word 97–2003 document too large (1,073,741,824 characters"),
+    (_put(418, "<I", 0x7FFF0000), "not a readable Word 97–2003 document (piece table out of "
+                                  "range)"),
+], ids=["magic", "word95", "encrypted", "huge-ccp", "clx-outside"])
+def test_a_damaged_word_97_doc_is_one_line(tmp_path, patch, expected):
+    text, reason = read_text_file(_patched_doc(tmp_path, patch))
+    assert text is None and reason.startswith(expected) and "\n" not in reason
+
+
+@pytest.mark.parametrize("cut", [0, 600, 4096, -512])
+def test_a_truncated_or_foreign_doc_is_one_line(tmp_path, cut):
+    data = (HERE / "marks.doc").read_bytes()
+    path = tmp_path / "cut.doc"
+    path.write_bytes(data[:cut] if cut else b"<html><body>a .doc that is a web page")
+    text, reason = read_text_file(path)
+    assert text is None and "\n" not in reason and len(reason) <= 200
+    assert reason.startswith(("not a Word 97–2003 document", "not a readable Word 97–2003"))
+
+
+def test_an_rtf_file_named_doc_is_read_as_rtf(tmp_path):
+    """Older Word and WordPad saved RTF under the name .doc; it is read, not refused."""
+    path = tmp_path / "chapter.doc"
+    path.write_bytes((HERE / "metzengerstein.rtf").read_bytes())
+    assert read_text_file(path) == ((HERE / "metzengerstein.txt").read_text(encoding="utf-8"), "")

@@ -47,7 +47,8 @@ def long_note_midi(path: Path) -> Path:
 def writing_folder(folder: Path) -> Path:
     """A folder of hostile 'writing': a .docx whose 200 MB body compresses to a few hundred
     kB (a zip bomb), a .docx with a billion-laughs DTD, an .odt that is not a zip, an .rtf
-    nested 200,000 groups deep, and an .epub whose package file lies outside the archive."""
+    nested 200,000 groups deep, an .epub whose package file lies outside the archive, and a
+    Word 97 .doc that claims a billion characters of text and whose OLE chain is cut short."""
     import zipfile
     folder.mkdir(parents=True, exist_ok=True)
     w = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
@@ -67,6 +68,14 @@ def writing_folder(folder: Path) -> Path:
         z.writestr("META-INF/container.xml", '<container><rootfiles><rootfile full-path='
                    '"../../../../etc/passwd"/></rootfiles></container>')
     (folder / "deep.rtf").write_bytes(b"{\\rtf1 " + b"{" * 200_000 + b"x" + b"}" * 200_000)
+    import olefile
+    real = Path(__file__).parents[1] / "core" / "writing" / "marks.doc"
+    (folder / "huge.doc").write_bytes(real.read_bytes())
+    with olefile.OleFileIO(str(folder / "huge.doc"), write_mode=True) as ole:
+        fib = bytearray(ole.openstream("WordDocument").read())
+        struct.pack_into("<i", fib, 76, 1 << 30)               # ccpText: 2^30 characters
+        ole.write_stream("WordDocument", bytes(fib))
+    (folder / "cut.doc").write_bytes(real.read_bytes()[:4096])
     return folder
 
 

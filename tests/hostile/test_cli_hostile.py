@@ -78,7 +78,7 @@ def _cases(tmp: Path) -> list[Case]:
                                         str(tmp / "tm-out"), "--steps", "1", "--size", "test"],
              codes=(1, 2)),
         # a writer's documents: zip bomb, billion laughs, not a zip, RTF 200,000 deep, an
-        # e-book whose package lies outside its archive
+        # e-book whose package lies outside its archive, damaged Word 97 files
         Case("train text hostile documents", ["train", "text", "--data", str(writing),
                                               "--out", str(tmp / "tw-out"), "--steps", "1",
                                               "--size", "test"], says="usable"),

@@ -68,8 +68,8 @@ BUILTIN_WRITER = paths.WRITING_MODEL
 
 KIND_LABELS = {"text": "Text (writing)", "image": "Image", "music": "Melody"}
 UNITS = {"text": "tokens/s", "image": "images/s", "music": "tokens/s"}
-#: What the folder field asks for, by kind (core/text_files.py reads .docx and .odt as words).
-DATA_HINTS = {"text": "a folder of your writing: .txt, .md, .docx, .odt, .rtf, .epub",
+#: What the folder field asks for, by kind (core/text_files.py reads documents as their words).
+DATA_HINTS = {"text": "a folder of your writing: .txt, .md, .docx, .doc, .odt, .rtf, .epub",
               "image": "a folder of pictures: PNG, JPEG, WebP…",
               "music": "a folder of melodies: .mid files"}
 
