@@ -2,9 +2,10 @@
 
 bits per byte = the model's total negative log-likelihood of the text, in bits, divided by the
 text's UTF-8 bytes, so models with different tokenizers compare directly (lower is better).
-A Word ``.docx`` or ``.doc``, OpenDocument ``.odt``, ``.rtf`` or ``.epub`` file is scored as its words,
-read as the trainers read it (:mod:`desktop_app.core.text_files`). Each file is scored as a
-document separator (``<|endoftext|>``, else BOS) followed by its tokens, with a sliding window
+A Word ``.docx`` or ``.doc``, OpenDocument ``.odt``, ``.rtf`` or ``.epub`` file is scored as
+its words and a Write-room session (``.reverie``) as the writer's own words in it, read as the
+trainers read them (:mod:`desktop_app.core.text_files`). Each file is scored as a document
+separator (``<|endoftext|>``, else BOS) followed by its tokens, with a sliding window
 of ``--context`` tokens moving by half a context (:mod:`desktop_app.ml.training.text_eval`).
 ``--json`` prints ``{bits_per_byte, tokens, bytes, files, model: {name, sha256}, seconds}``.
 ``--server URL`` scores on an OpenAI-compatible server that echoes prompt log-probabilities
@@ -23,17 +24,19 @@ from desktop_app.commands import options as opt
 from desktop_app.commands.text_source import add_model_arguments, local_model, server_spec
 from desktop_app.core.errors import ReverieError, UsageError
 from desktop_app.core.scrivener import scrivener_skip
-from desktop_app.core.text_files import DOCUMENT_SUFFIXES, WRITING_FORMATS, read_text_file
+from desktop_app.core.text_files import DOCUMENT_SUFFIXES, SESSION_SUFFIXES, WRITING_FORMATS, \
+    read_text_file
 
 DEFAULT_CONTEXT = 2048
 MAX_FILES, MAX_BYTES = 10_000, 64 << 20  # bounds on what one evaluation reads
-SUFFIXES = (".txt", ".md", ".text", ".markdown", *DOCUMENT_SUFFIXES)
+SUFFIXES = (".txt", ".md", ".text", ".markdown", *DOCUMENT_SUFFIXES, *SESSION_SUFFIXES)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", type=opt.text, nargs="+", required=True, metavar="FILE_OR_DIR",
-                        help="UTF-8 text files, Word .docx or .doc, OpenDocument .odt, .rtf or .epub "
-                             "files (their words), or folders of them (searched recursively)")
+                        help="UTF-8 text files, Word .docx or .doc, OpenDocument .odt, .rtf or "
+                             ".epub files (their words), Reverie sessions (your words in them), "
+                             "or folders of them (searched recursively)")
     parser.add_argument("--context", type=opt.int_in(16, 1_048_576), default=None, metavar="N",
                         help=f"tokens each window sees (default: {DEFAULT_CONTEXT} or the "
                              f"model's limit if smaller); the window moves by N/2")
@@ -72,7 +75,7 @@ def read_documents(files: list[Path]) -> list[str]:
             if total > MAX_BYTES:
                 raise UsageError(f"the text to score is larger than {MAX_BYTES >> 20} MB; pass "
                                  f"fewer or smaller files")
-            if path.suffix.lower() in DOCUMENT_SUFFIXES:   # the words, as training reads them
+            if path.suffix.lower() in DOCUMENT_SUFFIXES + SESSION_SUFFIXES:   # as training reads
                 text, reason = read_text_file(path)
                 if text is None:
                     raise ReverieError(f"{path}: {reason}")

@@ -34,8 +34,10 @@ TEXT_SUFFIXES = (".txt", ".md")
 #: Documents whose words are read (the XML body of a zip, RTF, an EPUB's chapters); they are
 #: never saved over (core/documents.py).
 DOCUMENT_SUFFIXES = (".docx", ".doc", ".odt", ".rtf", ".epub")
+#: The Write room's own sessions: read as the draft, without the passages the model wrote.
+SESSION_SUFFIXES = (".reverie",)
 #: Every suffix the readers look for in a folder.
-WRITING_SUFFIXES = TEXT_SUFFIXES + DOCUMENT_SUFFIXES
+WRITING_SUFFIXES = TEXT_SUFFIXES + DOCUMENT_SUFFIXES + SESSION_SUFFIXES
 #: The same, as the messages say it.
 WRITING_FORMATS = ", ".join(WRITING_SUFFIXES[:-1]) + " or " + WRITING_SUFFIXES[-1]
 #: A file larger than this is not read (a novel is ~1 MB; a video in the folder is not text).
@@ -68,7 +70,11 @@ def read_text_file(path: Path) -> tuple[str | None, str]:
         return None, f"too large for text ({size / (1 << 20):,.0f} MB; at most " \
                      f"{MAX_FILE_BYTES >> 20} MB a file)"
     suffix = path.suffix.lower()
-    if suffix in DOCUMENT_SUFFIXES:
+    if suffix in SESSION_SUFFIXES:
+        text, reason, _machine = read_session_text(path)
+        if text is None:
+            return None, reason
+    elif suffix in DOCUMENT_SUFFIXES:
         try:
             text = document_text(path, suffix)
         except _Unreadable as exc:
@@ -88,6 +94,45 @@ def read_text_file(path: Path) -> tuple[str | None, str]:
     if not text.strip():
         return None, "empty"
     return text, ""
+
+
+#: Past this many characters of draft, a passage the model wrote is looked for only where it
+#: was inserted (a search per passage would make a hostile session cost minutes).
+_MAX_SEARCHED_TEXT = 4_000_000
+_MAX_SEARCHES = 5_000
+
+
+def read_session_text(path: Path) -> tuple[str | None, str, int]:
+    """A Write-room session (``.reverie``) as the writer's own words: ``(text, "", machine)``
+    with ``machine`` the characters the model wrote that were left out, or ``(None, reason,
+    0)``. Every generation the session records is taken out of the draft where it still
+    stands word for word — at the offset it was inserted at, or (40 characters or more,
+    since a short phrase may be the writer's own) wherever it is now; what the writer
+    rewrote is theirs and stays. A variant never inserted is not in the draft and changes
+    nothing."""
+    from desktop_app.core.documents import load_document   # documents imports this module
+    from desktop_app.core.errors import DataError
+    try:
+        session = load_document(path)                       # bounded JSON, validated
+    except DataError as exc:
+        return None, str(exc)[:200], 0
+    text, machine, searches = session.text, 0, 0
+    for record in reversed(session.history):                # newest first: offsets still hold
+        piece = record.text
+        if not piece.strip():
+            continue
+        at = record.insert_at
+        if not (0 <= at and text.startswith(piece, at)):
+            if (len(piece.strip()) < 40 or len(text) > _MAX_SEARCHED_TEXT
+                    or searches >= _MAX_SEARCHES):
+                continue
+            searches += 1
+            at = text.find(piece)
+            if at < 0:
+                continue
+        text = text[:at] + text[at + len(piece):]
+        machine += len(piece)
+    return text, "", machine
 
 
 def document_text(path: Path, suffix: str) -> str:

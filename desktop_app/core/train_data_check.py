@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from desktop_app.core.scrivener import scrivener_skip
-from desktop_app.core.text_files import WRITING_FORMATS, WRITING_SUFFIXES, read_text_file
+from desktop_app.core.text_files import SESSION_SUFFIXES, WRITING_FORMATS, WRITING_SUFFIXES, \
+    read_session_text, read_text_file
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff")
 MIDI_SUFFIXES = (".mid", ".midi")
@@ -144,12 +145,17 @@ def _wrong_type(suffix: str, kind: str) -> str:
 
 def _check_text(report: DataReport, files: list[Path]) -> None:
     sizes: list[int] = []
+    machine, sessions = 0, 0           # what the model wrote in Write-room sessions, left out
     for f in files:
         rel, suffix = _rel(report, f), f.suffix.lower()
         if skip := scrivener_skip(f):   # a Scrivener project: its manuscript only
             report.skipped.append((rel, skip))
             continue
-        text, reason = read_text_file(f)   # what the trainer reads: the same reader
+        if suffix in SESSION_SUFFIXES:  # what read_text_file gives, and how much was left out
+            text, reason, left_out = read_session_text(f)
+            machine, sessions = machine + left_out, sessions + (left_out > 0)
+        else:
+            text, reason = read_text_file(f)   # what the trainer reads: the same reader
         if text is None:
             if reason == "binary file" and suffix not in WRITING_SUFFIXES:
                 reason = _wrong_type(suffix, "text")
@@ -173,6 +179,10 @@ def _check_text(report: DataReport, files: list[Path]) -> None:
     if len(report.warnings) > 5:
         extra = len(report.warnings) - 5
         report.warnings = report.warnings[:5] + [f"... and {extra} more such files"]
+    if machine:
+        report.warnings.append(f"Left out {machine:,} characters the model wrote in {sessions} "
+                               f"Reverie session{'s' if sessions > 1 else ''}: only your own "
+                               f"words are used")
     if not n:
         report.error = (f"No usable text: training needs text files ({WRITING_FORMATS})."
                         if files else "")

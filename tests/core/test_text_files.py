@@ -314,3 +314,68 @@ def test_an_rtf_file_named_doc_is_read_as_rtf(tmp_path):
     path = tmp_path / "chapter.doc"
     path.write_bytes((HERE / "metzengerstein.rtf").read_bytes())
     assert read_text_file(path) == ((HERE / "metzengerstein.txt").read_text(encoding="utf-8"), "")
+
+
+def _session(path: Path, text: str, generations: list[tuple[int, str]]) -> Path:
+    """A Write-room session whose history inserted ``text`` pieces at the given offsets."""
+    from desktop_app.core.documents import GenerationRecord, WritingSession, save_document
+    history = [GenerationRecord(model_name="smollm2-135m-instruct", model_sha256="ab" * 32,
+                                settings={}, seed=1, prompt_chars=at, insert_at=at, text=piece)
+               for at, piece in generations]
+    save_document(WritingSession(text=text, history=history), path)
+    return path
+
+
+def test_a_reverie_session_is_the_writers_own_words(tmp_path):
+    """Continuations the model wrote are left out where they still stand word for word; what
+    the writer rewrote stays hers; a variant never inserted changes nothing."""
+    from desktop_app.core.text_files import read_session_text
+    mine_1 = "The rain had not stopped for three days."
+    model_1 = " Rose watched it run down the glass and thought of the sea."
+    mine_2 = "\n\nShe went down to breakfast late."
+    model_2 = " Her aunts were already at the table, all six of them, talking at once."
+    mine_3 = "\n\nNobody looked up."
+    rewritten = " The cousins came in wet and loud"     # the writer edited this continuation
+    text = mine_1 + model_1 + mine_2 + model_2 + mine_3 + rewritten + "."
+    generations = [
+        (len(mine_1), model_1),
+        (len(mine_1 + model_1 + mine_2), model_2),
+        (len(mine_1 + model_1 + mine_2 + model_2 + mine_3),
+         " The cousins came in wet and noisy, shouting for cocoa."),
+        (0, " A variant the writer did not choose, long enough to be searched for."),
+    ]
+    path = _session(tmp_path / "chapter.reverie", text, generations)
+    own, reason, machine = read_session_text(path)
+    assert reason == ""
+    assert own == mine_1 + mine_2 + mine_3 + rewritten + "."
+    assert machine == len(model_1) + len(model_2)
+    assert read_text_file(path) == (own, "")
+
+
+def test_a_session_edited_before_a_generation_is_found_by_its_words(tmp_path):
+    from desktop_app.core.text_files import read_session_text
+    continuation = " and the horse stood in the burning stable, unmoved, looking at him."
+    short = " a word"                       # too short to look for elsewhere: may be hers
+    text = "A new first line.\n\nThe count stared" + continuation + " Then" + short + "."
+    # offsets recorded before "A new first line." was typed above them
+    path = _session(tmp_path / "s.reverie", text, [(16, continuation), (90, short)])
+    own, _reason, machine = read_session_text(path)
+    assert own == "A new first line.\n\nThe count stared Then a word."
+    assert machine == len(continuation)
+
+
+def test_sessions_in_the_data_check_and_eval_are_their_own_words(tmp_path, capsys):
+    from desktop_app.core.train_data_check import check_folder
+    mine = "Plain words of my own, typed one by one on a winter night.\n" * 30
+    model = " Words the model wrote, which are not my voice at all and never were."
+    _session(tmp_path / "a.reverie", mine + model, [(len(mine), model)])
+    (tmp_path / "broken.reverie").write_text('{"format": "reverie-session", "version": 1}')
+    report = check_folder("text", tmp_path, fine_tune=True)
+    assert report.usable == ["a.reverie"]
+    assert report.data_bytes == len(mine.encode())
+    assert dict(report.skipped) == {"broken.reverie": "broken.reverie has no document text"}
+    assert f"Left out {len(model)} characters the model wrote in 1 Reverie session: only " \
+           f"your own words are used" in report.warnings
+    from desktop_app.commands.eval_text import collect_files, read_documents
+    files = collect_files([str(tmp_path / "a.reverie")])
+    assert read_documents(files) == [mine]

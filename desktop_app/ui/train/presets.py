@@ -69,7 +69,7 @@ BUILTIN_WRITER = paths.WRITING_MODEL
 KIND_LABELS = {"text": "Text (writing)", "image": "Image", "music": "Melody"}
 UNITS = {"text": "tokens/s", "image": "images/s", "music": "tokens/s"}
 #: What the folder field asks for, by kind (core/text_files.py reads documents as their words).
-DATA_HINTS = {"text": "a folder of your writing: .txt, .md, .docx, .doc, .odt, .rtf, .epub",
+DATA_HINTS = {"text": "a folder of your writing: .txt, .md, .docx, .doc, .odt, .rtf, .epub, .reverie",
               "image": "a folder of pictures: PNG, JPEG, WebP…",
               "music": "a folder of melodies: .mid files"}
 
