@@ -69,16 +69,21 @@ def throughput(base: Path, train_text: str, steps: int = 4) -> list[tuple[str, i
     """Tokens/s of the run's own training step (``LoRATextTask.loss`` with the command's
     default adapters and recomputation, chunked loss) + backward + AdamW, 2 windows of 512
     tokens, for float32 and bf16 products, 1 and 2 threads (median of ``steps`` after one
-    warm-up step, which also fills the lower-block cache as the first epoch does)."""
+    warm-up step, which also fills the lower-block cache as the first epoch does). The bf16
+    step is also timed with attention through SDPA's flash kernel (``bf16-sdpa``), the path
+    before llama._attend_bf16_math, side by side."""
     import numpy as np
     import torch
 
     from desktop_app.commands.train_text_lora import LORA_ALPHA, LORA_LAYERS, LORA_RANK
+    from desktop_app.ml.text import llama
     from desktop_app.ml.text.train_data import TokenWindows
     from desktop_app.ml.training.lora_task import LoRATextTask, load_base
 
     rows = []
-    for bf16 in (False, True):
+    math_limit = llama._MATH_SCORES_BYTES
+    for bf16, label in ((False, "fp32"), (True, "bf16-sdpa"), (True, "bf16")):
+        llama._MATH_SCORES_BYTES = 0 if label == "bf16-sdpa" else math_limit
         model, tok = load_base(base)
         ids = np.asarray([0] + tok.encode(train_text, add_special_tokens=False))
         task = LoRATextTask(base, str(base), model.config.to_hf(), tok, TokenWindows(ids, 512),
@@ -103,10 +108,15 @@ def throughput(base: Path, train_text: str, steps: int = 4) -> list[tuple[str, i
                 if i:
                     times.append(time.perf_counter() - t0)
             rate = task.batch_units(batch) / statistics.median(times)
-            rows.append(("bf16" if bf16 else "fp32", threads, rate))
-            print(f"  {'bf16' if bf16 else 'fp32'} {threads} thread(s): {rate:6.1f} tokens/s "
-                  f"({load()})", flush=True)
+            rows.append((label, threads, rate))
+            print(f"  {label:9s} {threads} thread(s): {rate:6.1f} tokens/s ({load()})",
+                  flush=True)
         del model, opt, task
+    llama._MATH_SCORES_BYTES = math_limit
+    rates = {(label, threads): rate for label, threads, rate in rows}
+    for threads in (1, 2):
+        print(f"  bf16 attention as two bf16 products vs SDPA, {threads} thread(s): "
+              f"{rates[('bf16', threads)] / rates[('bf16-sdpa', threads)]:.2f}x", flush=True)
     return rows
 
 
