@@ -105,7 +105,7 @@ _MAX_SEARCHES = 5_000
 def read_session_text(path: Path) -> tuple[str | None, str, int]:
     """A Write-room session (``.reverie``) as the writer's own words: ``(text, "", machine)``
     with ``machine`` the characters the model wrote that were left out, or ``(None, reason,
-    0)``. Every generation the session records is taken out of the draft where it still
+    0)`` (a damaged session, or one with no words of the writer's). Every generation the session records is taken out of the draft where it still
     stands word for word — at the offset it was inserted at, or (40 characters or more,
     since a short phrase may be the writer's own) wherever it is now; what the writer
     rewrote is theirs and stays. A variant never inserted is not in the draft and changes
@@ -132,6 +132,8 @@ def read_session_text(path: Path) -> tuple[str | None, str, int]:
                 continue
         text = text[:at] + text[at + len(piece):]
         machine += len(piece)
+    if not text.strip():
+        return None, "only text the model wrote" if machine else "empty", 0
     return text, "", machine
 
 

@@ -379,3 +379,14 @@ def test_sessions_in_the_data_check_and_eval_are_their_own_words(tmp_path, capsy
     from desktop_app.commands.eval_text import collect_files, read_documents
     files = collect_files([str(tmp_path / "a.reverie")])
     assert read_documents(files) == [mine]
+
+
+def test_a_session_of_only_the_models_words_is_not_usable(tmp_path):
+    from desktop_app.core.train_data_check import check_folder
+    model = "A whole page the model wrote, continued from an empty draft by pressing Continue."
+    _session(tmp_path / "all-model.reverie", model, [(0, model)])
+    _session(tmp_path / "blank.reverie", "  \n", [])
+    report = check_folder("text", tmp_path, fine_tune=True)
+    assert report.usable == [] and dict(report.skipped) == {
+        "all-model.reverie": "only text the model wrote", "blank.reverie": "empty"}
+    assert read_text_file(tmp_path / "all-model.reverie") == (None, "only text the model wrote")
