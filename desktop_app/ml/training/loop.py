@@ -105,6 +105,7 @@ class TrainEvent:
     checkpoint: str | None = None
     message: str | None = None
     bits_per_byte: float | None = None  # held-out, for tasks that measure it (``held_out``)
+    ended: str | None = None       # on "done": "time" | "patience" when it ended before its steps
 
     def to_json(self) -> dict:
         return {k: v for k, v in asdict(self).items() if v is not None}
@@ -322,7 +323,8 @@ def _run(task: TrainTask, cfg: TrainConfig, out_dir: Path, info: ddp.DistInfo,
                     elapsed_s=result.seconds, tokens_per_s=rate,
                     val_loss=result.val_losses[-1][1] if result.val_losses else None,
                     bits_per_byte=result.bits_per_byte[-1][1] if result.bits_per_byte else None,
-                    message=(why + f"model written to {out_dir}") if export else why or None))
+                    message=(why + f"model written to {out_dir}") if export else why or None,
+                    ended=result.ended_early or None))
     if info.enabled:
         torch.distributed.barrier()
     return result

@@ -136,4 +136,5 @@ class DataCheckMixin(TrainWidgets):
             self.show_message("")  # the old "too little" error no longer applies
         if self.state == "idle":
             self.startButton.setEnabled(report.ok)
+            self._apply_defaults()       # a fine-tune's steps follow the amount of text
         self._update_preview()

@@ -59,6 +59,24 @@ def _build_left(p) -> QWidget:
     p.stepsSpin.setSingleStep(100)
     p.stepsSpin.setValue(1000)
     p.stepsSpin.setGroupSeparatorShown(True)
+    p.stepsSpin.setAccessibleName("Steps")
+    # a time budget beside the steps (--max-minutes): the run ends with a checkpoint, and a
+    # fine-tune keeps its best adapter so far
+    p.timeLimitSpin = QSpinBox(box)
+    p.timeLimitSpin.setObjectName("timeLimitSpin")
+    p.timeLimitSpin.setAccessibleName("Time limit in minutes")
+    p.timeLimitSpin.setRange(0, 7 * 24 * 60)
+    p.timeLimitSpin.setSingleStep(5)
+    p.timeLimitSpin.setSuffix(" min")
+    p.timeLimitSpin.setSpecialValueText("no limit")
+    p.timeLimitSpin.setToolTip("Stop after this many minutes of training, with a checkpoint; "
+                               "a fine-tune keeps the adapter that scored best so far")
+    p.timeLimitLabel = QLabel("at most", box)
+    p.timeLimitLabel.setBuddy(p.timeLimitSpin)
+    steps_row = QHBoxLayout()
+    steps_row.addWidget(p.stepsSpin, 1)
+    steps_row.addWidget(p.timeLimitLabel)
+    steps_row.addWidget(p.timeLimitSpin, 1)
     p.modelNameEdit = QLineEdit(box)
     p.modelNameEdit.setObjectName("modelNameEdit")
     p.modelNameEdit.setAccessibleName("Model name")
@@ -72,7 +90,7 @@ def _build_left(p) -> QWidget:
     folder_row.addWidget(p.browseButton)
     form.addRow("Train", p.trainKindCombo)
     form.addRow("Start from", p.startFromCombo)
-    form.addRow("Steps", p.stepsSpin)
+    form.addRow("Steps", steps_row)
     form.addRow("Model name", p.modelNameEdit)
     form.addRow("Your files", folder_row)
 
@@ -205,6 +223,8 @@ class TrainWidgets:
     startFromCombo: QComboBox
     statusLabel: QLabel
     stepsSpin: QSpinBox
+    timeLimitLabel: QLabel
+    timeLimitSpin: QSpinBox
     tabs: QTabWidget
     trainKindCombo: QComboBox
     useModelButton: QPushButton

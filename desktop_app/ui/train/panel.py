@@ -55,6 +55,10 @@ class TrainPanel(DataCheckMixin, ProgressMixin, RoomPanel):
         self._init_checks()
         self._writer_offered = False     # the LoRA default was offered once
         self._kind_shown: str | None = None   # the kind the form was last set up for
+        # Steps and time limit follow the choices and the checked text until the person sets
+        # them (then theirs stay)
+        self._steps_by_hand = self._minutes_by_hand = False
+        self._setting_defaults = False
         build_layout(self)
         self._connect()
         self._on_kind_changed()
@@ -63,7 +67,8 @@ class TrainPanel(DataCheckMixin, ProgressMixin, RoomPanel):
     def _connect(self) -> None:
         self.trainKindCombo.currentIndexChanged.connect(self._on_kind_changed)
         self.startFromCombo.currentIndexChanged.connect(self._on_start_from_changed)
-        self.stepsSpin.valueChanged.connect(self._update_preview)
+        self.stepsSpin.valueChanged.connect(self._on_steps_changed)
+        self.timeLimitSpin.valueChanged.connect(self._on_minutes_changed)
         self.modelNameEdit.textEdited.connect(self._on_name_edited)
         self.dataFolderEdit.editingFinished.connect(self.check_data_in_background)
         self.browseButton.clicked.connect(self._on_browse_clicked)
@@ -102,6 +107,7 @@ class TrainPanel(DataCheckMixin, ProgressMixin, RoomPanel):
         self.dataFolderEdit.setPlaceholderText(P.DATA_HINTS[kind])
         self.dataCheckLabel.clear()
         self.report = None
+        self._apply_defaults()
         if self.dataFolderEdit.text().strip():
             self.check_data_in_background()
         self._update_preview()
@@ -109,13 +115,46 @@ class TrainPanel(DataCheckMixin, ProgressMixin, RoomPanel):
     def _on_start_from_changed(self) -> None:
         """Fine-tuning and training from scratch need different amounts of text: re-check."""
         _, _, lora = self._start_from()
-        if lora and self.stepsSpin.value() == 1000:  # the from-scratch default
-            self.stepsSpin.setValue(P.LORA_DEFAULT_STEPS)
-        elif not lora and self.stepsSpin.value() == P.LORA_DEFAULT_STEPS:
-            self.stepsSpin.setValue(1000)
+        self._apply_defaults()
         if self.report is not None and self.report.fine_tune != lora:
             self.check_data_in_background()
         self._update_preview()
+
+    def _on_steps_changed(self) -> None:
+        self._steps_by_hand = self._steps_by_hand or not self._setting_defaults
+        self._update_preview()
+
+    def _on_minutes_changed(self) -> None:
+        self._minutes_by_hand = self._minutes_by_hand or not self._setting_defaults
+        self._update_preview()
+
+    def _apply_defaults(self) -> None:
+        """Steps and time limit for the current choice, unless the person has set them: a
+        fine-tune gets the command's own default steps for the checked text (about four
+        passes over it) and a time limit; training from scratch its preset's steps."""
+        size, _, lora = self._start_from()
+        report = self.report
+        if lora:
+            checked = report is not None and report.ok and report.fine_tune
+            steps = (P.lora_steps_for(report.data_bytes - report.heldout_bytes) if checked
+                     else P.LORA_DEFAULT_STEPS)
+        else:
+            steps = P.PRESETS[self.kind()][size].default_steps if size else 1000
+        limited = self.kind() in P.TIME_LIMIT_KINDS
+        self._setting_defaults = True
+        try:
+            if not self._steps_by_hand:
+                self.stepsSpin.setValue(steps)
+            if not self._minutes_by_hand:
+                self.timeLimitSpin.setValue(P.LORA_DEFAULT_MINUTES if lora else 0)
+        finally:
+            self._setting_defaults = False
+        self.timeLimitSpin.setVisible(limited)
+        self.timeLimitLabel.setVisible(limited)
+
+    def _time_limit(self) -> float:
+        """The time limit in minutes for the chosen kind (0: none)."""
+        return float(self.timeLimitSpin.value()) if self.kind() in P.TIME_LIMIT_KINDS else 0.0
 
     def _fill_start_from(self) -> None:
         """Size presets of the chosen medium, then the models that can be fine-tuned."""
@@ -200,10 +239,16 @@ class TrainPanel(DataCheckMixin, ProgressMixin, RoomPanel):
         if lora and report is not None and report.ok:   # the held-out part is known
             evals = (f"plus about {P.human_time(P.lora_eval_seconds(report.heldout_bytes, n))} for "
                      f"{P.LORA_EVALS} evaluations of the held-out text")
-        self.estimateLabel.setText(
-            f"{P.human_count(n)} parameters · about {P.human_time(sps * steps)} for "
-            f"{steps:,} steps on a 2-core CPU ({sps:.2g} s a step, {how}; {evals}); bigger "
-            f"machines and GPUs: see docs/train-room.md")
+        limit, whole = self._time_limit() * 60, sps * steps
+        rate = f"{sps:.2g} s a step, {how}; {evals}"
+        if limit and whole > limit:   # the run will end at the limit, with a checkpoint
+            length = (f"at most {P.human_time(limit)}, the time limit ({steps:,} steps would "
+                      f"take about {P.human_time(whole)} on a 2-core CPU: {rate})")
+        else:
+            length = (f"about {P.human_time(whole)} for {steps:,} steps on a 2-core CPU "
+                      f"({rate})")
+        self.estimateLabel.setText(f"{P.human_count(n)} parameters · {length}; bigger machines "
+                                   f"and GPUs: see docs/train-room.md")
         if self.state == "idle":
             self._show_command(P.shell_line(self.kind(), self._args(resume=False)))
 
@@ -217,9 +262,10 @@ class TrainPanel(DataCheckMixin, ProgressMixin, RoomPanel):
             size, init, kind, name, data, steps, lora = (
                 request.size, request.init_from, request.kind, request.name, request.data,
                 request.steps, request.lora)
+        minutes = self._time_limit() if request is None else request.max_minutes
         return P.command_args(kind, size, data=data or "FOLDER",
                               out=str(R.run_dir(kind, name or "NAME")), steps=steps,
-                              resume=resume, init_from=init, lora=lora)
+                              resume=resume, init_from=init, lora=lora, max_minutes=minutes)
 
     # -- start / pause / resume / cancel -----------------------------------------------------
 
@@ -255,7 +301,7 @@ class TrainPanel(DataCheckMixin, ProgressMixin, RoomPanel):
         size, init, lora = self._start_from()
         request = R.RunRequest(kind=kind, name=name, size=size, data=report.folder.as_posix(),
                                steps=self.stepsSpin.value(), init_from=init, lora=lora,
-                               data_summary=report.summary())
+                               data_summary=report.summary(), max_minutes=self._time_limit())
         try:
             if folder.exists():  # an earlier attempt that never reached a checkpoint
                 R.discard_run(folder)
@@ -310,7 +356,7 @@ class TrainPanel(DataCheckMixin, ProgressMixin, RoomPanel):
         self.pauseButton.setEnabled(state in ("running", "paused"))
         self.pauseButton.setText("Resume" if state == "paused" else "Pause")
         self.cancelButton.setEnabled(state in ("running", "pausing", "paused"))
-        for w in (self.trainKindCombo, self.startFromCombo, self.stepsSpin,
+        for w in (self.trainKindCombo, self.startFromCombo, self.stepsSpin, self.timeLimitSpin,
                   self.modelNameEdit, self.dataFolderEdit, self.browseButton):
             w.setEnabled(state == "idle")
         self.resumeBox.setVisible(state == "idle" and self._unfinished is not None)

@@ -12,10 +12,13 @@ so the room's time estimate is ``steps x seconds_per_step``. Measured 2026-11-29
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from dataclasses import dataclass
 
+from desktop_app.commands.train_text_lora import DEFAULT_BATCH, DEFAULT_CONTEXT, cpu_has_bf16, \
+    default_steps
 from desktop_app.core import paths
 
 
@@ -50,13 +53,21 @@ PRESETS: dict[str, dict[str, Preset]] = {
 #: LoRA fine-tuning of a built-in writing model (``train text --lora``): tokens per step (the
 #: command's default two windows of 512) and the training rate measured for SmolLM2-135M with
 #: ``benchmarks/bench_finetune.py``: the command's default adapters (every block, rank 32,
-#: recomputed in backward), bf16, one thread (the room gives the run all cores but one), 133
-#: tokens/s on the quiet 2-core machine (2026-12-06), taken down a little for the app and
-#: whatever else shares the CPU. Other bases scale by their parameter count.
-LORA_TOKENS_PER_STEP = 1024
-LORA_TOKENS_PER_S = 110.0
+#: recomputed in backward), one thread (the room gives the run all cores but one), on the
+#: quiet 2-core machine (2026-12-07): 253 tokens/s with bf16 products (a CPU with AVX512-BF16
+#: or AMX), 82 in float32 (any other CPU, where the command turns bf16 off), each taken down
+#: a little for the app and whatever else shares the CPU. Other bases scale by their
+#: parameter count.
+LORA_TOKENS_PER_STEP = DEFAULT_BATCH * DEFAULT_CONTEXT
+LORA_TOKENS_PER_S = {True: 210.0, False: 70.0}     # by "the CPU multiplies bf16"
 LORA_REFERENCE_PARAMETERS = 134_515_008
-LORA_DEFAULT_STEPS = 40
+LORA_DEFAULT_STEPS = 40          # until the data check has measured the text
+#: SmolLM2's tokenizer on English prose: 4.07 bytes a token (Eight Cousins, 356,822 bytes in
+#: 87,701 tokens); the room sizes the steps from the checked text's bytes with it.
+LORA_BYTES_PER_TOKEN = 4.07
+#: A fine-tune's time limit in the room unless the person sets another (``--max-minutes``):
+#: with a novel's worth of text the command's four passes would take an hour on one core.
+LORA_DEFAULT_MINUTES = 15
 #: A LoRA run's held-out evaluations: before the first step and six more, each scoring at most
 #: the command's EVAL_MAX_BYTES (commands/train_text_lora.py) of the held-out text, in float32
 #: at 2,048 tokens: 8.2 ms a token on one core (`reverie eval text` on 40 kB of Alcott, 9,885
@@ -67,6 +78,8 @@ LORA_EVAL_S_PER_BYTE = 0.0082 / 4
 BUILTIN_WRITER = paths.WRITING_MODEL
 
 KIND_LABELS = {"text": "Text (writing)", "image": "Image", "music": "Melody"}
+#: The trainers that take ``--max-minutes`` (the melody trainer has no time budget).
+TIME_LIMIT_KINDS = ("text", "image")
 UNITS = {"text": "tokens/s", "image": "images/s", "music": "tokens/s"}
 #: What the folder field asks for, by kind (core/text_files.py reads documents as their words).
 DATA_HINTS = {"text": "a folder of your writing: .txt, .md, .docx, .doc, .odt, .rtf, .epub, .reverie",
@@ -116,13 +129,25 @@ def lora_eval_seconds(heldout_bytes: int, parameters: int | None) -> float:
 
 def lora_seconds_per_step(parameters: int | None) -> float:
     n = parameters or LORA_REFERENCE_PARAMETERS
-    return LORA_TOKENS_PER_STEP / LORA_TOKENS_PER_S * n / LORA_REFERENCE_PARAMETERS
+    rate = LORA_TOKENS_PER_S[_cpu_has_bf16()]
+    return LORA_TOKENS_PER_STEP / rate * n / LORA_REFERENCE_PARAMETERS
+
+
+@functools.lru_cache(maxsize=1)
+def _cpu_has_bf16() -> bool:   # read once: the estimate is redrawn at every keystroke
+    return cpu_has_bf16()
+
+
+def lora_steps_for(train_bytes: int) -> int:
+    """The command's own default for this much training text: about four passes over it
+    (``train_text_lora.default_steps``), from its size in bytes."""
+    return default_steps(round(train_bytes / LORA_BYTES_PER_TOKEN), LORA_TOKENS_PER_STEP)
 
 
 def command_args(kind: str, size: str | None, *, data: str | None, out: str, steps: int,
                  resume: bool = False, init_from: str | None = None,
                  progress_every: int | None = None, extra: tuple[str, ...] = (),
-                 lora: bool = False) -> list[str]:
+                 lora: bool = False, max_minutes: float = 0.0) -> list[str]:
     """The options after ``reverie train <kind>`` for one run (JSON progress on stdout)."""
     every = intervals(steps)
     if lora:  # a float32 held-out evaluation costs several steps: six a run (the best is kept)
@@ -145,6 +170,8 @@ def command_args(kind: str, size: str | None, *, data: str | None, out: str, ste
     if kind != "image":          # image training logs and samples at each --eval-every
         args += ["--log-every", str(every["log"]), "--sample-every", str(every["sample"])]
     args += ["--threads", str(train_threads())]
+    if max_minutes > 0 and kind in TIME_LIMIT_KINDS:
+        args += ["--max-minutes", f"{max_minutes:g}"]
     if resume:
         args += ["--resume"]
     return args + list(extra)

@@ -96,6 +96,8 @@ class ProgressMixin(TrainWidgets):
         self.bus.models_installed.emit()   # every room's model list is stale now
         room = {"text": "Write", "image": "Imagine", "music": "Compose"}[request.kind]
         self.statusLabel.setText(R.finish_text(request, self.stats))
+        if self.stats.ended and self.stats.steps < request.steps:   # not a stale "0 s left"
+            self.etaLabel.setText(f"ended at step {self.stats.steps:,} of {request.steps:,}")
         if request.lora and self.stats.best_bpb is not None:
             self.samples.label_latest("the adapter kept")  # the run's "after" sample
         self.show_message(f"The model “{request.name}” is ready in {self.installed} and is "

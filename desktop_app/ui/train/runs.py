@@ -45,11 +45,32 @@ class RunRequest:
     extra: list[str] = field(default_factory=list)
     data_summary: str = ""
     created: float = field(default_factory=time.time)
+    max_minutes: float = 0.0        # --max-minutes (0: none)
 
     @classmethod
     def from_json(cls, d: dict) -> "RunRequest":
+        """From a run folder's ``train_request.json`` (a file on disk: every field's type is
+        checked, so a damaged one is "not a run", never a crash of the room)."""
+        if not isinstance(d, dict):
+            raise ValueError("not a run request")
         known = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
+        for name, value in known.items():
+            kinds = _FIELD_TYPES[name]
+            if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+                raise ValueError(f"run request: bad {name}")
+        if not all(isinstance(x, str) for x in known.get("extra", [])):
+            raise ValueError("run request: bad extra")
+        if not 0 <= known.get("max_minutes", 0) <= 7 * 24 * 60 or known.get("steps", 1) < 1:
+            raise ValueError("run request: value out of range")
+        if known.get("kind") not in paths.MODEL_KINDS or check_name(known.get("name", "")):
+            raise ValueError("run request: unknown kind or bad name")   # they make paths
         return cls(**known)
+
+
+_FIELD_TYPES = {"kind": (str,), "name": (str,), "size": (str, type(None)), "data": (str,),
+                "steps": (int,), "init_from": (str, type(None)), "lora": (bool,),
+                "extra": (list,), "data_summary": (str,), "created": (int, float),
+                "max_minutes": (int, float)}
 
 
 def check_name(name: str) -> str:
@@ -190,7 +211,7 @@ class RunStats:
     first_bpb: float | None = None
     best_bpb: float | None = None
     best_step: int = 0
-
+    ended: str = ""     # "time" | "patience": what ended the run before its last step
     def take(self, ev: dict) -> None:
         """Update the figures from one progress object."""
         kind, step = ev.get("kind"), ev.get("step")
@@ -200,7 +221,9 @@ class RunStats:
             self.train_loss = ev.get("loss", self.train_loss)
             self.rate = ev.get("tokens_per_s", self.rate)
             self.elapsed_s = ev.get("elapsed_s") or self.elapsed_s
-        elif kind in ("eval", "done", "stopped") and ev.get("val_loss") is not None:
+        if kind == "done" and ev.get("ended") in ("time", "patience"):
+            self.ended = ev["ended"]
+        if kind in ("eval", "done", "stopped") and ev.get("val_loss") is not None:
             if kind == "eval" and self.first_val_loss is None:
                 self.first_val_loss = ev["val_loss"]
             self.val_loss = ev["val_loss"]
@@ -216,13 +239,20 @@ class RunStats:
 
 
 def finish_text(request: RunRequest, stats: RunStats) -> str:
-    """The status line of a finished run: for a fine-tune, what it did to the held-out text."""
+    """The status line of a finished run: for a fine-tune, what it did to the held-out text;
+    for a run that ended before its last step, what ended it."""
+    done = "Done."
+    if stats.ended and stats.steps < request.steps:
+        why = (f"the {request.max_minutes:g}-minute limit" if stats.ended == "time"
+               and request.max_minutes else "the time limit" if stats.ended == "time"
+               else "the held-out score had stopped improving")
+        done = f"Done at step {stats.steps:,} of {request.steps:,} ({why})."
     if request.lora and stats.first_bpb and stats.best_bpb is not None:
         change = (stats.best_bpb - stats.first_bpb) / stats.first_bpb * 100
-        return (f"Done. Held-out bits per byte {stats.first_bpb:.3f} → {stats.best_bpb:.3f} "
+        return (f"{done} Held-out bits per byte {stats.first_bpb:.3f} → {stats.best_bpb:.3f} "
                 f"({change:+.1f} %); the adapter of step {stats.best_step:,}, the best "
                 f"evaluation, is kept.")
-    return f"Done. Held-out loss {stats.val_loss:.3f}." if stats.val_loss else "Done."
+    return f"{done} Held-out loss {stats.val_loss:.3f}." if stats.val_loss else done
 
 
 def model_card(request: RunRequest, stats: RunStats, command: str) -> str:

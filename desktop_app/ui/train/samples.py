@@ -57,8 +57,9 @@ class SamplesView(QWidget):
         self.view.setObjectName("samplesView")
         self.view.setAccessibleName("Samples while training")
         self.view.setOpenLinks(False)
+        # two lines: a text view's placeholder is not wrapped, and one line was cut off
         self.view.setPlaceholderText("Samples appear here every few steps while the model "
-                                     "trains: you can watch structure emerge from noise.")
+                                     "trains,\nso you can watch what it learns.")
         self.playButton = QPushButton("Play latest melody", self)
         self.playButton.setObjectName("playSampleButton")
         self.playButton.clicked.connect(self._on_play_clicked)

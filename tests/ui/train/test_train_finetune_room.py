@@ -115,3 +115,107 @@ def test_after_cancel_no_time_left_is_shown(panel, qtbot, tmp_path, monkeypatch,
     panel.cancel()
     qtbot.waitUntil(lambda: panel.state == "idle", timeout=60_000)
     assert "left" not in panel.etaLabel.text() and "cancelled" in panel.etaLabel.text()
+
+
+def test_a_fine_tunes_steps_follow_the_text_and_a_time_limit_ends_it(panel, tmp_path):
+    """The room used to offer 40 steps for any amount of text (0.4 passes over a novel, 30
+    over a page); it now offers the command's own default for the checked text (about four
+    passes) and a time limit, until the person sets either."""
+    from desktop_app.commands.train_text_lora import default_steps
+    panel.set_fine_tune_models([_writer(tmp_path)])
+    assert panel.timeLimitSpin.isVisibleTo(panel)
+    assert panel.timeLimitSpin.value() == P.LORA_DEFAULT_MINUTES
+    novel = _folder(tmp_path, "novel", 400_000)
+    panel.dataFolderEdit.setText(str(novel))
+    report = panel.check_data()
+    train_bytes = report.data_bytes - report.heldout_bytes
+    expected = default_steps(round(train_bytes / P.LORA_BYTES_PER_TOKEN), 1024)
+    assert panel.stepsSpin.value() == expected == P.lora_steps_for(train_bytes) > 300
+    assert f"--steps {expected}" in panel.command
+    assert f"--max-minutes {P.LORA_DEFAULT_MINUTES}" in panel.command
+    assert f"at most {P.LORA_DEFAULT_MINUTES} min, the time limit ({expected:,} steps would " \
+           f"take about" in panel.estimateLabel.text()
+    page = _folder(tmp_path, "page", 3000)
+    panel.dataFolderEdit.setText(str(page))
+    panel.check_data()
+    assert panel.stepsSpin.value() == 20                      # the command's minimum
+    assert "at most" not in panel.estimateLabel.text()        # the limit is not reached
+    # set by hand: a later check, or another choice, leaves them alone
+    panel.stepsSpin.setValue(77)
+    panel.timeLimitSpin.setValue(4)
+    panel.dataFolderEdit.setText(str(novel))
+    panel.check_data()
+    assert panel.stepsSpin.value() == 77 and "--max-minutes 4 " in panel.command + " "
+    panel.timeLimitSpin.setValue(0)
+    assert panel.timeLimitSpin.text() == "no limit" and "--max-minutes" not in panel.command
+
+
+def test_the_time_limit_is_kept_with_the_run_and_shown_for_the_trainers_that_take_it(panel):
+    from desktop_app.ui.train import runs as R
+    panel.startFromCombo.setCurrentIndex(panel.startFromCombo.findData("size:tiny"))
+    assert panel.timeLimitSpin.value() == 0 and "--max-minutes" not in panel.command
+    panel.trainKindCombo.setCurrentIndex(panel.trainKindCombo.findData("music"))
+    assert not panel.timeLimitSpin.isVisibleTo(panel)
+    panel.timeLimitSpin.setValue(9)                  # hidden: not passed to `train music`
+    assert "--max-minutes" not in panel.command
+    panel.trainKindCombo.setCurrentIndex(panel.trainKindCombo.findData("image"))
+    assert panel.timeLimitSpin.isVisibleTo(panel) and "--max-minutes 9" in panel.command
+    request = R.RunRequest(kind="text", name="me", size=None, data="d", steps=300,
+                           init_from="smollm2-135m-instruct", lora=True, max_minutes=15)
+    resumed = panel._args(resume=True, request=request)
+    assert resumed[resumed.index("--max-minutes") + 1] == "15"
+    stats = R.RunStats(total_steps=300)
+    for ev in ({"kind": "eval", "step": 0, "val_loss": 3.0, "bits_per_byte": 1.30},
+               {"kind": "eval", "step": 90, "val_loss": 2.9, "bits_per_byte": 1.22},
+               {"kind": "done", "step": 96, "total_steps": 300, "ended": "time",
+                "val_loss": 2.9, "bits_per_byte": 1.23}):
+        stats.take(ev)
+    assert R.finish_text(request, stats).startswith(
+        "Done at step 96 of 300 (the 15-minute limit). Held-out bits per byte 1.300 → 1.220")
+
+
+def test_a_damaged_run_request_is_not_a_run(tmp_path):
+    """train_request.json is a file on disk: wrong types or a kind/name that would make a path
+    elsewhere are "not a run", never a crash of the room when it lists unfinished runs."""
+    import json
+
+    from desktop_app.ui.train import runs as R
+    good = {"kind": "text", "name": "novel", "size": "tiny", "data": "d", "steps": 100}
+    assert R.RunRequest.from_json(good).steps == 100
+    for bad in ({"steps": "100"}, {"steps": True}, {"steps": 0}, {"kind": "../../etc"},
+                {"name": "../x"}, {"max_minutes": -1}, {"max_minutes": "5"},
+                {"extra": ["--ok", 3]}, {"lora": 1}):
+        folder = tmp_path / str(len(list(tmp_path.iterdir())))
+        folder.mkdir()
+        (folder / R.REQUEST_FILE).write_text(json.dumps({**good, **bad}))
+        assert R.load_request(folder) is None, bad
+    (tmp_path / "list").mkdir()
+    (tmp_path / "list" / R.REQUEST_FILE).write_text("[1, 2]")
+    assert R.load_request(tmp_path / "list") is None
+
+
+FAKE_TIME_LIMITED_RUN = r"""
+import json, sys
+out = sys.argv[sys.argv.index("--out") + 1]
+open(out + "/model.safetensors", "wb").write(b"stand-in weights")
+for ev in ({"kind": "start", "step": 0, "total_steps": 1000, "message": "m"},
+           {"kind": "step", "step": 12, "total_steps": 1000, "loss": 3.0, "eta_s": 0.0},
+           {"kind": "eval", "step": 12, "total_steps": 1000, "val_loss": 2.5},
+           {"kind": "done", "step": 12, "total_steps": 1000, "ended": "time",
+            "val_loss": 2.5, "message": "the time budget ended the run at step 12; ..."}):
+    print(json.dumps(ev), flush=True)
+"""
+
+
+def test_a_run_ended_by_its_time_limit_says_so(panel, qtbot, monkeypatch, text_folder):
+    monkeypatch.setattr(P, "full_command", lambda kind, args: [
+        sys.executable, "-c", FAKE_TIME_LIMITED_RUN, *args])
+    panel.startFromCombo.setCurrentIndex(panel.startFromCombo.findData("size:tiny"))
+    panel.timeLimitSpin.setValue(2)
+    panel.dataFolderEdit.setText(str(text_folder))
+    assert panel.start()
+    qtbot.waitUntil(lambda: panel.state == "idle", timeout=60_000)
+    assert panel.installed is not None, panel.messageLabel.text()
+    assert panel.statusLabel.text() == "Done at step 12 of 1,000 (the 2-minute limit). " \
+                                       "Held-out loss 2.500."
+    assert panel.etaLabel.text() == "ended at step 12 of 1,000"   # not "0 s left"
