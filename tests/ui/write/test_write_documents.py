@@ -72,8 +72,9 @@ def test_save_failure_keeps_text(write_panel, tmp_path):
     assert p.editor.toPlainText() == "precious words" and p.has_unsaved_changes()
 
 
-@pytest.mark.parametrize("name", ["metzengerstein.docx", "metzengerstein.odt",
-                                  "metzengerstein.rtf", "metzengerstein.epub"])
+@pytest.mark.parametrize("name", ["metzengerstein.docx", "metzengerstein.doc",
+                                  "metzengerstein.odt", "metzengerstein.rtf",
+                                  "metzengerstein.epub"])
 def test_a_word_processor_file_opens_as_a_new_draft_and_is_never_saved_over(
         write_panel, tmp_path, name):
     import shutil
