@@ -96,10 +96,10 @@ def read_text_file(path: Path) -> tuple[str | None, str]:
     return text, ""
 
 
-#: Past this many characters of draft, a passage the model wrote is looked for only where it
-#: was inserted (a search per passage would make a hostile session cost minutes).
-_MAX_SEARCHED_TEXT = 4_000_000
-_MAX_SEARCHES = 5_000
+#: Characters of draft searched, in all, for passages the model wrote that have moved since
+#: they were inserted (a search per passage of a hostile session's million records would take
+#: minutes; this is ~0.1 s): past it they are looked for only where they were inserted.
+_SEARCH_BUDGET_CHARS = 256_000_000
 
 
 def read_session_text(path: Path) -> tuple[str | None, str, int]:
@@ -116,17 +116,16 @@ def read_session_text(path: Path) -> tuple[str | None, str, int]:
         session = load_document(path)                       # bounded JSON, validated
     except DataError as exc:
         return None, str(exc)[:200], 0
-    text, machine, searches = session.text, 0, 0
+    text, machine, budget = session.text, 0, _SEARCH_BUDGET_CHARS
     for record in reversed(session.history):                # newest first: offsets still hold
         piece = record.text
         if not piece.strip():
             continue
         at = record.insert_at
         if not (0 <= at and text.startswith(piece, at)):
-            if (len(piece.strip()) < 40 or len(text) > _MAX_SEARCHED_TEXT
-                    or searches >= _MAX_SEARCHES):
+            if len(piece.strip()) < 40 or budget < len(text):
                 continue
-            searches += 1
+            budget -= len(text)
             at = text.find(piece)
             if at < 0:
                 continue
