@@ -212,6 +212,7 @@ class RunStats:
     best_bpb: float | None = None
     best_step: int = 0
     ended: str = ""     # "time" | "patience": what ended the run before its last step
+
     def take(self, ev: dict) -> None:
         """Update the figures from one progress object."""
         kind, step = ev.get("kind"), ev.get("step")
