@@ -6,6 +6,7 @@ generations that use it give the same text as eager ones without running the eag
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import threading
 
@@ -24,6 +25,8 @@ needs_int4 = pytest.mark.skipif(not int4.kernels()["int4"], reason="no int4 kern
 
 @pytest.fixture
 def compile_on(monkeypatch, tmp_path):
+    if os.environ.get("ATEN_CPU_CAPABILITY"):   # the AVX2 fallback check of the whole suite
+        pytest.skip("a forced ATen ISA keeps decoding eager (compiled.supported; tested above)")
     monkeypatch.delenv("REVERIE_NO_COMPILE", raising=False)
     monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", str(tmp_path / "inductor"))
     compiled.set_enabled(True)
