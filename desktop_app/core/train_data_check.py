@@ -101,22 +101,28 @@ def _files(folder: Path) -> list[Path]:
 
 def check_folder(kind: str, folder: str | os.PathLike[str], *, fine_tune: bool = False
                  ) -> DataReport:
-    """Check ``folder`` as training data for ``kind`` ("text", "image" or "music");
-    ``fine_tune``: adapters on a built-in model (text), which needs far less text."""
+    """Check ``folder`` as training data for ``kind`` ("text", "image" or "music"; for text it
+    may be one file); ``fine_tune``: adapters on a built-in model (text), which needs far less
+    text."""
     folder = Path(folder).expanduser()
     report = DataReport(kind=kind, folder=folder, fine_tune=fine_tune)
     if not str(folder).strip() or str(folder) == ".":
         report.error = "Choose a folder of your files first."
         return report
     if not folder.exists():
-        report.error = f"The folder {folder} does not exist."
+        report.error = (f"{folder} does not exist." if kind == "text" else
+                        f"The folder {folder} does not exist.")
         return report
-    if not folder.is_dir():
+    if not folder.is_dir() and kind != "text":
         report.error = f"{folder} is a file, not a folder; choose the folder that holds it."
         return report
     try:
-        files = _files(folder)
-        os.listdir(folder)
+        if folder.is_dir():
+            files = _files(folder)
+            os.listdir(folder)
+        else:   # text: a writer's one manuscript (a novel as a .docx) is data on its own; the
+            files = [folder]   # trainer takes a file too, and holds out its last 10 %
+            folder.stat()
     except OSError as exc:
         report.error = f"The folder {folder} cannot be read ({exc.strerror or exc})."
         return report
@@ -128,7 +134,7 @@ def check_folder(kind: str, folder: str | os.PathLike[str], *, fine_tune: bool =
 
 
 def _rel(report: DataReport, path: Path) -> str:
-    return str(path.relative_to(report.folder))
+    return path.name if path == report.folder else str(path.relative_to(report.folder))
 
 
 _WANTED = {"text": "text", "image": "an image", "music": "a MIDI file"}

@@ -14,8 +14,9 @@ import threading
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QFileDialog, QMenu
 
+from desktop_app.core.text_files import WRITING_SUFFIXES
 from desktop_app.core.train_data_check import DataReport, check_folder
 from desktop_app.ui.train.layout import TrainWidgets
 from desktop_app.ui.widgets.error_label import mark_error
@@ -44,10 +45,33 @@ class DataCheckMixin(TrainWidgets):
         self._check_threads: list[threading.Thread] = []   # checks running off the GUI thread
 
     def _on_browse_clicked(self) -> None:
+        """A folder; for text also one file (a writer's manuscript is often one document)."""
+        if self.kind() != "text":
+            self.browse_folder()
+            return
+        menu = QMenu(self)
+        menu.addAction("A folder of your writing…", self.browse_folder)
+        menu.addAction("One file: a manuscript, a book…", self.browse_file)
+        menu.exec(self.browseButton.mapToGlobal(self.browseButton.rect().bottomLeft()))
+
+    def _browse_start(self) -> str:
+        text = self.dataFolderEdit.text().strip()
+        return (str(Path(text).parent) if text and Path(text).is_file() else text) \
+            or str(Path.home())
+
+    def browse_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Folder of training files",
-                                                  self.dataFolderEdit.text() or str(Path.home()))
+                                                  self._browse_start())
         if folder:
             self.dataFolderEdit.setText(folder)
+            self.check_data_in_background()
+
+    def browse_file(self) -> None:
+        patterns = " ".join(f"*{s}" for s in WRITING_SUFFIXES)
+        path, _ = QFileDialog.getOpenFileName(self, "A file of your writing", self._browse_start(),
+                                              f"Your writing ({patterns});;All files (*)")
+        if path:
+            self.dataFolderEdit.setText(path)
             self.check_data_in_background()
 
     def _check_args(self) -> tuple[str, str, bool]:
@@ -103,13 +127,14 @@ class DataCheckMixin(TrainWidgets):
             self._use_remembered_folder()
 
     def _remembered_folder(self, kind: str) -> str:
-        """The kind's remembered folder, if it is still a folder (the value is read from a
-        settings file: text of a bounded length, never trusted to exist)."""
+        """The kind's remembered folder (for text, or file), if it is still one (the value is
+        read from a settings file: text of a bounded length, never trusted to exist)."""
         settings = self._folder_settings
         value = settings.value(f"{FOLDER_KEY}/{kind}") if settings is not None else None
         if isinstance(value, str) and 0 < len(value) <= 4096 and "\0" not in value:
             try:
-                return value if Path(value).is_dir() else ""
+                path = Path(value)
+                return value if path.is_dir() or (kind == "text" and path.is_file()) else ""
             except OSError:
                 return ""
         return ""

@@ -84,7 +84,7 @@ def _build_left(p) -> QWidget:
     p.dataFolderEdit.setObjectName("dataFolderEdit")
     p.dataFolderEdit.setAccessibleName("Data folder")
     p.dataFolderEdit.setPlaceholderText("a folder of .txt / .md, images or .mid files")
-    p.browseButton = _button(box, "browseButton", "Browse…", "Choose the folder of your files")
+    p.browseButton = _button(box, "browseButton", "Browse…", "Choose the folder of your files (for text, or one file)")
     folder_row = QHBoxLayout()
     folder_row.addWidget(p.dataFolderEdit, 1)
     folder_row.addWidget(p.browseButton)

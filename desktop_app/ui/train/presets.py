@@ -82,7 +82,8 @@ KIND_LABELS = {"text": "Text (writing)", "image": "Image", "music": "Melody"}
 TIME_LIMIT_KINDS = ("text", "image")
 UNITS = {"text": "tokens/s", "image": "images/s", "music": "tokens/s"}
 #: What the folder field asks for, by kind (core/text_files.py reads documents as their words).
-DATA_HINTS = {"text": "a folder of your writing: .txt, .md, .docx, .doc, .odt, .rtf, .epub, .reverie",
+DATA_HINTS = {"text": "a folder or a file of your writing: .txt, .md, .docx, .doc, .odt, .rtf, "
+                      ".epub, .reverie",
               "image": "a folder of pictures: PNG, JPEG, WebP…",
               "music": "a folder of melodies: .mid files"}
 

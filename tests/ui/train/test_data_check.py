@@ -16,7 +16,9 @@ def test_missing_empty_and_file_instead_of_folder(tmp_path):
     (tmp_path / "empty").mkdir()
     assert "empty" in check_folder("text", tmp_path / "empty").error
     (tmp_path / "a.txt").write_text("hello")
-    assert "not a folder" in check_folder("text", tmp_path / "a.txt").error
+    assert "not a folder" in check_folder("image", tmp_path / "a.txt").error
+    assert "not a folder" in check_folder("music", tmp_path / "a.txt").error
+    assert "Too little text" in check_folder("text", tmp_path / "a.txt").error   # read, small
     assert "Choose a folder" in check_folder("text", "").error
 
 

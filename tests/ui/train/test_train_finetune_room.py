@@ -219,3 +219,27 @@ def test_a_run_ended_by_its_time_limit_says_so(panel, qtbot, monkeypatch, text_f
     assert panel.statusLabel.text() == "Done at step 12 of 1,000 (the 2-minute limit). " \
                                        "Held-out loss 2.500."
     assert panel.etaLabel.text() == "ended at step 12 of 1,000"   # not "0 s left"
+
+
+def test_one_manuscript_file_is_the_data_of_a_fine_tune(panel, tmp_path, monkeypatch):
+    """A writer's writing is often one document: the room takes a file for text (the trainer
+    holds out its last 10 %), and remembers it like a folder."""
+    from PySide6.QtWidgets import QFileDialog
+    panel.set_fine_tune_models([_writer(tmp_path)])
+    folder = _folder(tmp_path, "novel", 30_000)
+    book = folder / "mine.txt"
+    (folder / "unrelated.txt").write_text("a shopping list " * 400)   # not part of the book
+    seen = []
+    monkeypatch.setattr(QFileDialog, "getOpenFileName",
+                        lambda *a: seen.append(a[2]) or (str(book), ""))
+    panel.dataFolderEdit.setText(str(folder))
+    panel.browse_file()
+    assert seen == [str(folder)] and panel.dataFolderEdit.text() == str(book)
+    panel.wait_for_checks()
+    report = panel.check_data()
+    assert report.ok and report.usable == ["mine.txt"] and report.data_bytes == 30_000
+    assert "the last 10% of each file" in panel.dataCheckLabel.text()
+    assert f"--data {book} " in panel.command + " "
+    # the next browse starts in the file's folder
+    panel.browse_file()
+    assert seen[-1] == str(folder)

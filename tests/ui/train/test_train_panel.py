@@ -293,6 +293,19 @@ def test_each_kinds_data_folder_comes_back_after_a_restart(qtbot, test_presets, 
     finally:
         third.shutdown()
         engine.shutdown()
+    # text may be one file (a manuscript); images may not
+    book = next(text_folder.iterdir())
+    settings.set_value("train/data_folder/text", str(book))
+    settings.set_value("train/data_folder/image", str(next(image_folder.iterdir())))
+    fourth, engine = room()
+    try:
+        assert fourth.dataFolderEdit.text() == str(book)
+        fourth.trainKindCombo.setCurrentIndex(fourth.trainKindCombo.findData("image"))
+        assert fourth.dataFolderEdit.text() == str(book)   # no image folder remembered
+        fourth.wait_for_checks()
+    finally:
+        fourth.shutdown()
+        engine.shutdown()
 
 
 def test_the_next_free_name_is_offered_once_a_name_is_taken(panel):
