@@ -105,6 +105,7 @@ class TrainPanel(DataCheckMixin, ProgressMixin, RoomPanel):
             self.modelNameEdit.setText(R.free_name(kind, f"my-{kind}-model"))
         self.charts.set_rate_unit(P.UNITS[kind])
         self.dataFolderEdit.setPlaceholderText(P.DATA_HINTS[kind])
+        self.dataFolderEdit.setToolTip(P.DATA_HINTS[kind])   # the placeholder is cut when narrow
         self.dataCheckLabel.clear()
         self.report = None
         self._apply_defaults()
