@@ -211,7 +211,8 @@ def run_lora(args: argparse.Namespace) -> int:
               f"--resume", file=sys.stderr)
         return 130
     from desktop_app.ml.training.lora_card import write_card
-    write_card(out, events, base_ref=base_ref, data=args.data, command=sys.argv, bf16=bf16,
+    write_card(out, events, base_ref=base_ref, data=args.data,   # argv[0]: reverie or __main__.py
+               command=["reverie", *sys.argv[1:]], bf16=bf16,
                rank=args.lora_rank, alpha=args.lora_alpha, context=context,
                train_bytes=ntrain, heldout_bytes=nval,
                scored_bytes=scored_bytes if capped else None,
