@@ -35,6 +35,7 @@ _FC_CLX = 33                    # index of fcClx/lcbClx in FibRgFcLcb97
 # Characters of the text stream that are marks, not words.
 _PARAGRAPH_MARKS = {"\r", "\x07", "\x0c"}          # paragraph, table cell/row, page/section
 _FIELD_BEGIN, _FIELD_SEPARATOR, _FIELD_END = "\x13", "\x14", "\x15"
+_MAX_FIELD_DEPTH = 64                # Word nests fields a few deep
 _REPLACED = {"\x0b": "\n", "\x1e": "-", "\x1f": "", "\t": "\t"}
 
 
@@ -95,7 +96,12 @@ def _main_text(ole: olefile.OleFileIO) -> str:
 def _read_pieces(word: bytes, clx: bytes, wanted: int) -> str:
     pos = 0
     while pos < len(clx) and clx[pos] == 0x01:              # Prc: formatting, skipped
-        pos += 3 + struct.unpack_from("<h", clx, pos + 1)[0]
+        if pos + 3 > len(clx):
+            break
+        size = struct.unpack_from("<h", clx, pos + 1)[0]
+        if size < 0:                                        # would step back: a loop
+            raise ValueError("not a readable Word 97–2003 document (bad formatting table)")
+        pos += 3 + size
     if pos + 5 > len(clx) or clx[pos] != 0x02:
         raise ValueError("not a readable Word 97–2003 document (no piece table)")
     lcb = struct.unpack_from("<I", clx, pos + 1)[0]
@@ -127,14 +133,20 @@ def _paragraphs(text: str) -> list[str]:
     paragraphs: list[str] = []
     current: list[str] = []
     fields: list[bool] = []          # per open field: still in its instructions?
+    deeper = 0                       # fields nested past _MAX_FIELD_DEPTH (hostile): counted
     for ch in text:
         if ch == _FIELD_BEGIN:
-            fields.append(True)
+            if len(fields) < _MAX_FIELD_DEPTH:
+                fields.append(True)
+            else:
+                deeper += 1
         elif ch == _FIELD_SEPARATOR:
-            if fields:
+            if fields and not deeper:
                 fields[-1] = False
         elif ch == _FIELD_END:
-            if fields:
+            if deeper:
+                deeper -= 1
+            elif fields:
                 fields.pop()
         elif fields and fields[-1]:
             continue

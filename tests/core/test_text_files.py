@@ -390,3 +390,34 @@ def test_a_session_of_only_the_models_words_is_not_usable(tmp_path):
     assert report.usable == [] and dict(report.skipped) == {
         "all-model.reverie": "only text the model wrote", "blank.reverie": "empty"}
     assert read_text_file(tmp_path / "all-model.reverie") == (None, "only text the model wrote")
+
+
+def test_a_piece_table_that_would_loop_or_overrun_is_one_line():
+    """The Clx is read from the file: a formatting entry of negative size would step back
+    forever, a piece past the text stream would read beyond it."""
+    import struct
+
+    from desktop_app.core.word97_text import _read_pieces
+    looping = b"\x01" + struct.pack("<h", -3) + b"\x02"
+    with pytest.raises(ValueError, match="bad formatting table"):
+        _read_pieces(b"x" * 100, looping, 10)
+    plc = struct.pack("<2I", 0, 50) + b"\0\0" + struct.pack("<I", 0x40000000 | 400) + b"\0\0"
+    clx = b"\x02" + struct.pack("<I", len(plc)) + plc
+    with pytest.raises(ValueError, match="text out of range"):
+        _read_pieces(b"x" * 100, clx, 50)
+    assert _read_pieces(b"a" * 100 + b"hello" * 10, clx.replace(
+        struct.pack("<I", 0x40000000 | 400), struct.pack("<I", 0x40000000 | 200)), 50) == \
+        "hello" * 10
+    truncated = b"\x01\x05"
+    with pytest.raises(ValueError, match="no piece table"):
+        _read_pieces(b"", truncated, 1)
+
+
+def test_fields_nested_past_the_bound_are_still_dropped_in_order():
+    from desktop_app.core import word97_text
+    from desktop_app.core.word97_text import _paragraphs
+    shown = "\x13 PAGE \x141\x15"
+    assert _paragraphs(f"on page {shown}.\r") == ["on page 1."]
+    deep = "\x13 IF " * 100 + "x" + "\x14" + "\x15" * 100
+    assert _paragraphs(f"a{deep}b\r") == ["ab"]
+    assert word97_text._MAX_FIELD_DEPTH < 100
