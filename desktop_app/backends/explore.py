@@ -8,7 +8,6 @@ checked. scikit-learn's TSNE offers no callback, so it could neither report nor 
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path
@@ -18,6 +17,7 @@ import numpy as np
 from desktop_app.backends.base import JobContext
 from desktop_app.core import explore as ex
 from desktop_app.core.errors import DataError, ModelLoadError
+from desktop_app.core.untrusted import read_json
 from desktop_app.core.jobs import JobCancelled
 from desktop_app.core.paths import resolve_model_dir
 from desktop_app.core.projection import MIN_POINTS, check_codes
@@ -153,7 +153,8 @@ def _text_map(job: ex.BuildMapJob, ctx: JobContext) -> ex.MapData:
 def _music_map(job: ex.BuildMapJob, ctx: JobContext) -> ex.MapData:
     folder = resolve_model_dir(job.model, "music")
     cfg_path = folder / "config.json"
-    arch = json.loads(cfg_path.read_text()).get("architecture") if cfg_path.is_file() else None
+    cfg = read_json(cfg_path) if cfg_path.is_file() else None   # bounded: size and nesting
+    arch = cfg.get("architecture") if isinstance(cfg, dict) else None
     if arch != "phrase-vae":
         raise DataError(f"{folder.name} is not a phrase VAE; the map needs {ex.NEEDS['music']}")
     from desktop_app.backends.explore_music import phrase_map  # only when a phrase VAE exists

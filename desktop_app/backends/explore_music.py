@@ -8,19 +8,18 @@ the model is installed. Colours: meter, mode, collection and split.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from desktop_app.backends.base import JobContext
 from desktop_app.core import explore as ex
 from desktop_app.core.errors import DataError
+from desktop_app.core.untrusted import read_json
 
 
 def _config(folder: Path) -> dict:
-    try:
-        cfg = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise DataError(f"cannot read {folder / 'config.json'}: {exc}") from None
+    cfg = read_json(folder / "config.json", source=str(folder / "config.json"))   # bounded
+    if not isinstance(cfg, dict):
+        raise DataError(f"{folder / 'config.json'} is not a JSON object")
     latent, steps = cfg.get("latent"), cfg.get("max_steps")
     if not all(isinstance(v, int) and 0 < v <= 4096 for v in (latent, steps)):
         raise DataError(f"{folder / 'config.json'} has no usable latent / max_steps")

@@ -14,7 +14,6 @@ messages on the scan result; scanning never raises for a bad folder.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import re
@@ -155,6 +154,9 @@ def _front_matter(text: str) -> dict[str, str]:
     return out
 
 
+_MAX_CARD_BYTES = 1 << 20
+
+
 def read_card(folder: Path) -> tuple[str, str]:
     """Return (licence, attribution) found in ``config.json`` / ``MODEL_CARD.md`` ("" if none)."""
     licence = ""
@@ -168,8 +170,9 @@ def read_card(folder: Path) -> tuple[str, str]:
             pass
     card = folder / "MODEL_CARD.md"
     attribution = ""
-    try:
-        text = card.read_text(encoding="utf-8", errors="replace") if card.is_file() else ""
+    try:   # the licence and attribution lines are at the top: a huge card is not read whole
+        with card.open("rb") as stream:
+            text = stream.read(_MAX_CARD_BYTES).decode("utf-8", errors="replace")
     except OSError:
         text = ""
     meta = _front_matter(text)
@@ -239,16 +242,18 @@ def describe_adapter(folder: Path, kind: str, source: str) -> ModelInfo:
     are counted; the base it needs is named in the attribution (ml/text/adapter.py loads it)."""
     problem, parameters, base, summary = "", None, "?", "LoRA adapter"
     try:
-        cfg = json.loads((folder / "adapter_config.json").read_text("utf-8"))
-        base = str(cfg.get("base_model_name_or_path") or "?")
+        cfg = read_json(folder / "adapter_config.json")   # bounded: size and nesting
+        if not isinstance(cfg, dict):
+            raise ValueError("adapter_config.json is not a JSON object")
+        base = str(cfg.get("base_model_name_or_path") or "?")[:500]
         rank = cfg.get("r")
         # a path names the base by its file or folder name (the picker has little room)
         short = Path(base).stem if ("/" in base or "\\" in base) else base
         summary = f"LoRA rank {rank} on {short}" if isinstance(rank, int) else \
             f"LoRA on {short}"
         parameters = count_parameters([folder / "adapter_model.safetensors"])
-    except (OSError, ValueError, AttributeError) as exc:
-        problem = f"cannot read the adapter in {folder}: {exc}"
+    except (OSError, ValueError, AttributeError, DataError) as exc:
+        problem = f"cannot read the adapter in {folder}: {str(exc)[:200]}"
     licence, attribution = read_card(folder)
     return ModelInfo(name=folder.name, kind=kind, path=folder, source=source,
                      parameters=parameters, size_bytes=folder_size(folder),

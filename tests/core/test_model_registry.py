@@ -6,6 +6,7 @@ import json
 import struct
 
 import numpy as np
+import pytest
 from safetensors.numpy import save_file
 
 from desktop_app.core.model_registry import (count_parameters, human_count, human_size,
@@ -103,3 +104,37 @@ def test_human_formats():
     assert human_count(None) == "-" and human_count(950) == "950"
     assert human_count(124_439_808) == "124.4M" and human_count(12_300) == "12.3K"
     assert human_size(512) == "512 B" and human_size(3_400_000) == "3.4 MB"
+
+
+def test_a_hostile_adapter_folder_is_a_problem_line_not_a_crash_of_the_scan(tmp_path):
+    """adapter_config.json nested 100,000 deep used to raise RecursionError out of the scan
+    (the app's start-up); a 3 MB model card is read only as far as its first megabyte."""
+    from desktop_app.core import model_registry
+    from desktop_app.core.model_registry import describe_adapter, read_card
+    deep = tmp_path / "deep"
+    deep.mkdir()
+    (deep / "adapter_config.json").write_text("[" * 100_000 + "]" * 100_000)
+    (deep / "adapter_model.safetensors").write_bytes(b"")
+    info = describe_adapter(deep, "text", "user")
+    assert info.problem.startswith("cannot read the adapter") and "\n" not in info.problem
+    listed = tmp_path / "list"
+    listed.mkdir()
+    (listed / "adapter_config.json").write_text("[1, 2]")
+    assert "not a JSON object" in describe_adapter(listed, "text", "user").problem
+    card = tmp_path / "card"
+    card.mkdir()
+    (card / "MODEL_CARD.md").write_text("Licence: MIT\n" + "x" * (3 << 20) + "\nAttribution: late\n")
+    assert read_card(card) == ("MIT", "")              # the line past the first MB is not read
+    assert model_registry._MAX_CARD_BYTES == 1 << 20
+
+
+def test_map_backends_read_a_model_config_with_the_bounds(tmp_path):
+    """The Explore room's map jobs read config.json again: a deep one is a DataError (one
+    line in the room), not a RecursionError in the worker."""
+    from desktop_app.backends.explore_music import _config
+    from desktop_app.core.errors import DataError
+    folder = tmp_path / "vae"
+    folder.mkdir()
+    (folder / "config.json").write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(DataError, match="nests deeper"):
+        _config(folder)

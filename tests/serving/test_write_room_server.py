@@ -159,3 +159,13 @@ def test_preferences_keep_a_list_of_servers(qtbot, monkeypatch):
     assert servers[1].api_key_env == "VLLM_KEY"
     assert "VLLM_KEY" in Settings().value(SETTINGS_KEY) and "sk-" not in Settings().value(
         SETTINGS_KEY)
+
+
+def test_a_saved_server_list_nested_past_the_bound_is_ignored_not_a_crash(qtbot):
+    """The settings file is untrusted: 100,000 nested brackets used to raise RecursionError
+    out of json.loads when the Preferences or the Write room read the server list."""
+    from desktop_app.ui.settings import Settings
+    from desktop_app.ui.widgets.server_dialog import SETTINGS_KEY, load_servers
+    settings = Settings()
+    settings.set_value(SETTINGS_KEY, "[" * 100_000 + "]" * 100_000)
+    assert load_servers(settings) == []

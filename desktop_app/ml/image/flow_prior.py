@@ -31,7 +31,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from desktop_app.core.errors import ModelLoadError
+from desktop_app.core.errors import DataError, ModelLoadError
+from desktop_app.core.untrusted import loads_json
 from desktop_app.ml import checkpoints as ck
 
 #: The Unicode emoji groups, in Unicode's order (the conditioning classes).
@@ -209,15 +210,14 @@ def _dumps(obj: Any) -> str:
 
 def load_flow_prior(model_dir: str | Path) -> tuple[FlowPrior, dict] | None:
     """``(model in eval mode, metadata)``, or None when the folder has no flow prior."""
-    import json
     path = Path(model_dir) / PRIOR_FILE
     if not path.is_file():
         return None
     _, header_meta = ck.read_header(path)
     try:
-        meta = json.loads(header_meta.get("reverie", "{}"))
+        meta = loads_json(header_meta.get("reverie", "{}"), source=f"{path.name} metadata")
         cfg = FlowPriorConfig.from_dict(meta.get("config", {}))
-    except (ValueError, TypeError, AttributeError) as exc:
+    except (ValueError, TypeError, AttributeError, DataError) as exc:
         raise ModelLoadError(f"{path}: bad prior metadata ({exc})") from None
     if not isinstance(meta, dict) or meta.get("config", {}).get("model_type") != "reverie-flow-prior":
         raise ModelLoadError(f"{path} is not a Reverie flow prior")

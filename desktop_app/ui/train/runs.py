@@ -239,6 +239,11 @@ class RunStats:
             self.parameters = ev["message"].split(" parameters")[0]
 
 
+def _data_label(request: RunRequest) -> str:
+    """"Folder", or "File" for a text run on one manuscript."""
+    return "File" if Path(request.data).is_file() else "Folder"
+
+
 def finish_text(request: RunRequest, stats: RunStats) -> str:
     """The status line of a finished run: for a fine-tune, what it did to the held-out text;
     for a run that ended before its last step, what ended it."""
@@ -268,7 +273,7 @@ def model_card(request: RunRequest, stats: RunStats, command: str) -> str:
         f"A {request.kind} model {start} in Reverie's Train room on "
         f"{time.strftime('%Y-%m-%d', time.localtime())}.", "",
         "Licence: the licence of your own training data (this model was made from it).", "",
-        "## Data", "", f"Folder: `{request.data}`", "",
+        "## Data", "", f"{_data_label(request)}: `{request.data}`", "",
         *[f"- {line}" for line in request.data_summary.splitlines() if line.strip()], "",
         "## Training", "",
         f"- Parameters: {stats.parameters or 'see config.json'}",
@@ -296,7 +301,7 @@ def lora_card(request: RunRequest, trainer_card: str) -> str:
              f"Fine-tuned from `{request.init_from}` in Reverie's Train room on "
              f"{time.strftime('%Y-%m-%d', time.localtime())} (LoRA adapters; the base is "
              f"unchanged).", "", "Licence: the base model's licence, and that of your own "
-             f"training data.", "", "## Data", "", f"Folder: `{request.data}`", "",
+             "training data.", "", "## Data", "", f"{_data_label(request)}: `{request.data}`", "",
              *[f"- {line}" for line in request.data_summary.splitlines() if line.strip()], ""]
     body = trainer_card.split("\n---\n", 1)[-1] if trainer_card.startswith("---") else \
         trainer_card

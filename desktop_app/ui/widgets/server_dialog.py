@@ -15,8 +15,9 @@ import logging
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout,
                                QLabel, QLineEdit, QVBoxLayout, QWidget)
 
-from desktop_app.core.errors import UsageError
+from desktop_app.core.errors import DataError, UsageError
 from desktop_app.core.serving import API_CHOICES, API_TITLES, ServerSpec
+from desktop_app.core.untrusted import loads_json
 from desktop_app.ui.widgets.error_label import error_label
 
 log = logging.getLogger(__name__)
@@ -29,8 +30,9 @@ def load_servers(settings) -> list[ServerSpec]:
     """The saved servers, each validated; bad entries are skipped."""
     raw = settings.value(SETTINGS_KEY, "")
     try:
-        entries = json.loads(raw) if isinstance(raw, str) and raw else []
-    except ValueError:
+        entries = loads_json(raw, source="the saved server list") \
+            if isinstance(raw, str) and raw else []
+    except DataError:
         log.warning("the saved server list is not JSON; ignoring it")
         return []
     out = []

@@ -21,7 +21,7 @@ from desktop_app.core import paths
 from desktop_app.core.atomic import atomic_write_json
 from desktop_app.core.errors import DataError, ReverieError
 from desktop_app.core.sampling import STAGES, SamplerSettings
-from desktop_app.core.untrusted import read_json
+from desktop_app.core.untrusted import loads_json, read_json
 
 STAGE_LABELS = {
     "penalties": "Repetition penalties", "dry": "DRY (don't repeat yourself)", "top_k": "Top-k",
@@ -213,10 +213,11 @@ class AdvancedSampling(QWidget):
         for name, (*_rest, decimals) in FIELDS.items():
             values[name] = int(values[name]) if decimals is None else round(values[name], 4)
         try:
-            breakers = json.loads(self.breakers.text() or "[]")
+            breakers = loads_json(self.breakers.text() or "[]", source="DRY breakers",
+                                  max_bytes=65_536)
             if not isinstance(breakers, list) or not all(isinstance(b, str) for b in breakers):
                 raise ValueError
-        except ValueError:
+        except (ValueError, DataError):
             breakers = list(self.randomness.settings().dry_sequence_breakers)
             self.message.emit('DRY breakers must be a JSON list of strings, e.g. ["\\n", ":"]')
         return self.randomness.settings().replace(
