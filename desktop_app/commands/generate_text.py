@@ -146,10 +146,17 @@ def _not_installed(name: str) -> str:
             f"--model with another model folder or .gguf file)")
 
 
+MAX_PROMPT_FILE_BYTES = 16 << 20
+
+
 def _read_prompt(args) -> str:
     if args.prompt is not None:
         return args.prompt
     try:
+        size = Path(args.prompt_file).stat().st_size
+        if size > MAX_PROMPT_FILE_BYTES:   # far past any model's window; not read whole
+            raise UsageError(f"the prompt file {args.prompt_file} is {size >> 20:,} MB; at most "
+                             f"{MAX_PROMPT_FILE_BYTES >> 20} MB")
         return Path(args.prompt_file).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read the prompt file {args.prompt_file}: {exc}") from None

@@ -48,9 +48,14 @@ def settings_path() -> Path:
     return config_dir() / "reverie.ini"
 
 
+_MAX_SETTINGS_BYTES = 4 << 20     # a settings file is a few kB
+
+
 def _looks_corrupt(path: Path) -> str:
     """Return why ``path`` is not a plausible INI file, or "" when it looks fine."""
     try:
+        if path.stat().st_size > _MAX_SETTINGS_BYTES:   # not read into memory whole
+            return f"it is larger than {_MAX_SETTINGS_BYTES >> 20} MB"
         text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError:
         return "it is not UTF-8 text"

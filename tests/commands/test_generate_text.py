@@ -115,3 +115,15 @@ def test_usage_errors_exit_2(model_dir, args, capsys):
         code = cli.main(["generate", "text", "--model", str(model_dir), *args])
         raise SystemExit(code)
     assert err.value.code == 2
+
+
+def test_a_prompt_file_too_large_is_one_line_not_read(model_dir, capsys, tmp_path,
+                                                      monkeypatch):
+    from desktop_app.commands import generate_text
+    monkeypatch.setattr(generate_text, "MAX_PROMPT_FILE_BYTES", 100)
+    prompt = tmp_path / "p.txt"
+    prompt.write_text("Once upon a time " * 20, encoding="utf-8")
+    code = cli.main(["generate", "text", "--model", str(model_dir), "--prompt-file", str(prompt),
+                     "--max-tokens", "2", "--threads", "1"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code != 0 and len(err) == 1 and "prompt file" in err[0] and "at most" in err[0]

@@ -29,3 +29,12 @@ def test_a_failed_save_is_reported(tmp_path):
     (folder / "reverie.ini").mkdir()  # the file cannot be written: as good as a full disk
     s.set_value("view/theme", "dark")
     assert s.sync() is False and "could not be saved" in s.warning
+
+
+def test_a_settings_file_too_large_is_set_aside_unread(tmp_path, monkeypatch):
+    from desktop_app.ui import settings as settings_module
+    monkeypatch.setattr(settings_module, "_MAX_SETTINGS_BYTES", 1000)
+    ini = tmp_path / "reverie.ini"
+    ini.write_text("[randomness]\nseed=42\n" + "; padding\n" * 200)
+    s = Settings(ini)
+    assert "larger than" in s.warning and (tmp_path / "reverie.ini.corrupt").exists()

@@ -150,8 +150,14 @@ def unwrap_paragraphs(text: str) -> str:
     return "\n".join(out)
 
 
+_MAX_VAL_LIST_BYTES = 16 << 20   # a list of file names
+
+
 def _val_names(val_list: Path) -> list[str]:
     try:
+        if val_list.stat().st_size > _MAX_VAL_LIST_BYTES:
+            raise DataError(f"the validation list {val_list} is larger than "
+                            f"{_MAX_VAL_LIST_BYTES >> 20} MB; it lists file names, one a line")
         lines = val_list.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
         raise DataError(f"cannot read the validation list {val_list}: {exc}") from None

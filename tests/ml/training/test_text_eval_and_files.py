@@ -160,3 +160,16 @@ def test_in_a_scrivener_project_only_the_documents_text_is_read(tmp_path):
     corpus = load_corpus([tmp_path], unwrap=False)
     assert len(corpus.train) == 2 and len(corpus.skipped) == 4
     assert "ScrivenerProject" not in "".join(t for _, t in corpus.train + corpus.val)
+
+
+def test_a_validation_list_too_large_is_refused_unread(tmp_path, monkeypatch):
+    import pytest
+
+    from desktop_app.core.errors import DataError
+    from desktop_app.ml.text import train_data
+    monkeypatch.setattr(train_data, "_MAX_VAL_LIST_BYTES", 100)
+    (tmp_path / "a.txt").write_text("Some words of mine. " * 20)
+    val = tmp_path / "val.txt"
+    val.write_text("a.txt\n" * 50)
+    with pytest.raises(DataError, match="larger than"):
+        train_data.load_corpus([tmp_path / "a.txt"], val_list=val)
