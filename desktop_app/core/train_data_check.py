@@ -109,11 +109,16 @@ def check_folder(kind: str, folder: str | os.PathLike[str], *, fine_tune: bool =
     if not str(folder).strip() or str(folder) == ".":
         report.error = "Choose a folder of your files first."
         return report
-    if not folder.exists():
+    try:
+        exists, is_dir = folder.exists(), folder.is_dir()
+    except (OSError, ValueError) as exc:    # a name too long, a NUL typed into the field
+        report.error = f"{str(folder)[:200]} cannot be used ({getattr(exc, 'strerror', 0) or exc})."
+        return report
+    if not exists:
         report.error = (f"{folder} does not exist." if kind == "text" else
                         f"The folder {folder} does not exist.")
         return report
-    if not folder.is_dir() and kind != "text":
+    if not is_dir and kind != "text":
         report.error = f"{folder} is a file, not a folder; choose the folder that holds it."
         return report
     try:

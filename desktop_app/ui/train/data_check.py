@@ -56,8 +56,11 @@ class DataCheckMixin(TrainWidgets):
 
     def _browse_start(self) -> str:
         text = self.dataFolderEdit.text().strip()
-        return (str(Path(text).parent) if text and Path(text).is_file() else text) \
-            or str(Path.home())
+        try:
+            return (str(Path(text).parent) if text and Path(text).is_file() else text) \
+                or str(Path.home())
+        except (OSError, ValueError):   # whatever was typed: start at home
+            return str(Path.home())
 
     def browse_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Folder of training files",

@@ -19,6 +19,9 @@ def test_missing_empty_and_file_instead_of_folder(tmp_path):
     assert "not a folder" in check_folder("image", tmp_path / "a.txt").error
     assert "not a folder" in check_folder("music", tmp_path / "a.txt").error
     assert "Too little text" in check_folder("text", tmp_path / "a.txt").error   # read, small
+    # whatever is typed into the field: a name too long is one line, not an OSError
+    long_name = check_folder("text", tmp_path / ("x" * 5000)).error
+    assert "cannot be used (File name too long)" in long_name and len(long_name) < 300
     assert "Choose a folder" in check_folder("text", "").error
 
 
