@@ -94,6 +94,9 @@ def main(argv: list[str] | None = None) -> int:
             args = build_parser().parse_args(argv)
         except SystemExit as done:  # --help, --version, or a usage error (already printed)
             return done.code if isinstance(done.code, int) else 0
+        except OSError as exc:      # an option's path checked by its type: a name too long…
+            print(f"reverie: error: {_os_error(exc)}", file=sys.stderr)
+            return 2
         module = getattr(args, "_module", "desktop_app.commands.gui")
     try:
         return int(importlib.import_module(module).run(args) or 0)
@@ -108,3 +111,13 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as exc:  # a file-system error no command turned into a message: one line
+        print(f"reverie: error: {_os_error(exc)}", file=sys.stderr)
+        return 1
+
+
+def _os_error(exc: OSError) -> str:
+    """``File name too long: /tmp/xxxx…`` (the path shortened: it may be thousands long)."""
+    name = str(exc.filename) if exc.filename is not None else ""
+    name = name if len(name) <= 120 else name[:117] + "…"
+    return f"{exc.strerror or exc}" + (f": {name}" if name else "")

@@ -82,6 +82,12 @@ def _cases(tmp: Path) -> list[Case]:
         Case("train text hostile documents", ["train", "text", "--data", str(writing),
                                               "--out", str(tmp / "tw-out"), "--steps", "1",
                                               "--size", "test"], says="usable"),
+        # a path longer than the file system allows, as typed or pasted: one line, no OSError
+        Case("eval text path too long", ["eval", "text", "--model", str(make.STORIES),
+                                         "--data", str(tmp / ("x" * 5000))], says="too long"),
+        Case("train text path too long", ["train", "text", "--data", str(tmp / ("x" * 5000)),
+                                          "--out", str(tmp / "long-out")], codes=(2,),
+             says="too long"),
         # item 3 / 7: damaged model folders
         Case("config 1e9 layers", gen + [model("layers", config={"num_hidden_layers": 1e9})],
              says="layers"),
@@ -152,7 +158,7 @@ CASE_NAMES = [
     "config rope factor x", "config 100k deep", "dtype is a number", "weight_map number",
     "weight_map outside", "models with a deep config", "template a*1e8",
     "template nested range", "train text vocab 1e9", "edit scale 100000",
-    "train text hostile documents"]
+    "train text hostile documents", "eval text path too long", "train text path too long"]
 
 
 @pytest.mark.parametrize("name", CASE_NAMES)
