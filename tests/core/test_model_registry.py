@@ -138,3 +138,23 @@ def test_map_backends_read_a_model_config_with_the_bounds(tmp_path):
     (folder / "config.json").write_text("[" * 100_000 + "]" * 100_000)
     with pytest.raises(DataError, match="nests deeper"):
         _config(folder)
+
+
+def test_a_fine_tunes_held_out_result_is_read_from_the_card_its_run_wrote(tmp_path):
+    """The Write room shows what an adapter did to the writer's held-out text; the figures
+    come from the card `reverie train text --lora` writes (the real writer of it, here)."""
+    from desktop_app.core.model_registry import read_fine_tune_result
+    from desktop_app.ml.training.lora_card import card_text
+    from desktop_app.ml.training.loop import TrainEvent
+    events = [TrainEvent("eval", 0, 30, val_loss=3.5, bits_per_byte=1.6056),
+              TrainEvent("eval", 12, 30, val_loss=3.3, bits_per_byte=1.5152),
+              TrainEvent("eval", 30, 30, val_loss=3.4, bits_per_byte=1.5300),
+              TrainEvent("done", 30, 30, elapsed_s=60.0)]
+    card = card_text(events, base_ref="smollm2-135m-instruct", data=["mine.txt"],
+                     command=["reverie", "train", "text"], bf16=True, rank=32, alpha=64,
+                     context=512, train_bytes=4000, heldout_bytes=500)
+    (tmp_path / "MODEL_CARD.md").write_text(card, encoding="utf-8")
+    assert read_fine_tune_result(tmp_path) == "1.606 → 1.515 bits per byte (-5.6 %)"
+    (tmp_path / "MODEL_CARD.md").write_text("# A model\n\nLicence: MIT\n", encoding="utf-8")
+    assert read_fine_tune_result(tmp_path) == ""
+    assert read_fine_tune_result(tmp_path / "missing") == ""

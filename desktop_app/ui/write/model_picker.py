@@ -19,7 +19,8 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QPro
                                QVBoxLayout, QWidget)
 
 from desktop_app.core.errors import DataError
-from desktop_app.core.model_registry import card_folder, human_count, read_card
+from desktop_app.core.model_registry import card_folder, human_count, read_card, \
+    read_fine_tune_result
 from desktop_app.core.serving import API_TITLES, ServerSpec
 from desktop_app.core.untrusted import read_json
 from desktop_app.ui.widgets.error_label import error_label
@@ -234,8 +235,11 @@ class ModelPicker(QWidget):
             self.details.setToolTip(f"Seeds: {info.reproducibility}.")
             self._select(self.current_dir)
             return
-        self.details.setToolTip("")
-        licence, _attribution = read_card(card_folder(Path(info.path)))
+        folder = card_folder(Path(info.path))
+        result = read_fine_tune_result(folder)   # an adapter: what it learned of your text
+        self.details.setToolTip(f"Fine-tuned on your writing. On the text held out from "
+                                f"training: {result} (MODEL_CARD.md)." if result else "")
+        licence, _attribution = read_card(folder)
         self.details.setText(
             f"<b>{info.name}</b> · {info.arch} · {human_count(info.parameters)} parameters · "
             f"context {info.max_context:,} tokens · licence {licence or 'unknown'}"
