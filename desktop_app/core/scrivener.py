@@ -48,8 +48,9 @@ def scrivener_skip(path: Path) -> str:
     name = parts[-1].lower()
     if name == "content.rtf" and len(parts) > 1:
         key = parts[-2]                                    # Files/Data/<UUID>/content.rtf
-    elif len(parts) > 1 and parts[-2].lower() == "docs" and _SCRIVENER_2_DOC.fullmatch(name):
-        key = _SCRIVENER_2_DOC.fullmatch(name).group(1)    # Files/Docs/<ID>.rtf
+    elif len(parts) > 1 and parts[-2].lower() == "docs" and (
+            doc := _SCRIVENER_2_DOC.fullmatch(name)):
+        key = doc.group(1)                                 # Files/Docs/<ID>.rtf
     else:
         return SCRIVENER_EXTRA
     sections = _binder_of(Path(*parts[:scriv + 1]))
