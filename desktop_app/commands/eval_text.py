@@ -3,8 +3,10 @@
 bits per byte = the model's total negative log-likelihood of the text, in bits, divided by the
 text's UTF-8 bytes, so models with different tokenizers compare directly (lower is better).
 A Word ``.docx`` or ``.doc``, OpenDocument ``.odt``, ``.rtf`` or ``.epub`` file is scored as
-its words and a Write-room session (``.reverie``) as the writer's own words in it, read as the
-trainers read them (:mod:`desktop_app.core.text_files`). Each file is scored as a document
+its words and a Write-room session (``.reverie``) as the writer's own words in it, and plain
+text without a byte-order mark and with Windows line ends as "\n": every file is read as the
+trainers read it (:mod:`desktop_app.core.text_files`), so a fine-tune's card and this command
+give one figure for the same held-out file. Each file is scored as a document
 separator (``<|endoftext|>``, else BOS) followed by its tokens, with a sliding window
 of ``--context`` tokens moving by half a context (:mod:`desktop_app.ml.training.text_eval`).
 ``--json`` prints ``{bits_per_byte, tokens, bytes, files, model: {name, sha256}, seconds}``.
@@ -75,14 +77,11 @@ def read_documents(files: list[Path]) -> list[str]:
             if total > MAX_BYTES:
                 raise UsageError(f"the text to score is larger than {MAX_BYTES >> 20} MB; pass "
                                  f"fewer or smaller files")
-            if path.suffix.lower() in DOCUMENT_SUFFIXES + SESSION_SUFFIXES:   # as training reads
-                text, reason = read_text_file(path)
-                if text is None:
-                    raise ReverieError(f"{path}: {reason}")
-            else:
-                text = path.read_bytes().decode("utf-8")
-        except UnicodeDecodeError:
-            raise ReverieError(f"{path} is not UTF-8 text") from None
+            # as the trainers read it, plain text included (a byte-order mark dropped, Windows
+            # line ends as "\n"): the held-out figure a fine-tune's card gives is this one
+            text, reason = read_text_file(path)
+            if text is None and reason != "empty":
+                raise ReverieError(f"{path}: {reason}")
         except OSError as exc:
             raise ReverieError(f"cannot read {path}: {exc.strerror or exc}") from None
         if text:

@@ -40,7 +40,8 @@ def test_json_matches_a_direct_computation(model, data, capsys):
     assert set(out) >= {"bits_per_byte", "tokens", "bytes", "files", "model", "seconds"}
     assert out["files"] == 2 and out["model"]["name"] == "tiny"
     assert len(out["model"]["sha256"]) == 64
-    texts = [(data / n).read_bytes().decode() for n in ("a.txt", "sub/b.md")]
+    # read as the trainers read text: Windows line ends (the fixture has one) as "\n"
+    texts = [(data / n).read_bytes().decode().replace("\r\n", "\n") for n in ("a.txt", "sub/b.md")]
     assert out["bytes"] == sum(len(t.encode()) for t in texts)
 
     from desktop_app.ml.text.loader import load_text_model
@@ -100,6 +101,21 @@ def test_not_utf8_and_broken_model(model, tmp_path, capsys):
     assert main(["eval", "text", "--model", str(broken), "--data", str(good)]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "broken.gguf" in err[0]
+
+
+def test_windows_text_scores_as_the_trainers_read_it(model, tmp_path, capsys):
+    """A byte-order mark and Windows line ends are read as training reads them (dropped, "\n"):
+    the figure is the one a fine-tune's card gives for the same held-out file."""
+    text = "The first line.\nThe second, longer line of the draft.\n\nA new paragraph.\n"
+    (tmp_path / "unix.txt").write_bytes(text.encode())
+    (tmp_path / "windows.txt").write_bytes(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode())
+    figures = []
+    for name in ("unix.txt", "windows.txt"):
+        assert main(["eval", "text", "--model", str(model), "--data", str(tmp_path / name),
+                     "--context", "32", "--json"]) == 0
+        out = json.loads(capsys.readouterr().out)
+        figures.append((out["bits_per_byte"], out["bytes"], out["tokens"]))
+    assert figures[1] == figures[0] and figures[0][1] == len(text.encode())
 
 
 def test_a_word_or_opendocument_file_scores_as_its_words(model, tmp_path, capsys):
