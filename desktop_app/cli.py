@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from desktop_app import __version__
@@ -84,7 +85,25 @@ def _add_arguments(sub: argparse.ArgumentParser, module: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
+    from_shell = argv is None
+    code = _main(sys.argv[1:] if argv is None else list(argv))
+    if from_shell and _joined_process_group():
+        # A run under torchrun has torn its process group down (files written, the exit status
+        # known); skip the interpreter's finalization, where Gloo's worker threads can still
+        # abort the process (SIGABRT, about 1 run in 25 with torch 2.13; pytorch#179291) and
+        # turn a finished run into a failed one. The app's window exits the same way (app.py).
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
+
+
+def _joined_process_group() -> bool:
+    ddp = sys.modules.get("desktop_app.ml.training.ddp")  # never imported: no torch, no group
+    return ddp is not None and ddp.joined_a_group()
+
+
+def _main(argv: list[str]) -> int:
     if not argv:
         # No arguments: the GUI. Skip building every subcommand's parser, so start-up neither
         # waits for nor depends on the other command modules.

@@ -89,3 +89,27 @@ def test_unknown_option_exits_2_with_usage():
     result = reverie("models", "--bogus")
     assert result.returncode == 2
     assert "usage:" in result.stderr and "--bogus" in result.stderr
+
+
+EXIT_PROBE = """
+import atexit, sys, types
+sys.modules["desktop_app.ml.training.ddp"] = types.SimpleNamespace(joined_a_group=lambda: {joined})
+atexit.register(lambda: print("finalized"))
+from desktop_app import cli
+sys.argv = ["reverie", "frobnicate"]
+sys.exit(cli.main({argv}))
+"""
+
+
+@pytest.mark.parametrize("joined,argv,finalized", [
+    (True, None, False),    # a torchrun rank on the command line: os._exit, the status kept
+    (False, None, True),    # no process group: the usual exit
+    (True, ["frobnicate"], True),   # main() called from Python (tests, the app): it returns
+])
+def test_a_process_group_run_skips_finalization(joined, argv, finalized):
+    """After a run under torchrun the command skips the interpreter's finalization, where Gloo's
+    threads can abort a finished run (SIGABRT), and keeps the command's exit status."""
+    result = subprocess.run([sys.executable, "-c", EXIT_PROBE.format(joined=joined, argv=argv)],
+                            cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "invalid choice" in result.stderr
+    assert ("finalized" in result.stdout) == finalized

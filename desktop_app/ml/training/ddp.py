@@ -51,7 +51,18 @@ def setup(device: str | None = None) -> DistInfo:
         device = f"cuda:{local_rank}"
     if not dist.is_initialized():
         dist.init_process_group(backend="nccl" if device.startswith("cuda") else "gloo")
+    global _joined
+    _joined = True
     return DistInfo(rank=rank, world=world, local_rank=local_rank, device=device)
+
+
+_joined = False   # this process has been part of a torchrun process group
+
+
+def joined_a_group() -> bool:
+    """Whether :func:`setup` joined a process group in this process (the command line then
+    ends with ``os._exit``: see ``cli.main``)."""
+    return _joined
 
 
 def teardown(info: DistInfo) -> None:
