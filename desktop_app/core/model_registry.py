@@ -160,7 +160,9 @@ _BEFORE_LINE = re.compile(r"^- before fine-tuning \(the base\): (?P<bpb>\d+\.\d+
 _AFTER_LINE = re.compile(r"^- after: (?P<bpb>\d+\.\d+) \((?P<change>[+-]\d+\.\d) %\)")
 
 
-def _card_text(folder: Path) -> str:
+def read_card_text(folder: Path) -> str:
+    """The start of the folder's ``MODEL_CARD.md`` (at most 1 MB; "" if none): pass it to
+    :func:`read_card` and :func:`read_fine_tune_result` to read the card once for both."""
     try:   # the lines read are at the top: a huge card is not read whole
         with (folder / "MODEL_CARD.md").open("rb") as stream:
             return stream.read(_MAX_CARD_BYTES).decode("utf-8", errors="replace")
@@ -168,12 +170,12 @@ def _card_text(folder: Path) -> str:
         return ""
 
 
-def read_fine_tune_result(folder: Path) -> str:
+def read_fine_tune_result(folder: Path, card: str | None = None) -> str:
     """What a LoRA fine-tune did to the writer's held-out text, from the card its run wrote:
     "1.606 → 1.515 bits per byte (-5.6 %)" on the held-out text, or "" when the card does not
     say."""
     before = after = None
-    for line in _card_text(folder).splitlines():
+    for line in (read_card_text(folder) if card is None else card).splitlines():
         if before is None and (m := _BEFORE_LINE.match(line)):
             before = m.group("bpb")
         elif before is not None and after is None and (m := _AFTER_LINE.match(line)):
@@ -184,8 +186,9 @@ def read_fine_tune_result(folder: Path) -> str:
             f"({after.group('change')} %)")
 
 
-def read_card(folder: Path) -> tuple[str, str]:
-    """Return (licence, attribution) found in ``config.json`` / ``MODEL_CARD.md`` ("" if none)."""
+def read_card(folder: Path, card: str | None = None) -> tuple[str, str]:
+    """Return (licence, attribution) found in ``config.json`` / ``MODEL_CARD.md`` ("" if none);
+    ``card``: the card's text if already read (:func:`read_card_text`)."""
     licence = ""
     config = folder / "config.json"
     if config.is_file():
@@ -196,7 +199,7 @@ def read_card(folder: Path) -> tuple[str, str]:
         except DataError:
             pass
     attribution = ""
-    text = _card_text(folder)
+    text = read_card_text(folder) if card is None else card
     meta = _front_matter(text)
     licence = licence or meta.get("license", "") or meta.get("licence", "")
     attribution = meta.get("attribution", "")

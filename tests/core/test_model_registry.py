@@ -155,6 +155,10 @@ def test_a_fine_tunes_held_out_result_is_read_from_the_card_its_run_wrote(tmp_pa
                      context=512, train_bytes=4000, heldout_bytes=500)
     (tmp_path / "MODEL_CARD.md").write_text(card, encoding="utf-8")
     assert read_fine_tune_result(tmp_path) == "1.606 → 1.515 bits per byte (-5.6 %)"
+    from desktop_app.core.model_registry import read_card, read_card_text
+    once = read_card_text(tmp_path)   # the Write room reads the card once for both
+    assert read_fine_tune_result(tmp_path, once) == "1.606 → 1.515 bits per byte (-5.6 %)"
+    assert read_card(tmp_path, once) == read_card(tmp_path)
     (tmp_path / "MODEL_CARD.md").write_text("# A model\n\nLicence: MIT\n", encoding="utf-8")
     assert read_fine_tune_result(tmp_path) == ""
     assert read_fine_tune_result(tmp_path / "missing") == ""

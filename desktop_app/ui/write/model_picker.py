@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QPro
                                QVBoxLayout, QWidget)
 
 from desktop_app.core.errors import DataError
-from desktop_app.core.model_registry import card_folder, human_count, read_card, \
+from desktop_app.core.model_registry import card_folder, human_count, read_card, read_card_text, \
     read_fine_tune_result
 from desktop_app.core.serving import API_TITLES, ServerSpec
 from desktop_app.core.untrusted import read_json
@@ -236,10 +236,11 @@ class ModelPicker(QWidget):
             self._select(self.current_dir)
             return
         folder = card_folder(Path(info.path))
-        result = read_fine_tune_result(folder)   # an adapter: what it learned of your text
+        card = read_card_text(folder)   # read once (on the GUI thread: ≤ 1 MB)
+        result = read_fine_tune_result(folder, card)   # an adapter: what it learned of your text
         self.details.setToolTip(f"Fine-tuned on your writing. On the text held out from "
                                 f"training: {result} (MODEL_CARD.md)." if result else "")
-        licence, _attribution = read_card(folder)
+        licence, _attribution = read_card(folder, card)
         self.details.setText(
             f"<b>{info.name}</b> · {info.arch} · {human_count(info.parameters)} parameters · "
             f"context {info.max_context:,} tokens · licence {licence or 'unknown'}"
