@@ -5,7 +5,9 @@ RTF is a stream of groups ``{...}``, control words (``\\par``, ``\\u8212?``), es
 (``\\'e9``) and plain text. One pass over a tokenizing regular expression (linear, no
 backtracking) keeps the text of the body and drops the groups that are not body text: font,
 colour and style tables, document info, pictures and objects, headers, footers, footnotes,
-comments, field instructions, and every ``{\\*\\...}`` destination a reader may ignore. Group
+comments, field instructions, and every ``{\\*\\...}`` destination a reader may ignore. Text
+deleted with tracked changes on (``\\deleted``) is left out, and so is a deleted paragraph
+mark (its paragraphs are joined): the document as it reads with the changes accepted. Group
 depth is bounded (:data:`MAX_DEPTH`), so a hostile file is refused in one line; the size of the
 file is bounded by its caller (:mod:`desktop_app.core.text_files`).
 """
@@ -40,9 +42,10 @@ def rtf_paragraphs(data: bytes) -> list[str]:
         raise ValueError("not an RTF file (it does not start with {\\rtf)")
     paragraphs: list[str] = []
     words: list[str] = []
-    # per open group: (skipping, unicode fallback count); the file's code page for \'hh
-    stack: list[tuple[bool, int]] = []
+    # per open group: (skipping, unicode fallback count, deleted); the file's code page for \'hh
+    stack: list[tuple[bool, int, bool]] = []
     skipping, uc, fallback = False, 1, 0      # fallback: characters still to drop after \u
+    deleted = False                           # a tracked deletion (\deleted) is in effect
     high = 0                                  # the first half of a surrogate pair
     codepage = "cp1252"
     group_start = False                       # the previous token opened a group
@@ -53,7 +56,7 @@ def rtf_paragraphs(data: bytes) -> list[str]:
         if fallback:                          # the ANSI stand-in after a \uN: dropped
             cut = min(fallback, len(s))
             s, fallback = s[cut:], fallback - cut
-        if s and not skipping:
+        if s and not skipping and not deleted:
             words.append(s)
 
     for match in _TOKEN.finditer(data):
@@ -62,11 +65,11 @@ def rtf_paragraphs(data: bytes) -> list[str]:
         if brace == b"{":
             if len(stack) >= MAX_DEPTH:
                 raise ValueError(f"RTF groups nested deeper than {MAX_DEPTH}")
-            stack.append((skipping, uc))
+            stack.append((skipping, uc, deleted))
             opened_now, ignorable = True, False
         elif brace == b"}":
             if stack:
-                skipping, uc = stack.pop()
+                skipping, uc, deleted = stack.pop()
             fallback = 0
         elif word is not None:
             name = word.decode("ascii")
@@ -85,13 +88,17 @@ def rtf_paragraphs(data: bytes) -> list[str]:
                 elif 0 < value < 0x110000:
                     text(chr(value))
                 fallback = uc
+            elif name == "deleted":
+                deleted = param is None or int(param) != 0
+            elif name == "plain":                     # character formatting back to default
+                deleted = False
             elif name == "uc" and param is not None:
                 uc = max(0, min(int(param), 16))
             elif name == "ansicpg" and param is not None:
                 codepage = _codepage(int(param), codepage)
             elif name in _PARAGRAPH_ENDS:
                 fallback = 0
-                if not skipping:
+                if not skipping and not deleted:
                     paragraphs.append("".join(words))
                     words.clear()
             elif name in _CHARACTERS:
@@ -102,7 +109,7 @@ def rtf_paragraphs(data: bytes) -> list[str]:
             if symbol == b"*":
                 ignorable, opened_now = True, group_start   # "{\*" keeps the group's start
             elif symbol in (b"\n", b"\r"):                  # "\<newline>" is \par
-                if not skipping:
+                if not skipping and not deleted:
                     paragraphs.append("".join(words))
                     words.clear()
             else:

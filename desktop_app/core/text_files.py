@@ -8,8 +8,9 @@ or ``.odt`` is a zip archive whose body is one XML file, and the words are read 
 an ``.rtf`` (TextEdit, WordPad, Scrivener's ``content.rtf``) is read by :mod:`.rtf_text`,
 an ``.epub`` book (chapters in reading order) by :mod:`.epub_text` and an older Word 97–2003
 ``.doc`` by :mod:`.word97_text`
-(paragraphs become text separated by blank lines, as in plain-text prose; deleted tracked
-changes, comments, footnotes, headers and footers are left out).
+(paragraphs become text separated by blank lines, as in plain-text prose; text deleted with
+changes tracked, comments, footnotes, headers and footers are left out: a manuscript back
+from an editor reads as it would with the changes accepted).
 
 Everything is bounded before it is read: a file over :data:`MAX_FILE_BYTES` is skipped
 unread, the document's XML is read only up to :data:`MAX_XML_BYTES` of *decompressed* bytes
@@ -207,7 +208,9 @@ _WORDS_IN = {".docx": {_W + "t"}, ".odt": None}            # None: all text in a
 _CHARS = {".docx": {_W + "tab": "\t", _W + "br": "\n", _W + "cr": "\n",
                     _W + "noBreakHyphen": "-"},
           ".odt": {_TEXT + "tab": "\t", _TEXT + "line-break": "\n"}}
-_LEFT_OUT = {".docx": set(),          # <w:delText>, <w:instrText> are not <w:t>: out already
+#: (<w:delText>, <w:instrText> are not <w:t>: out already; the text a tracked move took away
+#: is <w:t> inside <w:moveFrom>, and is read where it went, inside <w:moveTo>)
+_LEFT_OUT = {".docx": {_W + "moveFrom"},
              ".odt": {_TEXT + "note", _OFFICE + "annotation", _TEXT + "tracked-changes"}}
 
 

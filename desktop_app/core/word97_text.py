@@ -7,9 +7,10 @@ stream, located by the FIB), each piece being either 8-bit cp1252 or UTF-16 in t
 ``WordDocument`` stream, and only the main document's characters (``ccpText``) are kept —
 not footnotes, headers, comments or text boxes, which follow them. Field instructions (between
 the field marks 0x13 and 0x14) are left out and their shown result kept; paragraph, cell and
-page marks become paragraph breaks. Deleted tracked changes are *not* told apart in this
-format without the character formatting tables, so they are read as text (accept or reject
-changes in Word before training on a ``.doc`` that has them).
+page marks become paragraph breaks. Text deleted with tracked changes on (the revision mark
+``sprmCFRMarkDel`` in the character formatting, the ``PlcBteChpx`` pages) is left out, as
+Word shows the document with the changes accepted; inserted text is kept. If the formatting
+pages cannot be read, the text is read without telling deletions apart.
 
 Bounded before reading: the main text at most :data:`MAX_CHARS` characters, at most
 :data:`MAX_PIECES` pieces, each piece inside its stream; an encrypted file, a Word 6/95 file
@@ -18,6 +19,7 @@ or a damaged one is one line (:class:`ValueError`).
 
 from __future__ import annotations
 
+import bisect
 import struct
 from pathlib import Path
 
@@ -31,6 +33,11 @@ _FIB_FLAGS = 0x000A
 _ENCRYPTED, _TABLE_1 = 0x0100, 0x0200
 _CCP_TEXT = 3                   # index of ccpText in FibRgLw97
 _FC_CLX = 33                    # index of fcClx/lcbClx in FibRgFcLcb97
+_FC_BTE_CHPX = 12               # index of fcPlcfBteChpx/lcbPlcfBteChpx (character formatting)
+_PAGE = 512                     # a formatting page (FKP) of the WordDocument stream
+_MARK_DEL = 0x0800              # sprmCFRMarkDel: the characters are a tracked deletion
+#: operand sizes of a sprm by its spra (bits 13-15); 6: variable, the size in its first byte
+_OPERAND = {0: 1, 1: 1, 2: 2, 3: 4, 4: 2, 5: 2, 7: 3}
 
 # Characters of the text stream that are marks, not words.
 _PARAGRAPH_MARKS = {"\r", "\x07", "\x0c"}          # paragraph, table cell/row, page/section
@@ -81,6 +88,7 @@ def _main_text(ole: olefile.OleFileIO) -> str:
     if pairs <= _FC_CLX:
         raise ValueError("not a readable Word 97–2003 document (short FIB)")
     fc_clx, lcb_clx = struct.unpack_from("<II", word, pos + 2 + 8 * _FC_CLX)
+    fc_chpx, lcb_chpx = struct.unpack_from("<II", word, pos + 2 + 8 * _FC_BTE_CHPX)
     if not 0 <= ccp_text <= MAX_CHARS:
         raise ValueError(f"Word 97–2003 document too large ({ccp_text:,} characters; at most "
                          f"{MAX_CHARS:,})")
@@ -90,10 +98,79 @@ def _main_text(ole: olefile.OleFileIO) -> str:
     table = ole.openstream(table_name).read()
     if fc_clx + lcb_clx > len(table) or lcb_clx == 0:
         raise ValueError("not a readable Word 97–2003 document (piece table out of range)")
-    return _read_pieces(word, table[fc_clx:fc_clx + lcb_clx], ccp_text)
+    deleted = _deleted_ranges(word, table[fc_chpx:fc_chpx + lcb_chpx]) \
+        if fc_chpx + lcb_chpx <= len(table) else []
+    return _read_pieces(word, table[fc_clx:fc_clx + lcb_clx], ccp_text, deleted)
 
 
-def _read_pieces(word: bytes, clx: bytes, wanted: int) -> str:
+def _deleted_ranges(word: bytes, plc: bytes) -> list[tuple[int, int]]:
+    """The byte ranges of the WordDocument stream holding tracked deletions, sorted and
+    merged, from the character formatting pages; [] when there are none or the table is not
+    readable (the text is then read whole, as before this was read)."""
+    if len(plc) < 12 or (len(plc) - 4) % 8:
+        return []
+    n = (len(plc) - 4) // 8
+    pages = struct.unpack_from(f"<{n}I", plc, 4 * (n + 1))
+    ranges: list[tuple[int, int]] = []
+    for pn in sorted(set(p & 0x3FFFFF for p in pages)):   # each page once, however often named
+        page = word[pn * _PAGE:(pn + 1) * _PAGE]
+        if len(page) < _PAGE:
+            return []
+        runs = page[_PAGE - 1]
+        if not 0 < runs <= 0x65 or 4 * (runs + 1) + runs > _PAGE - 1:
+            return []
+        fcs = struct.unpack_from(f"<{runs + 1}I", page, 0)
+        for i in range(runs):
+            at = 2 * page[4 * (runs + 1) + i]
+            if at and at < _PAGE - 1 and _is_deleted(page[at + 1:at + 1 + page[at]]):
+                if fcs[i] < fcs[i + 1]:
+                    ranges.append((fcs[i], fcs[i + 1]))
+    ranges.sort()
+    merged: list[tuple[int, int]] = []
+    for start, end in ranges:
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _is_deleted(grpprl: bytes) -> bool:
+    """Whether a run's character properties (a list of sprms) mark it as a tracked deletion:
+    sprmCFRMarkDel on (1), or 0x81 (the opposite of the style's, which never has it)."""
+    pos = 0
+    while pos + 2 < len(grpprl):
+        sprm = grpprl[pos] | grpprl[pos + 1] << 8
+        pos += 2
+        if sprm == _MARK_DEL:
+            return grpprl[pos] in (1, 0x81)
+        size = _OPERAND.get(sprm >> 13)
+        if size is None:                      # variable: a size byte, then that many
+            size = 1 + grpprl[pos]
+        pos += size
+    return False
+
+
+def _kept(raw: bytes, start: int, width: int, deleted: list[tuple[int, int]]) -> bytes:
+    """``raw`` (the bytes at ``start`` of the WordDocument stream) without the deleted
+    ranges, cut at character boundaries (``width`` bytes a character)."""
+    end = start + len(raw)
+    first = bisect.bisect_right(deleted, (start, end)) - 1
+    parts, at = [], start
+    for d_start, d_end in deleted[max(first, 0):]:
+        if d_start >= end:
+            break
+        if d_end <= at:
+            continue
+        cut = max(at, start + (d_start - start) // width * width) if d_start > at else at
+        parts.append(raw[at - start:cut - start])
+        at = min(end, start + -(-(d_end - start) // width) * width)
+    parts.append(raw[at - start:])
+    return b"".join(parts)
+
+
+def _read_pieces(word: bytes, clx: bytes, wanted: int,
+                 deleted: list[tuple[int, int]] = ()) -> str:
     pos = 0
     while pos < len(clx) and clx[pos] == 0x01:              # Prc: formatting, skipped
         if pos + 3 > len(clx):
@@ -122,6 +199,8 @@ def _read_pieces(word: bytes, clx: bytes, wanted: int) -> str:
         if start + size > len(word):
             raise ValueError("not a readable Word 97–2003 document (text out of range)")
         raw = word[start:start + size]
+        if deleted:
+            raw = _kept(raw, start, 1 if compressed else 2, deleted)
         out.append(raw.decode("cp1252", errors="replace") if compressed
                    else raw.decode("utf-16-le", errors="replace"))
         have += length

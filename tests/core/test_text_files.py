@@ -421,3 +421,78 @@ def test_fields_nested_past_the_bound_are_still_dropped_in_order():
     deep = "\x13 IF " * 100 + "x" + "\x14" + "\x15" * 100
     assert _paragraphs(f"a{deep}b\r") == ["ab"]
     assert word97_text._MAX_FIELD_DEPTH < 100
+
+
+TRACKED = ("The count rode out slowly at dawn, alone.\n\nHe crossed the bridge — “at last”.\n\n"
+           "The horse waited, Ω.\n")
+
+
+@pytest.mark.parametrize("name", ["tracked.doc", "tracked.rtf", "tracked.docx", "tracked.odt"])
+def test_tracked_changes_read_as_accepted(name):
+    """LibreOffice 7.4 wrote each file from tracked.fodt, whose editor deleted "very " and
+    "quickly and " with changes tracked, cut a whole paragraph with its paragraph mark, and
+    inserted ", alone": every format reads as the text with the changes accepted (the
+    deleted words are not the writer's any more, the inserted ones are)."""
+    text, reason = read_text_file(HERE / name)
+    assert reason == "" and text == TRACKED
+
+
+def test_deleted_ranges_are_cut_at_character_boundaries():
+    """_kept against a byte-by-byte reference, for one- and two-byte characters, ranges that
+    start before, end after, or lie inside a piece, and a range that splits a character."""
+    import random
+
+    from desktop_app.core.word97_text import _kept
+    rng = random.Random(5)
+    for _ in range(500):
+        width = rng.choice((1, 2))
+        start = rng.randrange(0, 40)
+        raw = bytes(rng.randrange(256) for _ in range(width * rng.randrange(0, 20)))
+        edges = sorted(rng.sample(range(0, 100), 2 * rng.randrange(0, 4)))
+        deleted = list(zip(edges[::2], edges[1::2]))
+        chars = [raw[i:i + width] for i in range(0, len(raw), width)]
+        # a character goes if any of its bytes is in a deleted range
+        expected = b"".join(c for i, c in enumerate(chars) if not any(
+            s < start + width * i + width and start + width * i < e for s, e in deleted))
+        assert _kept(raw, start, width, deleted) == expected, (raw, start, width, deleted)
+
+
+def test_hostile_formatting_pages_read_the_text_whole():
+    """Character formatting pages the file lies about (a page past the stream, a run count
+    out of range, a grpprl whose sizes overrun) cost nothing: the text is read whole."""
+    import struct
+
+    from desktop_app.core.word97_text import _deleted_ranges, _is_deleted
+    word = bytearray(1024)
+    plc = struct.pack("<3I", 0, 10, 7)                  # one page, at page 7: past the stream
+    assert _deleted_ranges(bytes(word), plc) == []
+    word[1023] = 200                                    # page 1 says 200 runs (at most 101)
+    assert _deleted_ranges(bytes(word), struct.pack("<3I", 0, 10, 1)) == []
+    word[1023] = 1                                      # one run: bytes 600-650 of the text,
+    struct.pack_into("<2I", word, 512, 600, 650)
+    word[512 + 8] = 8                                   # its properties at byte 16 of the page
+    word[512 + 16:512 + 21] = bytes([4, 0x00, 0x08, 0x01, 0])   # cb 4: sprmCFRMarkDel on
+    assert _deleted_ranges(bytes(word), struct.pack("<3I", 0, 10, 1)) == [(600, 650)]
+    assert _is_deleted(bytes([0x62, 0xCA, 200, 1, 2])) is False   # a size byte past the end
+    assert _is_deleted(bytes([0x00, 0x08])) is False                # a sprm without its operand
+    assert _is_deleted(bytes([0x35, 0x08, 1, 0x00, 0x08, 0x81]))    # after another; 0x81: on
+
+
+def test_rtf_tracked_deletions_as_word_writes_them(tmp_path):
+    from desktop_app.core.rtf_text import rtf_paragraphs
+    rtf = (rb"{\rtf1\ansi Kept {\deleted\revauthdel1 gone }words\deleted  also gone\deleted0  "
+           rb"back\deleted  x\plain  plain\par"
+           rb"{\deleted Cut paragraph\par}Next{\revised  inserted}\par}")
+    assert rtf_paragraphs(rtf) == ["Kept words back plain", "Next inserted"]
+
+
+def test_docx_text_a_tracked_move_took_away_is_read_once(tmp_path):
+    """Word keeps moved text twice: as <w:t> in <w:moveFrom> where it was, and in <w:moveTo>
+    where it went; it is read where it went."""
+    body = (f'<w:p><w:moveFrom w:id="1"><w:r><w:t>Moved away. </w:t></w:r></w:moveFrom>'
+            f'<w:r><w:t>Stays.</w:t></w:r></w:p>'
+            f'<w:p><w:pPr><w:rPr><w:moveFrom w:id="2"/></w:rPr></w:pPr>'
+            f'<w:r><w:t>Then </w:t></w:r><w:moveTo w:id="3"><w:r><w:t>Moved away.</w:t></w:r>'
+            f'</w:moveTo></w:p>')
+    text, reason = read_text_file(_docx(tmp_path / "moved.docx", body))
+    assert text == "Stays.\n\nThen Moved away.\n"
