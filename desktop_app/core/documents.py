@@ -20,7 +20,7 @@ from typing import Any
 
 from desktop_app.core.atomic import atomic_write_text
 from desktop_app.core.errors import DataError
-from desktop_app.core.text_files import DOCUMENT_SUFFIXES, read_text_file
+from desktop_app.core.text_files import DOCUMENT_SUFFIXES, foreign_document, read_text_file
 from desktop_app.core.untrusted import loads_json
 
 SESSION_SUFFIX = ".reverie"
@@ -125,6 +125,8 @@ def load_document(path: str | Path) -> WritingSession:
     ``.docx`` / ``.doc`` / ``.odt`` / ``.rtf`` / ``.epub`` (:mod:`desktop_app.core.text_files`, bounded
     like training data)."""
     path = Path(path)
+    if foreign := foreign_document(path):   # a Google Docs link, a Pages file: what to do
+        raise DataError(f"{path.name}: {foreign}")
     if is_imported(path):
         text, reason = read_text_file(path)
         if text is None:

@@ -48,6 +48,29 @@ MAX_XML_BYTES = 64 << 20
 _MAX_MEMBERS = 20_000            # entries in a document's zip directory
 _MAX_SPACES = 1_000              # one <text:s text:c="N"/> of an .odt
 
+#: Files a writer's folder holds that are their writing but cannot be read here: each is
+#: skipped with what to do. A Google Docs file on disk is a link (a line of JSON that would
+#: otherwise be used as "UTF-8 text"); Apple Pages keeps its text in compressed protobuf, as a
+#: file or, synced from a Mac, a folder whose files are not text either.
+_EXPORT = "export it as .docx or .odt and use that file"
+_FOREIGN = {".gdoc": f"a Google Docs link, not the document (it is online): {_EXPORT}",
+            ".pages": f"an Apple Pages document (not readable here): {_EXPORT}",
+            ".numbers": "an Apple Numbers spreadsheet, not text",
+            ".key": "a Keynote presentation or a key, not text",
+            ".gsheet": "a Google Sheets link, not text", ".gslides": "a Google Slides link, not text"}
+
+
+def foreign_document(path: Path) -> str:
+    """Why a file of another writing program is skipped ("" if it is not one): a ``.gdoc``
+    or ``.pages`` file, or a file inside a ``.pages`` package folder."""
+    path = Path(path)
+    if reason := _FOREIGN.get(path.suffix.lower()):
+        return reason
+    if any(folder.suffix.lower() == ".pages" for folder in path.parents):
+        return _FOREIGN[".pages"]
+    return ""
+
+
 _BODY = {".docx": "word/document.xml", ".odt": "content.xml"}
 _KIND = {".docx": "Word document", ".doc": "Word 97–2003 document", ".odt": "OpenDocument text",
          ".rtf": "RTF document", ".epub": "EPUB book"}
@@ -63,6 +86,8 @@ def read_text_file(path: Path) -> tuple[str | None, str]:
     """``(text, "")`` for a usable file, else ``(None, reason)``: "binary file", "not UTF-8
     text", "empty", "too large (...)", "unreadable (...)", or what is wrong with a document."""
     path = Path(path)
+    if foreign := foreign_document(path):
+        return None, foreign
     try:
         size = path.stat().st_size
     except OSError as exc:

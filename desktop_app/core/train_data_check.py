@@ -93,6 +93,10 @@ def _files(folder: Path) -> list[Path]:
     out: list[Path] = []
     for root, dirs, names in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        # an Apple Pages document synced from a Mac is a folder: one entry, skipped with why
+        packages = [d for d in dirs if d.lower().endswith(".pages")]
+        out.extend(Path(root) / d for d in packages)
+        dirs[:] = [d for d in dirs if d not in packages]
         out.extend(Path(root) / n for n in sorted(names) if not n.startswith("."))
         if len(out) > MAX_FILES:
             break

@@ -496,3 +496,29 @@ def test_docx_text_a_tracked_move_took_away_is_read_once(tmp_path):
             f'</w:moveTo></w:p>')
     text, reason = read_text_file(_docx(tmp_path / "moved.docx", body))
     assert text == "Stays.\n\nThen Moved away.\n"
+
+
+def test_other_programs_documents_are_skipped_with_what_to_do(tmp_path):
+    """A Google Docs file on disk is a line of JSON (it was used as "UTF-8 text"); an Apple
+    Pages document is a file or, synced from a Mac, a folder of non-text files. Each is one
+    line in the data check saying to export it, and the Write room will not open one."""
+    from desktop_app.core.documents import load_document
+    from desktop_app.core.errors import DataError
+    from desktop_app.core.train_data_check import check_folder
+    (tmp_path / "chapter.txt").write_text("My own words. " * 200, encoding="utf-8")
+    link = tmp_path / "Draft two.gdoc"
+    link.write_text('{"url": "https://docs.google.com/open?id=x", "doc_id": "x"}')
+    (tmp_path / "Old.pages").write_bytes(b"PK\x03\x04" + b"\0" * 100)
+    package = tmp_path / "Novel.pages"
+    (package / "Data").mkdir(parents=True)
+    (package / "Index.zip").write_bytes(b"PK\x03\x04")
+    (package / "Data" / "note.txt").write_text("not the manuscript", encoding="utf-8")
+    report = check_folder("text", tmp_path, fine_tune=True)
+    assert report.usable == ["chapter.txt"]
+    skipped = dict(report.skipped)
+    assert set(skipped) == {"Draft two.gdoc", "Old.pages", "Novel.pages"}   # the folder: once
+    assert "Google Docs link" in skipped["Draft two.gdoc"] and ".docx" in skipped["Old.pages"]
+    assert skipped["Novel.pages"] == skipped["Old.pages"]
+    assert read_text_file(package / "Data" / "note.txt")[0] is None   # the trainer's reader too
+    with pytest.raises(DataError, match="Google Docs link"):
+        load_document(link)
