@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +38,9 @@ MIN_TUNES = 8
 GOOD_TUNES = 200
 MUSIC_HOLDOUT_PERCENT = 5          # ml/music/data.py HOLDOUT_PERCENT
 MAX_FILES = 200_000
+#: Text whose tokens are counted one by one (a few seconds of a worker thread at most); the
+#: rest of a bigger collection is counted at the rate measured on it.
+_COUNT_TOKENS_BYTES = 8 << 20
 
 
 @dataclass
@@ -55,6 +59,10 @@ class DataReport:
     warnings: list[str] = field(default_factory=list)
     error: str = ""                              # non-empty: training cannot start
     fine_tune: bool = False                      # LoRA on a built-in model: lower minimums
+    #: text: tokens of the training part by the tokenizer of the model to fine-tune (0: not
+    #: counted); the command sizes its default steps by them, and other languages than
+    #: English take far more tokens a byte
+    train_tokens: int = 0
 
     @property
     def ok(self) -> bool:
@@ -70,12 +78,15 @@ class DataReport:
         lines = [f"{len(self.usable)} usable {one if len(self.usable) == 1 else many}, "
                  f"{_human(self.data_bytes)}"]
         if self.skipped:
-            reasons = "; ".join(f"{n} {r}" for r, n in self.skipped_reasons().most_common())
+            reasons = "; ".join(r if n == 1 else f"{r} ({n} files)"
+                                for r, n in self.skipped_reasons().most_common())
             lines.append(f"{len(self.skipped)} skipped: {reasons}")
         if self.usable:
             lines.append(f"Split: {self.train_count} for training, {self.heldout_count} held "
                          f"out to measure progress" + (f" ({self.heldout_note})"
-                                                       if self.heldout_note else ""))
+                                                       if self.heldout_note else "")
+                         + (f"; {self.train_tokens:,} tokens to train on"
+                            if self.train_tokens else ""))
         lines += self.warnings
         if self.error:
             lines.append(self.error)
@@ -103,11 +114,12 @@ def _files(folder: Path) -> list[Path]:
     return out
 
 
-def check_folder(kind: str, folder: str | os.PathLike[str], *, fine_tune: bool = False
-                 ) -> DataReport:
+def check_folder(kind: str, folder: str | os.PathLike[str], *, fine_tune: bool = False,
+                 count_tokens: Callable[[str], int] | None = None) -> DataReport:
     """Check ``folder`` as training data for ``kind`` ("text", "image" or "music"; for text it
     may be one file); ``fine_tune``: adapters on a built-in model (text), which needs far less
-    text."""
+    text; ``count_tokens``: the tokens of a text by the model's tokenizer (text), to fill
+    :attr:`DataReport.train_tokens`."""
     folder = Path(folder).expanduser()
     report = DataReport(kind=kind, folder=folder, fine_tune=fine_tune)
     if not str(folder).strip() or str(folder) == ".":
@@ -138,7 +150,10 @@ def check_folder(kind: str, folder: str | os.PathLike[str], *, fine_tune: bool =
     if not files:
         report.error = f"The folder {folder} is empty."
         return report
-    {"text": _check_text, "image": _check_images, "music": _check_midi}[kind](report, files)
+    if kind == "text":
+        _check_text(report, files, count_tokens)
+    else:
+        {"image": _check_images, "music": _check_midi}[kind](report, files)
     return report
 
 
@@ -158,8 +173,11 @@ def _wrong_type(suffix: str, kind: str) -> str:
     return f"not a supported file type ({suffix or 'no extension'})"
 
 
-def _check_text(report: DataReport, files: list[Path]) -> None:
+def _check_text(report: DataReport, files: list[Path],
+                count_tokens: Callable[[str], int] | None = None) -> None:
     sizes: list[int] = []
+    tokens: list[int] = []
+    counted_bytes = counted_tokens = 0
     machine, sessions = 0, 0           # what the model wrote in Write-room sessions, left out
     for f in files:
         rel, suffix = _rel(report, f), f.suffix.lower()
@@ -180,6 +198,13 @@ def _check_text(report: DataReport, files: list[Path]) -> None:
             report.warnings.append(f"{rel} is not .txt/.md but is UTF-8 text, so it is used too")
         report.usable.append(rel)
         sizes.append(len(text.encode("utf-8")))
+        if count_tokens is not None:   # counted in the first 8 MB; past it, at their rate
+            if counted_bytes < _COUNT_TOKENS_BYTES:
+                tokens.append(count_tokens(text))
+                counted_bytes += sizes[-1]
+                counted_tokens += tokens[-1]
+            else:
+                tokens.append(round(sizes[-1] * counted_tokens / counted_bytes))
     report.data_bytes = sum(sizes)
     n = len(report.usable)
     if n >= 10:
@@ -187,10 +212,12 @@ def _check_text(report: DataReport, files: list[Path]) -> None:
         report.train_count, report.heldout_count = n - len(held), len(held)
         report.heldout_note = "every 20th file"
         report.heldout_bytes = sum(sizes[i] for i in held)
+        report.train_tokens = sum(tokens) - sum(tokens[i] for i in held) if tokens else 0
     elif n:
         report.train_count = report.heldout_count = n
         report.heldout_note = "the last 10% of each file"
         report.heldout_bytes = report.data_bytes // 10
+        report.train_tokens = round(0.9 * sum(tokens))
     if len(report.warnings) > 5:
         extra = len(report.warnings) - 5
         report.warnings = report.warnings[:5] + [f"... and {extra} more such files"]

@@ -522,3 +522,24 @@ def test_other_programs_documents_are_skipped_with_what_to_do(tmp_path):
     assert read_text_file(package / "Data" / "note.txt")[0] is None   # the trainer's reader too
     with pytest.raises(DataError, match="Google Docs link"):
         load_document(link)
+
+
+def test_the_data_check_counts_training_tokens_as_the_split_does(tmp_path, monkeypatch):
+    """``count_tokens`` (the base's tokenizer in the room; words here) gives the training
+    part's tokens: every file but each 20th from ten files on, 90 % of each file below ten;
+    past the counting budget, the rest at the rate measured."""
+    from desktop_app.core import train_data_check
+    from desktop_app.core.train_data_check import check_folder
+    words = lambda text: len(text.split())   # noqa: E731
+    for i in range(12):
+        (tmp_path / f"{i:02d}.txt").write_text("word " * (100 + i), encoding="utf-8")
+    report = check_folder("text", tmp_path, fine_tune=True, count_tokens=words)
+    assert report.train_tokens == sum(100 + i for i in range(12)) - 111   # file 11 held out
+    assert check_folder("text", tmp_path / "00.txt", fine_tune=True,
+                        count_tokens=words).train_tokens == 90
+    assert check_folder("text", tmp_path, fine_tune=True).train_tokens == 0
+    monkeypatch.setattr(train_data_check, "_COUNT_TOKENS_BYTES", 1000)   # two files counted
+    counted = []
+    report = check_folder("text", tmp_path, fine_tune=True,
+                          count_tokens=lambda t: counted.append(t) or words(t))
+    assert len(counted) == 2 and report.train_tokens == sum(100 + i for i in range(11))

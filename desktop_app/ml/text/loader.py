@@ -239,6 +239,22 @@ def estimate_bytes(headers: list[dict[str, Any]], precision: str) -> int:
     return int(n * 1.1) + (64 << 20)
 
 
+def load_text_tokenizer(path: str | Path) -> TextTokenizer:
+    """The tokenizer of the model at ``path`` (a GGUF file, a folder holding one, or a Hugging
+    Face folder), without its weights: to count a text's tokens as the model will see them."""
+    from desktop_app.core.model_registry import folder_gguf
+    from desktop_app.ml.text.gguf_file import GGUFFile
+    from desktop_app.ml.text.gguf_loader import is_gguf
+    from desktop_app.ml.text.gguf_tokenizer import tokenizer_from_gguf
+
+    path = Path(path)
+    if path.is_dir() and not (path / "config.json").is_file():
+        path = folder_gguf(path) or path
+    if is_gguf(path):
+        return tokenizer_from_gguf(GGUFFile(path))[0]
+    return TextTokenizer.from_folder(path)
+
+
 def load_text_model(folder: str | Path, *, precision: str = "fp32",
                     progress: ProgressFn | None = None, check_memory: bool = True,
                     available_bytes: int | None = None,

@@ -114,10 +114,10 @@ class TrainPanel(DataCheckMixin, ProgressMixin, RoomPanel):
         self._update_preview()
 
     def _on_start_from_changed(self) -> None:
-        """Fine-tuning and training from scratch need different amounts of text: re-check."""
-        _, _, lora = self._start_from()
+        """Fine-tuning and training from scratch need different amounts of text, and another
+        base another count of tokens: re-check."""
         self._apply_defaults()
-        if self.report is not None and self.report.fine_tune != lora:
+        if self.report is not None and self._check_key != self._check_args():
             self.check_data_in_background()
         self._update_preview()
 
@@ -137,7 +137,8 @@ class TrainPanel(DataCheckMixin, ProgressMixin, RoomPanel):
         report = self.report
         if lora:
             checked = report is not None and report.ok and report.fine_tune
-            steps = (P.lora_steps_for(report.data_bytes - report.heldout_bytes) if checked
+            steps = (P.lora_steps_for(report.data_bytes - report.heldout_bytes,
+                                      report.train_tokens) if checked
                      else P.LORA_DEFAULT_STEPS)
         else:
             steps = P.PRESETS[self.kind()][size].default_steps if size else 1000

@@ -63,7 +63,8 @@ LORA_TOKENS_PER_S = {True: 210.0, False: 70.0}     # by "the CPU multiplies bf16
 LORA_REFERENCE_PARAMETERS = 134_515_008
 LORA_DEFAULT_STEPS = 40          # until the data check has measured the text
 #: SmolLM2's tokenizer on English prose: 4.07 bytes a token (Eight Cousins, 356,822 bytes in
-#: 87,701 tokens); the room sizes the steps from the checked text's bytes with it.
+#: 87,701 tokens); the room sizes the steps from the checked text's bytes with it until the
+#: background check has counted the tokens with the base's own tokenizer.
 LORA_BYTES_PER_TOKEN = 4.07
 #: A fine-tune's time limit in the room unless the person sets another (``--max-minutes``):
 #: with a novel's worth of text the command's four passes would take an hour on one core.
@@ -139,10 +140,11 @@ def _cpu_has_bf16() -> bool:   # read once: the estimate is redrawn at every key
     return cpu_has_bf16()
 
 
-def lora_steps_for(train_bytes: int) -> int:
+def lora_steps_for(train_bytes: int, train_tokens: int = 0) -> int:
     """The command's own default for this much training text: about four passes over it
-    (``train_text_lora.default_steps``), from its size in bytes."""
-    return default_steps(round(train_bytes / LORA_BYTES_PER_TOKEN), LORA_TOKENS_PER_STEP)
+    (``train_text_lora.default_steps``), from its tokens when counted, else its bytes."""
+    tokens = train_tokens or round(train_bytes / LORA_BYTES_PER_TOKEN)
+    return default_steps(tokens, LORA_TOKENS_PER_STEP)
 
 
 def command_args(kind: str, size: str | None, *, data: str | None, out: str, steps: int,

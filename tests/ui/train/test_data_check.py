@@ -41,6 +41,9 @@ def test_mixed_text_folder_counts_usable_and_skipped_with_reasons(tmp_path):
                        "photo.png": "an image, not text"}
     assert r.ok and r.train_count == 3 and r.heldout_count == 3
     assert "last 10% of each file" in r.summary() and "3 skipped" in r.summary()
+    (tmp_path / "blank2.txt").write_text("\n")
+    assert "4 skipped: empty (2 files); " in check_folder("text", tmp_path).summary()
+    (tmp_path / "blank2.txt").unlink()
     assert r.summary().startswith("3 usable text files, ")
     (tmp_path / "one").mkdir()
     (tmp_path / "one" / "a.txt").write_text("word " * 2000)

@@ -79,9 +79,9 @@ def test_the_data_check_runs_off_the_gui_thread(panel, qtbot, tmp_path, monkeypa
     seen = []
     import desktop_app.ui.train.data_check as panel_module
 
-    def spy(kind, folder, fine_tune=False):
+    def spy(kind, folder, fine_tune=False, count_tokens=None):
         seen.append(threading.current_thread() is threading.main_thread())
-        return check_folder(kind, folder, fine_tune=fine_tune)
+        return check_folder(kind, folder, fine_tune=fine_tune, count_tokens=count_tokens)
 
     monkeypatch.setattr(panel_module, "check_folder", spy)
     panel.dataFolderEdit.setText(str(_folder(tmp_path, "mine", 30_000)))
@@ -92,7 +92,7 @@ def test_the_data_check_runs_off_the_gui_thread(panel, qtbot, tmp_path, monkeypa
     assert seen == [False] and "1 usable text file," in panel.dataCheckLabel.text()
     # a result for a folder that is no longer chosen is dropped
     panel.dataFolderEdit.setText(str(_folder(tmp_path, "other", 500)))
-    panel._on_check_done((("text", "/nowhere", False), panel._check_serial), panel.report)
+    panel._on_check_done((("text", "/nowhere", False, None), panel._check_serial), panel.report)
     assert "1 usable text file," in panel.dataCheckLabel.text()
 
 
@@ -243,3 +243,34 @@ def test_one_manuscript_file_is_the_data_of_a_fine_tune(panel, tmp_path, monkeyp
     # the next browse starts in the file's folder
     panel.browse_file()
     assert seen[-1] == str(folder)
+
+
+GERMAN = ("Als Gregor Samsa eines Morgens aus unruhigen Träumen erwachte, fand er sich in seinem "
+          "Bett zu einem ungeheueren Ungeziefer verwandelt. Er lag auf seinem panzerartig harten "
+          "Rücken und sah, wenn er den Kopf ein wenig hob, seinen gewölbten, braunen Bauch.\n\n")
+
+
+def test_a_fine_tunes_steps_come_from_the_tokens_the_base_reads(panel, qtbot, tmp_path):
+    """The background check counts the training text's tokens with the base's own tokenizer
+    (the built-in SmolLM2's, here): German takes far more tokens a byte than the English rate
+    the room assumed, so the room offered about half the command's own default steps."""
+    from desktop_app.commands.train_text_lora import default_steps
+    from desktop_app.ml.text.adapter import resolve_model
+    from desktop_app.ml.text.loader import load_text_tokenizer
+    panel.set_fine_tune_models([_writer(tmp_path)])
+    folder = tmp_path / "roman"
+    folder.mkdir()
+    text = GERMAN * 400                                            # 97 kB
+    (folder / "kapitel.txt").write_text(text, encoding="utf-8")
+    panel.dataFolderEdit.setText(str(folder))
+    panel.check_data_in_background()
+    qtbot.waitUntil(lambda: panel.report is not None and panel.report.train_tokens > 0,
+                    timeout=60_000)
+    panel.wait_for_checks()
+    report = panel.report
+    tokens = len(load_text_tokenizer(resolve_model(P.BUILTIN_WRITER)).encode(
+        text, add_special_tokens=False))
+    assert report.train_tokens == round(0.9 * tokens)
+    by_bytes = P.lora_steps_for(report.data_bytes - report.heldout_bytes)
+    assert panel.stepsSpin.value() == default_steps(report.train_tokens, 1024) > 1.4 * by_bytes
+    assert f"{report.train_tokens:,} tokens to train on" in panel.dataCheckLabel.text()
