@@ -57,7 +57,8 @@ _FOREIGN = {".gdoc": f"a Google Docs link, not the document (it is online): {_EX
             ".pages": f"an Apple Pages document (not readable here): {_EXPORT}",
             ".numbers": "an Apple Numbers spreadsheet, not text",
             ".key": "a Keynote presentation or a key, not text",
-            ".gsheet": "a Google Sheets link, not text", ".gslides": "a Google Slides link, not text"}
+            ".gsheet": "a Google Sheets link, not text",
+            ".gslides": "a Google Slides link, not text"}
 
 
 def foreign_document(path: Path) -> str:

@@ -5,8 +5,9 @@ A mixin of :class:`~desktop_app.ui.train.panel.TrainPanel` (GUI thread). Only th
 check's result is shown (a serial number and the (kind, folder, fine-tune?, base) key drop
 older ones); for a fine-tune the background check also counts the training text's tokens with
 the base model's tokenizer, so the room's default steps are the command's (a German or Chinese
-text takes 1.6-2.4 times the tokens a byte of English does); a passing check clears the red "too little text" message an earlier Start left, and
-Start is enabled exactly when the check passes. The last folder that passed, per kind, is kept
+text takes 1.6-2.4 times the tokens a byte of English does). A passing check clears the red
+"too little text" message an earlier Start left, and Start is enabled exactly when the check
+passes. The last folder that passed, per kind, is kept
 in the settings and offered again after a restart (a writer adds a chapter and trains again).
 """
 
