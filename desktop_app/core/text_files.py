@@ -63,8 +63,11 @@ _FOREIGN = {".gdoc": f"a Google Docs link, not the document (it is online): {_EX
 
 def foreign_document(path: Path) -> str:
     """Why a file of another writing program is skipped ("" if it is not one): a ``.gdoc``
-    or ``.pages`` file, or a file inside a ``.pages`` package folder."""
+    or ``.pages`` file, a file inside a ``.pages`` package folder, or Word's ``~$`` lock
+    file (162 bytes that are not a zip: "not a readable Word document" before)."""
     path = Path(path)
+    if path.name.startswith("~$"):   # "~$apter 1.docx": Word's owner file while it is open
+        return "Word's lock file for a document open in Word, not the document"
     if reason := _FOREIGN.get(path.suffix.lower()):
         return reason
     if any(folder.suffix.lower() == ".pages" for folder in path.parents):

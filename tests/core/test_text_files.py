@@ -509,6 +509,7 @@ def test_other_programs_documents_are_skipped_with_what_to_do(tmp_path):
     link = tmp_path / "Draft two.gdoc"
     link.write_text('{"url": "https://docs.google.com/open?id=x", "doc_id": "x"}')
     (tmp_path / "Old.pages").write_bytes(b"PK\x03\x04" + b"\0" * 100)
+    (tmp_path / "~$apter.docx").write_bytes(b"\x05Writer" + b"\0" * 155)   # Word has it open
     package = tmp_path / "Novel.pages"
     (package / "Data").mkdir(parents=True)
     (package / "Index.zip").write_bytes(b"PK\x03\x04")
@@ -516,7 +517,9 @@ def test_other_programs_documents_are_skipped_with_what_to_do(tmp_path):
     report = check_folder("text", tmp_path, fine_tune=True)
     assert report.usable == ["chapter.txt"]
     skipped = dict(report.skipped)
-    assert set(skipped) == {"Draft two.gdoc", "Old.pages", "Novel.pages"}   # the folder: once
+    assert set(skipped) == {"Draft two.gdoc", "Old.pages", "Novel.pages",   # the folder: once
+                            "~$apter.docx"}
+    assert "open in Word" in skipped["~$apter.docx"]
     assert "Google Docs link" in skipped["Draft two.gdoc"] and ".docx" in skipped["Old.pages"]
     assert skipped["Novel.pages"] == skipped["Old.pages"]
     assert read_text_file(package / "Data" / "note.txt")[0] is None   # the trainer's reader too

@@ -433,3 +433,30 @@ def test_a_capped_held_out_is_what_the_run_scores_and_the_card_says(base_dir, tm
     card = (tmp_path / "adapter" / "MODEL_CARD.md").read_text(encoding="utf-8")
     assert f"Each evaluation scored {len(scored.read_bytes()):,} of the " \
            f"{len(held_out.encode()):,} held-out bytes" in card
+
+
+def test_the_lower_blocks_output_is_cached_only_when_there_are_lower_blocks():
+    """With adapters on the top blocks, the frozen blocks below run once per window and are
+    cached; with adapters on every block the "lower blocks" are the embedding lookup, cheaper
+    to redo than to keep (160 kB of German held 290 MB of cached rows). The loss is the same
+    either way."""
+    import numpy as np
+
+    from desktop_app.ml.text.train_data import TokenWindows
+    from desktop_app.ml.training.lora_task import LoRATextTask
+
+    tokens = np.random.default_rng(0).integers(0, 50, 400)
+    losses = []
+    for layers in (0, 1):                                    # 0: every block
+        task = LoRATextTask(Path("tiny"), "tiny", {"num_hidden_layers": 2, "hidden_size": 32},
+                            None, TokenWindows(tokens, 24), [], rank=4, alpha=8, bf16=False,
+                            data_fingerprint="x", sample_prompt="", lora_layers=layers,
+                            base_model=_tiny_llama())
+        torch.manual_seed(3)
+        model = task.build_model()
+        batch = task.train_batch(torch.Generator().manual_seed(1), 4, 0, 1)
+        losses.append(float(task.loss(model, batch).detach()))
+        assert task._cache_ok == (layers == 1)
+        assert len(task._cache) == (len(set(batch[0].tolist())) if layers == 1 else 0)
+    # B = 0 at the start: both are the base's loss on the same windows, cached or not
+    assert losses[0] == pytest.approx(losses[1], rel=1e-6) and np.isfinite(losses[0])
