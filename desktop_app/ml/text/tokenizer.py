@@ -18,6 +18,9 @@ from desktop_app.core.untrusted import read_json
 REPLACEMENT = "\ufffd"
 #: JSON side files of a model folder (configs, index, tokenizer_config with its templates).
 MAX_JSON_FILE = 64 * 1024 * 1024
+#: tokenizer.json / vocab.json / merges.txt at most (the largest real ones, Gemma's and other
+#: 256k-token vocabularies, are 17-35 MB)
+MAX_TOKENIZER_FILE = 128 * 1024 * 1024
 
 
 class TextTokenizer:
@@ -38,12 +41,15 @@ class TextTokenizer:
             folder / "tokenizer_config.json").is_file() else {}
         path = folder / "tokenizer.json"
         if path.is_file():
+            _check_size(path, MAX_TOKENIZER_FILE)
             try:
                 tok = Tokenizer.from_file(str(path))
             except Exception as exc:  # tokenizers raises plain Exception on bad files
                 raise ModelLoadError(f"cannot read {path}: {exc}; the file may be truncated or "
                                      f"from a newer tokenizers version") from None
         elif (folder / "vocab.json").is_file() and (folder / "merges.txt").is_file():
+            for name in ("vocab.json", "merges.txt"):
+                _check_size(folder / name, MAX_TOKENIZER_FILE)
             tok = _bpe_from_vocab_merges(folder)
         else:
             raise ModelLoadError(f"{path} is missing: a text model folder needs its tokenizer "
@@ -114,6 +120,18 @@ def _token_str(value) -> str | None:
     if isinstance(value, dict):  # {"content": "<s>", "lstrip": false, ...}
         value = value.get("content")
     return value if isinstance(value, str) else None
+
+
+def _check_size(path: Path, limit: int) -> None:
+    """Refuse a tokenizer file larger than any real one before the Rust parser reads it whole
+    (it would take memory in proportion, and a model folder is untrusted)."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise ModelLoadError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if size > limit:
+        raise ModelLoadError(f"{path} is {size / 2**20:,.0f} MB, larger than any tokenizer "
+                             f"(at most {limit >> 20} MB): not a tokenizer file")
 
 
 def _read_json(path: Path) -> dict:

@@ -50,6 +50,22 @@ def test_corrupt_tokenizer_names_the_file(tmp_path):
         TextTokenizer.from_folder(tmp_path)
 
 
+def test_a_tokenizer_file_larger_than_any_real_one_is_refused_unread(tmp_path, monkeypatch):
+    """A model folder is untrusted: the Rust parser would read a multi-GB tokenizer.json
+    whole; the size is checked first (a sparse file: nothing is written)."""
+    from desktop_app.ml.text import tokenizer as tokenizer_module
+    with open(tmp_path / "tokenizer.json", "wb") as fh:
+        fh.truncate(tokenizer_module.MAX_TOKENIZER_FILE + 1)
+    with pytest.raises(ModelLoadError, match="larger than any tokenizer"):
+        TextTokenizer.from_folder(tmp_path)
+    (tmp_path / "tokenizer.json").unlink()
+    (tmp_path / "merges.txt").write_text("#version: 0.2\n")
+    with open(tmp_path / "vocab.json", "wb") as fh:
+        fh.truncate(tokenizer_module.MAX_TOKENIZER_FILE + 1)
+    with pytest.raises(ModelLoadError, match="vocab.json is 128 MB"):
+        TextTokenizer.from_folder(tmp_path)
+
+
 def test_vocab_and_merges_folder(tmp_path):
     """GPT-2's original tokenizer files (vocab.json + merges.txt) work without tokenizer.json."""
     from tokenizers import ByteLevelBPETokenizer
