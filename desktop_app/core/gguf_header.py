@@ -26,6 +26,14 @@ PACKAGED_GGUF = {
 }
 _SCALAR = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}  # type -> bytes
 _STRING, _ARRAY = 8, 9
+#: Strings (and nested arrays) in a GGUF's metadata arrays, at most. The largest real
+#: vocabularies hold ~410k (Llama 3: 128k tokens + 280k merges); the ``gguf`` package's reader
+#: spends ~13 s a million on them (57 s on a 32 MB file of 4 M empty strings), so a file over
+#: this is refused before that reader opens it (:class:`~desktop_app.ml.text.gguf_file.GGUFFile`).
+MAX_METADATA_STRINGS = 1 << 20
+#: Metadata keys and tensors, at most (real files: under 100 keys, a few thousand tensors;
+#: the reader spends microseconds on each, and a hostile header could name millions)
+MAX_KEYS, MAX_TENSORS = 10_000, 100_000
 
 
 @dataclass(frozen=True)
@@ -64,6 +72,7 @@ def packaged_name(path: Path) -> str | None:
 class _Reader:
     def __init__(self, data: bytes) -> None:
         self.data, self.pos = data, 0
+        self.items = 0            # strings and arrays inside metadata arrays, so far
 
     def take(self, n: int) -> bytes:
         if n < 0 or self.pos + n > len(self.data):
@@ -91,6 +100,11 @@ class _Reader:
             if etype in _SCALAR:
                 self.take(_SCALAR[etype] * count)
             else:
+                self.items += count
+                if self.items > MAX_METADATA_STRINGS:
+                    raise ValueError(f"more than {MAX_METADATA_STRINGS:,} strings in its "
+                                     f"metadata, where a vocabulary holds a few hundred "
+                                     f"thousand")
                 for _ in range(count):
                     self.skip_value(etype)
         elif vtype in _SCALAR:
@@ -110,8 +124,9 @@ def read_summary(path: Path, max_header: int = 64 << 20) -> GGUFSummary:
     if version not in (2, 3):
         raise ValueError(f"GGUF version {version} is not supported")
     n_tensors, n_kv = r.u64(), r.u64()
-    if n_tensors > len(data) or n_kv > len(data):
-        raise ValueError("impossible tensor or key counts")
+    if n_tensors > min(len(data), MAX_TENSORS) or n_kv > min(len(data), MAX_KEYS):
+        raise ValueError(f"impossible tensor or key counts ({n_tensors:,} tensors, "
+                         f"{n_kv:,} keys)")
     arch = name = ""
     context = None
     for _ in range(n_kv):

@@ -39,6 +39,7 @@ from typing import Any, Callable
 import numpy as np
 
 from desktop_app.core.errors import ModelLoadError
+from desktop_app.core.gguf_header import read_summary
 
 GGUF_MAGIC = b"GGUF"
 #: llama-family architecture names (general.architecture) and how they map to HF model_type.
@@ -128,6 +129,12 @@ class GGUFFile:
         report = progress or (lambda f, m: None)
         self.size = _check_magic(self.path)
         report(0.0, f"Reading {self.path.name}")
+        try:   # counts first, by a walker bounded by the bytes (75 ms for SmolLM2): gguf's
+            read_summary(self.path)   # reader decodes every string, a minute for a hostile 4 M
+        except ValueError as exc:
+            raise ModelLoadError(f"{self.path.name} is not a readable GGUF file ({exc})") from None
+        except OSError as exc:
+            raise ModelLoadError(f"cannot read {self.path}: {exc.strerror or exc}") from None
         try:
             from gguf import GGUFReader
 

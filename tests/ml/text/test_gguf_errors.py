@@ -125,3 +125,39 @@ def test_a_files_tokenizer_is_built_once_and_again_when_the_file_changes(tmp_pat
     again = load_text_model(path, precision="fp32").tokenizer
     assert again is not first
     gguf_tokenizer.prepare(tmp_path / "missing.gguf")  # nothing there: the load will say so
+
+
+def _header(n_tensors: int, keys: list[bytes]) -> bytes:
+    import struct
+    return b"GGUF" + struct.pack("<IQQ", 3, n_tensors, len(keys)) + b"".join(keys)
+
+
+def _string_key(name: bytes, value: bytes) -> bytes:
+    import struct
+    return struct.pack("<Q", len(name)) + name + struct.pack("<IQ", 8, len(value)) + value
+
+
+@pytest.mark.parametrize("case,words", [
+    ("strings", "more than 1,048,576 strings"),
+    ("keys", "impossible tensor or key counts"),
+    ("tensors", "impossible tensor or key counts"),
+])
+def test_a_header_that_would_keep_the_reader_busy_is_refused_at_once(tmp_path, capsys, case,
+                                                                       words):
+    """gguf's reader decodes every metadata string in Python (a 32 MB file of 4 M empty
+    strings kept it 57 s): the counts are checked first, by a walker that stops at the bound."""
+    import struct
+    arch = _string_key(b"general.architecture", b"llama")
+    if case == "strings":
+        count = (1 << 20) + 1
+        name = b"tokenizer.ggml.merges"
+        data = _header(0, [arch, struct.pack("<Q", len(name)) + name
+                           + struct.pack("<IIQ", 9, 8, count) + bytes(8 * count)])
+    elif case == "keys":    # 200,000 one-byte keys: each a few microseconds in the reader
+        key = struct.pack("<Q", 1) + b"k" + struct.pack("<I", 0) + b"\0"
+        data = _header(0, [arch] + [key] * 200_000)
+    else:
+        data = _header(10**6, [arch]) + bytes(64)
+    path = tmp_path / f"{case}.gguf"
+    path.write_bytes(data)
+    _refused(path, capsys, words)   # the walker's words: the reader never opened the file
