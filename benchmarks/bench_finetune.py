@@ -17,8 +17,9 @@ Usage:
    rule and default context (2,048) of ``reverie eval text``) for the base and for the adapter
    folder, and with transformers + ``peft.PeftModel.from_pretrained(base, adapter)`` on the
    same GGUF/HF base.
-5. The adapter merged into the weights at load (Reverie's way) vs applied on the fly: load
-   time and greedy decode tokens/s.
+5. The ways to run base + adapter — float32 merged at load, float32 LoRA layers on the fly,
+   the packed base with the adapter on the fly (``auto``, the Write room's default), merged
+   then requantized to int4 — with load time, greedy decode tokens/s and held-out bits/byte.
 The machine is shared: the load average is printed with every figure.
 """
 
@@ -120,19 +121,25 @@ def throughput(base: Path, train_text: str, steps: int = 4) -> list[tuple[str, i
     return rows
 
 
-def adapter_speed(adapter: Path, tokens: int = 64) -> None:
-    """Merged at load (what Reverie does) vs adapters applied on the fly: load time and
-    decode tokens/s (greedy, float32, the engine's own ``Generation``)."""
+def adapter_speed(adapter: Path, heldout: str, tokens: int = 64) -> None:
+    """The ways to run base + adapter: load time, decode tokens/s (greedy, the engine's own
+    ``Generation``, eager) and held-out bits per byte. float32 merged at load (``reverie eval
+    text``'s reference), float32 with LoRA layers on the fly, the packed base at its own
+    precision with the adapter on the fly (``auto``: the Write room's default), and merged then
+    requantized to int4 (what ``--precision int4`` did before the on-the-fly path)."""
     import torch
 
     from desktop_app.core.sampling import SamplerSettings
     from desktop_app.ml import checkpoints as ck
     from desktop_app.ml.text import lora
     from desktop_app.ml.text.adapter import base_of, load_adapter_model
+    from desktop_app.ml.text.bpe import EOT_ID
     from desktop_app.ml.text.generate import Generation, prompt_ids
     from desktop_app.ml.text.loader import load_text_model
+    from desktop_app.ml.text.quant import quantize_model
+    from desktop_app.ml.training.text_eval import bits_per_byte
 
-    def on_the_fly():
+    def lora_layers():
         lm = load_text_model(base_of(adapter), precision="fp32")
         cfg = lora.read_adapter_config(adapter)
         lora.apply_lora(lm.model, cfg["r"], cfg["lora_alpha"],
@@ -144,8 +151,16 @@ def adapter_speed(adapter: Path, tokens: int = 64) -> None:
                     getattr(m, part).weight.copy_(state[f"{lora.PEFT_PREFIX}{name}.{part}.weight"])
         return lm
 
-    for label, make in (("merged at load", lambda: load_adapter_model(adapter)),
-                        ("on the fly", on_the_fly)):
+    def requantized():
+        lm = load_adapter_model(adapter, precision="fp32")
+        quantize_model(lm.model, lm.arch, bits=4)
+        return lm
+
+    for label, make in (("fp32, merged at load", lambda: load_adapter_model(adapter)),
+                        ("fp32, LoRA layers on the fly", lora_layers),
+                        ("auto: the packed base + the adapter on the fly",
+                         lambda: load_adapter_model(adapter, precision="auto")),
+                        ("merged, then requantized to int4", requantized)):
         t0 = time.perf_counter()
         lm = make()
         loaded = time.perf_counter() - t0
@@ -154,8 +169,10 @@ def adapter_speed(adapter: Path, tokens: int = 64) -> None:
         with torch.no_grad():
             Generation(lm, ids, settings, max_tokens=8).run()  # warm-up
             res = Generation(lm, ids, settings, max_tokens=tokens).run()[0]
+            bpb = bits_per_byte(lm.model, lm.tokenizer.tok, [heldout], EVAL_CONTEXT,
+                                bos_id=EOT_ID, batch=1, check_roundtrip=False).bits_per_byte
         print(f"  {label}: load {loaded:.2f} s, decode {res.generated_tokens_per_s:.1f} "
-              f"tokens/s ({load()})", flush=True)
+              f"tokens/s, held-out {bpb:.4f} bits/byte ({load()})", flush=True)
         del lm
 
 
@@ -259,8 +276,8 @@ def main() -> int:
           f"Reverie vs peft on the adapter: {abs(ra - pa) / pa * 100:.2f} % apart (target < 2 %)")
     print(f"peak memory of the training process: {peak:.2f} GiB (target < 3 GB)")
     if not args.skip_throughput:
-        print("adapter at load: merged into the base weights vs applied on the fly:")
-        adapter_speed(out)
+        print("base + adapter, the ways to run them:")
+        adapter_speed(out, heldout)
     return 0
 
 

@@ -5,10 +5,14 @@ An adapter folder (PEFT's format, written by ``reverie train text --lora``) hold
 base as Reverie finds it: a model name (``smollm2-135m-instruct``), or a path (absolute, or
 relative to the adapter folder) to a model folder or ``.gguf`` file.
 
-Merged at load, not applied on the fly: ``W + (alpha/r) B A`` is added once to the float32
-base weights (about 0.1 s for a 135M model), after which decoding costs exactly what the base
-costs, at any precision (bf16 and int8 are made from the merged weights). Applying the 210
-small products on the fly would add work to every token (see ``benchmarks/bench_finetune.py``).
+At fp32 and bf16 the adapter is merged at load: ``W + (alpha/r) B A`` is added once to the
+float32 base weights (about 0.1 s for a 135M model), after which decoding costs exactly what
+the base costs. At int4 and int8 (and at "auto" for a quantized GGUF base, the Write room's
+default) the base keeps its packed weights and the adapter is applied on the fly
+(:class:`~desktop_app.ml.text.lora.LowRankAdded`, one pair of small products per fused
+projection): merged and requantized, the weights lose most of what the fine-tune learned, and
+the packed base decodes about twice as fast as the float32 merge (``benchmarks/
+bench_finetune.py``).
 """
 
 from __future__ import annotations
@@ -62,13 +66,25 @@ def load_adapter_model(folder: Path, *, precision: str = "fp32", progress=None,
     folder = Path(folder)
     base = base_of(folder)
     report = progress or (lambda f, m: None)
-    lm = loader.load_text_model(base, precision="fp32", progress=progress,
-                                check_memory=check_memory, available_bytes=available_bytes)
+    if precision == "auto":   # the base's own: a Q4 GGUF runs int4, a float folder fp32
+        from desktop_app.ml.text.gguf_loader import is_gguf
+        from desktop_app.ml.text.int4_gguf import auto_precision
+        from desktop_app.ml.text.gguf_file import GGUFFile
+        precision = auto_precision(GGUFFile(base)) if is_gguf(base) else "fp32"
+    quantized = precision in ("int4", "int8")
+    # a quantized base keeps its packed weights and gets the adapter on the fly: merged and
+    # requantized, the weights lose most of what the fine-tune learned (lora.LowRankAdded)
+    lm = loader.load_text_model(base, precision=precision if quantized else "fp32",
+                                progress=progress, check_memory=check_memory,
+                                available_bytes=available_bytes)
     if lm.arch != "llama":
         raise ModelLoadError(f"the adapter {folder.name} needs a Llama-family base")
     report(0.97, f"Applying the adapter {folder.name}")
-    lora.merge_adapter_into(lm.model, folder)
-    convert_precision(lm.model, lm.arch, precision)
+    if quantized:
+        lora.add_adapter_on_the_fly(lm.model, folder)
+    else:
+        lora.merge_adapter_into(lm.model, folder)
+        convert_precision(lm.model, lm.arch, precision)
     # named after the adapter folder (messages and `reverie eval text` then say which model
     # was scored: the base's name would read as the base's figure)
     return dataclasses.replace(
@@ -76,8 +92,9 @@ def load_adapter_model(folder: Path, *, precision: str = "fp32", progress=None,
         weight_files=[*lm.weight_files, folder / lora.WEIGHTS_FILE])
 
 
-def convert_precision(model, arch: str, precision: str) -> None:
-    """Turn float32 weights into ``precision`` the way the loader does at load time."""
+def convert_precision(model, arch: str, precision: str, notice=None) -> None:
+    """Turn float32 weights into ``precision`` the way the loader does at load time
+    (``notice``: one line when the int4 kernel is missing and int8 is used)."""
     from desktop_app.ml.text.loader import PRECISIONS, _decode_layout
     from desktop_app.ml.text.ops import weight_for_decode
     from desktop_app.ml.text.quant import quantize_model
@@ -90,8 +107,8 @@ def convert_precision(model, arch: str, precision: str) -> None:
             for name, p in model.named_parameters():
                 t = p.data.to(torch.bfloat16)
                 p.data = weight_for_decode(t) if _decode_layout(arch, name, tied) else t
-    elif precision == "int8":
-        quantize_model(model, arch)
+    elif precision in ("int8", "int4"):   # int4 was ignored here: the model stayed float32
+        quantize_model(model, arch, bits=8 if precision == "int8" else 4, notice=notice)
 
 
 def merge_to_folder(adapter_dir: Path, out_dir: Path) -> Path:

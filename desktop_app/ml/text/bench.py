@@ -32,6 +32,11 @@ def weight_bytes_per_token(folder: Path, precision: str = "fp32") -> int:
     from desktop_app.core.model_registry import read_safetensors_header
     from desktop_app.ml.text.loader import find_weight_files
 
+    from desktop_app.ml.text import adapter, lora
+    if adapter.is_adapter(folder):   # its base's weights; on the fly, the adapter's too
+        base_bytes = weight_bytes_per_token(adapter.base_of(Path(folder)), precision)
+        merged = precision in ("fp32", "bf16")
+        return base_bytes + (0 if merged else (Path(folder) / lora.WEIGHTS_FILE).stat().st_size)
     if Path(folder).is_file():
         from desktop_app.ml.text.gguf_file import GGUFFile
 

@@ -271,15 +271,18 @@ def load_text_model(folder: str | Path, *, precision: str = "fp32",
         return load_gguf_model(folder, precision=precision, progress=progress,
                                check_memory=check_memory, available_bytes=available_bytes,
                                name=name, notice=notice)
+    if (folder / "adapter_config.json").is_file():  # a LoRA adapter: its base + the adapter
+        if precision not in (*PRECISIONS, "auto"):   # (auto: the base's own)
+            raise ModelLoadError(f"unknown precision {precision!r}; choose "
+                                 f"{', '.join(PRECISIONS)}")
+        from desktop_app.ml.text.adapter import load_adapter_model
+        return load_adapter_model(folder, precision=precision, progress=progress,
+                                  check_memory=check_memory, available_bytes=available_bytes)
     if precision == "auto":  # the folder's own (fp32 unless its config says 16-bit)
         cfg_path = folder / "config.json"
         precision = folder_precision(_read_json(cfg_path)) if cfg_path.is_file() else "fp32"
     if precision not in PRECISIONS:
         raise ModelLoadError(f"unknown precision {precision!r}; choose {', '.join(PRECISIONS)}")
-    if (folder / "adapter_config.json").is_file():  # a LoRA adapter: its base + the adapter
-        from desktop_app.ml.text.adapter import load_adapter_model
-        return load_adapter_model(folder, precision=precision, progress=progress,
-                                  check_memory=check_memory, available_bytes=available_bytes)
     if not folder.is_dir():
         raise ModelLoadError(f"model folder {folder} does not exist")
     if not (folder / "config.json").is_file():

@@ -177,13 +177,9 @@ def read_adapter_config(folder: Path) -> dict:
     return cfg
 
 
-@torch.no_grad()
-def merge_adapter_into(model: nn.Module, folder: Path) -> int:
-    """Add a saved adapter's update to ``model``'s projection weights in place (W += s B A).
-
-    Works on a plain (not LoRA-wrapped) model; returns how many projections changed.
-    Every tensor is checked by name and shape before any weight changes.
-    """
+def read_adapter_pairs(folder: Path) -> tuple[float, dict[str, dict[str, torch.Tensor]]]:
+    """(scaling, {module name: {"lora_A": A, "lora_B": B}}) of a saved adapter (shapes are
+    checked by the caller against the model they go into)."""
     folder = Path(folder)
     cfg = read_adapter_config(folder)
     scaling = float(cfg["lora_alpha"]) / int(cfg["r"])
@@ -200,6 +196,24 @@ def merge_adapter_into(model: nn.Module, folder: Path) -> int:
                     pairs.setdefault(name[: -len(suffix)], {})[part] = t
     if not pairs:
         raise ModelLoadError(f"{path} holds no LoRA weights")
+    return scaling, pairs
+
+
+def _misfit(mod_name: str, a, b, shape) -> ModelLoadError:
+    return ModelLoadError(f"the adapter's {mod_name} does not fit the base model "
+                          f"(shapes {None if a is None else list(a.shape)} and "
+                          f"{None if b is None else list(b.shape)} for a weight of "
+                          f"{None if shape is None else list(shape)})")
+
+
+@torch.no_grad()
+def merge_adapter_into(model: nn.Module, folder: Path) -> int:
+    """Add a saved adapter's update to ``model``'s projection weights in place (W += s B A).
+
+    Works on a plain (not LoRA-wrapped) model; returns how many projections changed.
+    Every tensor is checked by name and shape before any weight changes.
+    """
+    scaling, pairs = read_adapter_pairs(folder)
     plan = []
     for mod_name, ab in sorted(pairs.items()):
         try:
@@ -211,11 +225,92 @@ def merge_adapter_into(model: nn.Module, folder: Path) -> int:
         w = getattr(module, "weight", None)
         if a is None or b is None or w is None or a.dim() != 2 or b.dim() != 2 \
                 or a.shape[0] != b.shape[1] or (b.shape[0], a.shape[1]) != tuple(w.shape):
-            raise ModelLoadError(f"the adapter's {mod_name} does not fit the base model "
-                                 f"(shapes {None if a is None else list(a.shape)} and "
-                                 f"{None if b is None else list(b.shape)} for a weight of "
-                                 f"{None if w is None else list(w.shape)})")
+            raise _misfit(mod_name, a, b, None if w is None else w.shape)
         plan.append((w, a, b))
     for w, a, b in plan:
         w.copy_((w.float() + (b.float() @ a.float()) * scaling).to(w.dtype))
     return len(plan)
+
+
+class LowRankAdded(nn.Module):
+    """``base(x) + x A^T B^T``: an adapter applied on the fly to a projection that cannot take
+    a merged update without losing it — a quantized one (Reverie's int4 packs, int8), whose
+    requantized merged weights lose most of what a fine-tune learned (2.1273 -> 1.8305 bits per
+    byte in float32, 2.0716 merged and requantized to int4; benchmarks/bench_finetune.py).
+    ``base`` may be a fused projection (q|k|v, gate|up): ``A`` stacks the pieces' A matrices
+    and ``B`` is block-diagonal, so one pair of small products serves all of them. The scaling
+    is in ``B``; both stay float32 (the product is a rank-r correction: a few hundred
+    thousand multiply-adds a token)."""
+
+    def __init__(self, base: nn.Module, a: torch.Tensor, b: torch.Tensor) -> None:
+        super().__init__()
+        self.base = base
+        self.register_buffer("lora_A", a.float().contiguous())
+        self.register_buffer("lora_B", b.float().contiguous())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.base(x)
+        low = F.linear(F.linear(x.float(), self.lora_A), self.lora_B)
+        return y + low.to(y.dtype)
+
+
+@torch.no_grad()
+def add_adapter_on_the_fly(model: nn.Module, folder: Path) -> int:
+    """Wrap the projections of a loaded (quantized, maybe fused) Llama ``model`` with
+    :class:`LowRankAdded` for a saved adapter; returns how many projections it covers. Every
+    pair is checked against the model's dimensions before anything changes."""
+    scaling, pairs = read_adapter_pairs(folder)
+    cfg = model.config
+    h, inter = cfg.hidden_size, cfg.intermediate_size
+    qd, kvd = cfg.num_attention_heads * cfg.head_dim, cfg.num_key_value_heads * cfg.head_dim
+    dims = {"q_proj": (qd, h), "k_proj": (kvd, h), "v_proj": (kvd, h), "o_proj": (h, qd),
+            "gate_proj": (inter, h), "up_proj": (inter, h), "down_proj": (h, inter)}
+    known = {f"model.layers.{i}.{part}.{leaf}"
+             for i in range(len(model.model.layers))
+             for part, leaves in (("self_attn", ("q_proj", "k_proj", "v_proj", "o_proj")),
+                                  ("mlp", ("gate_proj", "up_proj", "down_proj")))
+             for leaf in leaves}
+    for mod_name, ab in pairs.items():
+        if mod_name not in known:
+            raise ModelLoadError(f"the adapter names {mod_name!r}, which the base model does "
+                                 f"not have; it was made for another model")
+        a, b = ab.get("lora_A"), ab.get("lora_B")
+        shape = dims[mod_name.rpartition(".")[2]]
+        if a is None or b is None or a.dim() != 2 or b.dim() != 2 \
+                or a.shape[0] != b.shape[1] or (b.shape[0], a.shape[1]) != shape:
+            raise _misfit(mod_name, a, b, shape)
+
+    def wrap(owner: nn.Module, attr: str, prefix: str, leaves: tuple[str, ...]) -> int:
+        got = [pairs.get(prefix + leaf) for leaf in leaves]
+        if getattr(owner, attr, None) is None or not any(got):
+            return 0
+        rows = [dims[leaf][0] for leaf in leaves]
+        ranks = [0 if g is None else g["lora_A"].shape[0] for g in got]
+        a = torch.zeros(sum(ranks), dims[leaves[0]][1])
+        b = torch.zeros(sum(rows), sum(ranks))
+        r0 = o0 = 0
+        for g, r, n in zip(got, ranks, rows):
+            if g is not None:
+                a[r0:r0 + r] = g["lora_A"].float()
+                b[o0:o0 + n, r0:r0 + r] = g["lora_B"].float() * scaling
+            r0, o0 = r0 + r, o0 + n
+        setattr(owner, attr, LowRankAdded(getattr(owner, attr), a, b))
+        return sum(g is not None for g in got)
+
+    covered = 0
+    for i, layer in enumerate(model.model.layers):
+        att, mlp = layer.self_attn, layer.mlp
+        p = f"model.layers.{i}."
+        if att.qkv_proj is not None:
+            covered += wrap(att, "qkv_proj", p + "self_attn.", ("q_proj", "k_proj", "v_proj"))
+        else:
+            for leaf in ("q_proj", "k_proj", "v_proj"):
+                covered += wrap(att, leaf, p + "self_attn.", (leaf,))
+        covered += wrap(att, "o_proj", p + "self_attn.", ("o_proj",))
+        if mlp.gate_up_proj is not None:
+            covered += wrap(mlp, "gate_up_proj", p + "mlp.", ("gate_proj", "up_proj"))
+        else:
+            for leaf in ("gate_proj", "up_proj"):
+                covered += wrap(mlp, leaf, p + "mlp.", (leaf,))
+        covered += wrap(mlp, "down_proj", p + "mlp.", ("down_proj",))
+    return covered

@@ -126,6 +126,13 @@ def test_train_text_lora_end_to_end_peft_resume_and_merge(base_dir, tmp_path, ca
     ours = lm.model(ids)
     base_logits = load_text_model(base_dir).model(ids)
     assert not torch.allclose(ours, base_logits, atol=1e-4)  # the adapter changes the model
+    # at int8 the base keeps its packed weights and the adapter runs on the fly: the adapter's
+    # change survives whole (merged and requantized, it was mostly lost on SmolLM2 at int4)
+    q = load_text_model(out, precision="int8")
+    assert any(isinstance(m, lora.LowRankAdded) for m in q.model.modules())
+    change_q = q.model(ids).float() - load_text_model(base_dir, precision="int8").model(ids)
+    assert torch.allclose(change_q, ours - base_logits, atol=0.05 * (ours - base_logits).abs()
+                          .max().item() + 1e-3)
     peft = pytest.importorskip("peft")
     transformers = pytest.importorskip("transformers")
     hf = transformers.LlamaForCausalLM.from_pretrained(str(base_dir)).eval()
@@ -460,3 +467,48 @@ def test_the_lower_blocks_output_is_cached_only_when_there_are_lower_blocks():
         assert len(task._cache) == (len(set(batch[0].tolist())) if layers == 1 else 0)
     # B = 0 at the start: both are the base's loss on the same windows, cached or not
     assert losses[0] == pytest.approx(losses[1], rel=1e-6) and np.isfinite(losses[0])
+
+
+def _fused(model: LlamaForCausalLM) -> LlamaForCausalLM:
+    """q|k|v and gate|up as one projection each, as the quantized loaders build them."""
+    for layer in model.model.layers:
+        att, mlp = layer.self_attn, layer.mlp
+        qkv = torch.nn.Linear(att.q_proj.in_features, sum(
+            p.out_features for p in (att.q_proj, att.k_proj, att.v_proj)), bias=False)
+        qkv.weight.data = torch.cat([att.q_proj.weight, att.k_proj.weight, att.v_proj.weight])
+        att.fuse_qkv(qkv)
+        gu = torch.nn.Linear(mlp.gate_proj.in_features, 2 * mlp.gate_proj.out_features,
+                             bias=False)
+        gu.weight.data = torch.cat([mlp.gate_proj.weight, mlp.up_proj.weight])
+        mlp.fuse_gate_up(gu)
+    return model
+
+
+@pytest.mark.parametrize("layers", [None, [1]])
+def test_an_adapter_on_the_fly_equals_the_merged_one_fused_or_not(tmp_path, layers):
+    """A quantized base keeps its packed (often fused) projections and gets the adapter as
+    LowRankAdded: on float projections, where no quantization blurs the comparison, its
+    output is the merged model's, fused q|k|v and gate|up included, and with adapters on
+    some blocks only."""
+    model = _tiny_llama()
+    lora.apply_lora(model, rank=4, alpha=8, layers=layers)
+    for m in lora.lora_modules(model).values():
+        torch.nn.init.normal_(m.lora_B.weight, std=0.05)
+    lora.save_adapter(model, tmp_path, base="tiny")
+    x = torch.randint(0, 50, (2, 16), generator=torch.Generator().manual_seed(2))
+    merged = _tiny_llama()
+    lora.merge_adapter_into(merged, tmp_path)
+    expected = merged(x).detach()
+    covered = 14 if layers is None else 7
+    for build in (_tiny_llama, lambda: _fused(_tiny_llama())):
+        live = build()
+        assert lora.add_adapter_on_the_fly(live, tmp_path) == covered
+        assert torch.allclose(live(x), expected, atol=1e-5)
+    before = _tiny_llama()(x).detach()
+    assert not torch.allclose(before, expected, atol=1e-3)   # the adapter changes the output
+    wrong = LlamaForCausalLM(LlamaConfig(vocab_size=50, hidden_size=48, intermediate_size=64,
+                                         num_hidden_layers=2, num_attention_heads=4,
+                                         tie_word_embeddings=True))
+    with pytest.raises(Exception, match="does not fit"):
+        lora.add_adapter_on_the_fly(wrong, tmp_path)
+    assert not any(isinstance(m, lora.LowRankAdded) for m in wrong.modules())   # untouched
