@@ -60,23 +60,28 @@ def base_of(folder: Path) -> Path:
 
 def load_adapter_model(folder: Path, *, precision: str = "fp32", progress=None,
                        check_memory: bool = True, available_bytes: int | None = None):
-    """A :class:`~desktop_app.ml.text.loader.LoadedTextModel` of base + adapter (merged)."""
+    """A :class:`~desktop_app.ml.text.loader.LoadedTextModel` of base + adapter: merged at
+    fp32/bf16, on the fly over the packed base at int4/int8 and at "auto" for a quantized
+    base."""
     from desktop_app.ml.text import loader
 
     folder = Path(folder)
     base = base_of(folder)
     report = progress or (lambda f, m: None)
-    if precision == "auto":   # the base's own: a Q4 GGUF runs int4, a float folder fp32
-        from desktop_app.ml.text.gguf_loader import is_gguf
-        from desktop_app.ml.text.int4_gguf import auto_precision
-        from desktop_app.ml.text.gguf_file import GGUFFile
-        precision = auto_precision(GGUFFile(base)) if is_gguf(base) else "fp32"
-    quantized = precision in ("int4", "int8")
+
+    def load(at: str):
+        return loader.load_text_model(base, precision=at, progress=progress,
+                                      check_memory=check_memory, available_bytes=available_bytes)
+
     # a quantized base keeps its packed weights and gets the adapter on the fly: merged and
     # requantized, the weights lose most of what the fine-tune learned (lora.LowRankAdded)
-    lm = loader.load_text_model(base, precision=precision if quantized else "fp32",
-                                progress=progress, check_memory=check_memory,
-                                available_bytes=available_bytes)
+    float_target = precision in ("fp32", "bf16")
+    lm = load("fp32" if float_target else precision)
+    if not float_target:          # "auto" resolved: the base's own (int4 for a Q4 GGUF)
+        precision = lm.precision
+    quantized = precision in ("int4", "int8")
+    if not quantized and lm.precision != "fp32":   # a 16-bit base: merged in float32 first
+        lm = load("fp32")
     if lm.arch != "llama":
         raise ModelLoadError(f"the adapter {folder.name} needs a Llama-family base")
     report(0.97, f"Applying the adapter {folder.name}")
