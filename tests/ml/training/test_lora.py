@@ -1,5 +1,6 @@
-"""LoRA fine-tuning: the adapter layer, ``train text --lora`` end to end on a tiny seeded base,
-PEFT's loader on the saved folder, resume, merge, and small-data acceptance/refusal."""
+"""LoRA fine-tuning: ``train text --lora`` end to end on a tiny seeded base, PEFT's loader on
+the saved folder, resume, merge, and small-data acceptance/refusal (the adapter layer alone:
+test_lora_layer.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import torch
 from desktop_app.cli import main
 from desktop_app.ml import checkpoints as ck
 from desktop_app.ml.text import lora
-from desktop_app.ml.text.llama import LlamaConfig, LlamaForCausalLM
+from desktop_app.ml.text.llama import LlamaForCausalLM
 from desktop_app.ml.text.tiny import tiny_llama
 from training_helpers import story, write_corpus
 
@@ -40,52 +41,6 @@ def base_dir(tmp_path_factory):
 
 def _tiny_llama(seed: int = 0) -> LlamaForCausalLM:
     return tiny_llama(seed, kv_heads=2, tie=True)
-
-
-def test_adapters_start_at_the_base_and_only_they_learn():
-    model = _tiny_llama()
-    x = torch.randint(0, 50, (4, 24), generator=torch.Generator().manual_seed(1))
-    before = model(x).detach()
-    frozen = {k: v.clone() for k, v in model.state_dict().items()}
-    trained = lora.apply_lora(model, rank=4, alpha=8)
-    assert trained == sum(p.numel() for n, p in model.named_parameters() if "lora_" in n) > 0
-    assert all(p.requires_grad == ("lora_" in n) for n, p in model.named_parameters())
-    assert torch.allclose(model(x), before, atol=1e-6)  # B = 0: the very same model
-    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-2)
-    losses = []
-    for _ in range(30):
-        logits = model(x[:, :-1])
-        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, 50), x[:, 1:].reshape(-1))
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(float(loss.detach()))
-    assert losses[-1] < losses[0] - 0.2
-    for name, value in model.state_dict().items():
-        if "lora_" not in name:
-            assert torch.equal(value, frozen[name]), name
-    names = set(lora.adapter_state(model))
-    assert "base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight" in names
-    assert "base_model.model.model.layers.1.mlp.down_proj.lora_B.weight" in names
-    assert len(names) == 2 * 7 * 2
-
-
-def test_merge_equals_applying_on_the_fly(tmp_path):
-    model = _tiny_llama()
-    lora.apply_lora(model, rank=4, alpha=8)
-    for m in lora.lora_modules(model).values():
-        torch.nn.init.normal_(m.lora_B.weight, std=0.05)
-    x = torch.randint(0, 50, (2, 16), generator=torch.Generator().manual_seed(2))
-    expected = model(x).detach()
-    lora.save_adapter(model, tmp_path, base="tiny")
-    plain = _tiny_llama()
-    assert lora.merge_adapter_into(plain, tmp_path) == 14
-    assert torch.allclose(plain(x), expected, atol=1e-5)
-    wrong = LlamaForCausalLM(LlamaConfig(vocab_size=50, hidden_size=48, intermediate_size=64,
-                                         num_hidden_layers=2, num_attention_heads=4,
-                                         tie_word_embeddings=True))
-    with pytest.raises(Exception, match="does not fit"):
-        lora.merge_adapter_into(wrong, tmp_path)
 
 
 def test_train_text_lora_end_to_end_peft_resume_and_merge(base_dir, tmp_path, capsys):
@@ -230,23 +185,6 @@ def test_a_full_fine_tune_says_where_it_starts(base_dir, tmp_path, capsys):
     start = next(e for e in _json_lines(capsys.readouterr().out) if e["kind"] == "start")
     assert "fine-tuning all weights of" in start["message"]
     assert "from scratch" not in start["message"]
-
-
-def test_adapters_on_upper_blocks_only_are_saved_as_peft_layers_to_transform(tmp_path):
-    model = _tiny_llama()
-    n = lora.apply_lora(model, 4, 8, layers=[1])
-    names = set(lora.lora_modules(model))
-    assert names and all(lora.layer_index(k) == 1 for k in names)
-    assert n == sum(m.lora_A.weight.numel() + m.lora_B.weight.numel()
-                    for m in lora.lora_modules(model).values())
-    lora.save_adapter(model, tmp_path, base="tiny")
-    cfg = json.loads((tmp_path / lora.CONFIG_FILE).read_text())
-    assert cfg["layers_to_transform"] == [1] and cfg["layers_pattern"] == "layers"
-    full = _tiny_llama()
-    lora.apply_lora(full, 4, 8)
-    lora.save_adapter(full, tmp_path / "all", base="tiny")
-    assert json.loads((tmp_path / "all" / lora.CONFIG_FILE).read_text())[
-        "layers_to_transform"] is None
 
 
 def _wrapped_story(seed: int, sentences: int, width: int = 60) -> str:
@@ -467,48 +405,3 @@ def test_the_lower_blocks_output_is_cached_only_when_there_are_lower_blocks():
         assert len(task._cache) == (len(set(batch[0].tolist())) if layers == 1 else 0)
     # B = 0 at the start: both are the base's loss on the same windows, cached or not
     assert losses[0] == pytest.approx(losses[1], rel=1e-6) and np.isfinite(losses[0])
-
-
-def _fused(model: LlamaForCausalLM) -> LlamaForCausalLM:
-    """q|k|v and gate|up as one projection each, as the quantized loaders build them."""
-    for layer in model.model.layers:
-        att, mlp = layer.self_attn, layer.mlp
-        qkv = torch.nn.Linear(att.q_proj.in_features, sum(
-            p.out_features for p in (att.q_proj, att.k_proj, att.v_proj)), bias=False)
-        qkv.weight.data = torch.cat([att.q_proj.weight, att.k_proj.weight, att.v_proj.weight])
-        att.fuse_qkv(qkv)
-        gu = torch.nn.Linear(mlp.gate_proj.in_features, 2 * mlp.gate_proj.out_features,
-                             bias=False)
-        gu.weight.data = torch.cat([mlp.gate_proj.weight, mlp.up_proj.weight])
-        mlp.fuse_gate_up(gu)
-    return model
-
-
-@pytest.mark.parametrize("layers", [None, [1]])
-def test_an_adapter_on_the_fly_equals_the_merged_one_fused_or_not(tmp_path, layers):
-    """A quantized base keeps its packed (often fused) projections and gets the adapter as
-    LowRankAdded: on float projections, where no quantization blurs the comparison, its
-    output is the merged model's, fused q|k|v and gate|up included, and with adapters on
-    some blocks only."""
-    model = _tiny_llama()
-    lora.apply_lora(model, rank=4, alpha=8, layers=layers)
-    for m in lora.lora_modules(model).values():
-        torch.nn.init.normal_(m.lora_B.weight, std=0.05)
-    lora.save_adapter(model, tmp_path, base="tiny")
-    x = torch.randint(0, 50, (2, 16), generator=torch.Generator().manual_seed(2))
-    merged = _tiny_llama()
-    lora.merge_adapter_into(merged, tmp_path)
-    expected = merged(x).detach()
-    covered = 14 if layers is None else 7
-    for build in (_tiny_llama, lambda: _fused(_tiny_llama())):
-        live = build()
-        assert lora.add_adapter_on_the_fly(live, tmp_path) == covered
-        assert torch.allclose(live(x), expected, atol=1e-5)
-    before = _tiny_llama()(x).detach()
-    assert not torch.allclose(before, expected, atol=1e-3)   # the adapter changes the output
-    wrong = LlamaForCausalLM(LlamaConfig(vocab_size=50, hidden_size=48, intermediate_size=64,
-                                         num_hidden_layers=2, num_attention_heads=4,
-                                         tie_word_embeddings=True))
-    with pytest.raises(Exception, match="does not fit"):
-        lora.add_adapter_on_the_fly(wrong, tmp_path)
-    assert not any(isinstance(m, lora.LowRankAdded) for m in wrong.modules())   # untouched
