@@ -26,19 +26,19 @@ from desktop_app.commands import options as opt
 from desktop_app.commands.text_source import add_model_arguments, local_model, server_spec
 from desktop_app.core.errors import ReverieError, UsageError
 from desktop_app.core.scrivener import scrivener_skip
-from desktop_app.core.text_files import DOCUMENT_SUFFIXES, SESSION_SUFFIXES, WRITING_FORMATS, \
-    read_text_file
+from desktop_app.core.text_files import WRITING_FORMATS, WRITING_SUFFIXES, read_text_file
 
 DEFAULT_CONTEXT = 2048
 MAX_FILES, MAX_BYTES = 10_000, 64 << 20  # bounds on what one evaluation reads
-SUFFIXES = (".txt", ".md", ".text", ".markdown", *DOCUMENT_SUFFIXES, *SESSION_SUFFIXES)
+SUFFIXES = WRITING_SUFFIXES
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", type=opt.text, nargs="+", required=True, metavar="FILE_OR_DIR",
-                        help="UTF-8 text files, Word .docx or .doc, OpenDocument .odt, .rtf or "
-                             ".epub files (their words), Reverie sessions (your words in them), "
-                             "or folders of them (searched recursively)")
+                        help="UTF-8 text files, Word .docx or .doc, OpenDocument .odt, .rtf, "
+                             ".epub, web pages (.html) or Final Draft .fdx scripts (their "
+                             "words), Reverie sessions (your words in them), or folders of them "
+                             "(searched recursively)")
     parser.add_argument("--context", type=opt.int_in(16, 1_048_576), default=None, metavar="N",
                         help=f"tokens each window sees (default: {DEFAULT_CONTEXT} or the "
                              f"model's limit if smaller); the window moves by N/2")

@@ -37,8 +37,9 @@ from desktop_app.core.paths import WRITING_MODEL
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", nargs="+", type=opt.existing_path, required=True, metavar="DIR_OR_FILE",
                    help="folders (searched recursively) and/or files: UTF-8 text, Word .docx or "
-                        ".doc, OpenDocument .odt, .rtf or .epub (their words), Reverie "
-                        "sessions (your words in them, not the model's)")
+                        ".doc, OpenDocument .odt, .rtf, .epub, web pages (.html) or Final Draft "
+                        ".fdx scripts (their words), Reverie sessions (your words in them, not "
+                        "the model's)")
     p.add_argument("--val-list", type=opt.existing_file, metavar="FILE",
                    help="file listing held-out files, one per line (default: every 20th file, "
                         "or the last 10%% of each file when there are fewer than 10)")

@@ -115,15 +115,15 @@ def _record_from_json(item: Any, source: str, index: int) -> GenerationRecord:
 
 
 def is_imported(path: str | Path) -> bool:
-    """A Word, OpenDocument, RTF or EPUB file: opened as its words, never saved back over (Reverie
-    would write plain text into a file the word processor owns)."""
+    """A Word, OpenDocument, RTF, EPUB, HTML or Final Draft file: opened as its words, never
+    saved back over (Reverie would write plain text into a file its program owns)."""
     return Path(path).suffix.lower() in DOCUMENT_SUFFIXES
 
 
 def load_document(path: str | Path) -> WritingSession:
-    """Open a ``.reverie`` session, a ``.txt`` / ``.md`` file (UTF-8), or the words of a
-    ``.docx`` / ``.doc`` / ``.odt`` / ``.rtf`` / ``.epub`` (:mod:`desktop_app.core.text_files`, bounded
-    like training data)."""
+    """Open a ``.reverie`` session, a plain-text file (UTF-8), or the words of a document
+    (``.docx``, ``.doc``, ``.odt``, ``.rtf``, ``.epub``, ``.html``, ``.fdx``:
+    :mod:`desktop_app.core.text_files`, bounded like training data)."""
     path = Path(path)
     if foreign := foreign_document(path):   # a Google Docs link, a Pages file: what to do
         raise DataError(f"{path.name}: {foreign}")
@@ -151,7 +151,7 @@ def load_document(path: str | Path) -> WritingSession:
 
 def save_document(session: WritingSession, path: str | Path) -> None:
     """Save atomically: ``.reverie`` keeps the history; any other suffix saves the text only
-    (except ``.docx`` / ``.doc`` / ``.odt`` / ``.rtf`` / ``.epub``: plain text under that name would not
+    (except a document's suffix, ``.docx`` to ``.fdx``: plain text under that name would not
     open where those files open)."""
     path = Path(path)
     if is_imported(path):

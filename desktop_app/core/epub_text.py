@@ -3,10 +3,10 @@ paragraph.
 
 An author's published books and most public-domain e-books come as EPUB: a zip with a
 ``META-INF/container.xml`` that names the package file (OPF), whose manifest and spine list
-the chapters in reading order. Each chapter is parsed with expat as a stream: the text of
-block elements (``p``, headings, list items, table cells, ``div``...) becomes paragraphs,
-``br`` a line break, whitespace is collapsed as a browser would, and the head, scripts,
-styles, navigation, asides, footnote references and page-break markers are left out.
+the chapters in reading order. Each chapter is parsed with expat and read as
+:mod:`desktop_app.core.html_text` reads a web page: the text of block elements becomes
+paragraphs, and the head, scripts, styles, navigation, asides, footnote references and
+page-break markers are left out.
 
 Bounded like the other documents (:mod:`desktop_app.core.text_files` passes the limits): at
 most so many zip entries, the small XML files read to 4 MB, every chapter together to the
@@ -19,19 +19,15 @@ from __future__ import annotations
 
 import html.entities
 import posixpath
-import re
 import zipfile
 from pathlib import Path
 from urllib.parse import unquote
 from xml.parsers import expat
 
+from desktop_app.core.bounded_zip import TooLarge, member_chunks
+from desktop_app.core.html_text import Paragraphs
+
 _SMALL_XML = 4 << 20                   # container.xml and the package file
-_WHITESPACE = re.compile(r"[ \t\n\r\f]+")        # HTML's whitespace: a no-break space stays
-_BLOCKS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "dt", "dd", "blockquote", "pre",
-           "td", "th", "caption", "figcaption", "div", "address", "section", "article",
-           "body"}
-_LEFT_OUT = {"head", "script", "style", "nav", "aside", "title", "svg", "math"}
-_LEFT_OUT_TYPES = {"noteref", "footnote", "endnote", "rearnote", "pagebreak", "toc"}
 _EPUB_TYPE = "http://www.idpf.org/2007/ops}type"
 _CHAPTER_TYPES = {"application/xhtml+xml", "text/html", "application/x-dtbook+xml"}
 
@@ -69,14 +65,11 @@ def _read(archive: zipfile.ZipFile, name: str, limit: int, *, missing_ok: bool =
         if missing_ok:
             return b""
         raise ValueError(f"not an EPUB book (no {name[:80]} inside)") from None
-    if info.file_size > limit:
-        raise ValueError(f"EPUB book too large ({name[:80]} would pass the limit of the "
-                         f"text markup read)")
-    with archive.open(info) as stream:   # the declared size may lie: read one byte more
-        data = stream.read(limit + 1)
-    if len(data) > limit:
-        raise ValueError("EPUB book too large (its text markup passes the limit)")
-    return data
+    try:
+        return b"".join(member_chunks(archive, info, limit))
+    except TooLarge:
+        raise ValueError("EPUB book too large (its text markup passes the limit of what is "
+                         "read)") from None
 
 
 def _parser(*, html_entities: bool = False) -> expat.XMLParserType:
@@ -141,55 +134,30 @@ def _fail(reason: str):
 
 
 class _Chapter:
-    """One XHTML chapter's paragraphs (text of block elements, whitespace collapsed)."""
+    """One XHTML chapter's paragraphs, parsed with expat into :class:`html_text.Paragraphs`."""
 
     def __init__(self) -> None:
-        self.paragraphs: list[str] = []
-        self._open: list[list[tuple[str, bool]]] = []   # pieces: (text, kept as it is?)
-        self._left_out = 0
-        self._pre = 0
+        self._paragraphs = Paragraphs()
 
     def parse(self, data: bytes) -> list[str]:
         parser = _parser(html_entities=True)
         parser.StartElementHandler = self._start
         parser.EndElementHandler = self._end
-        parser.CharacterDataHandler = self._text
+        parser.CharacterDataHandler = self._paragraphs.text
         parser.SkippedEntityHandler = self._entity
         parser.buffer_text = True
         parser.Parse(data, True)
-        return self.paragraphs
+        return self._paragraphs.close()
 
     def _start(self, name: str, attrs: dict) -> None:
-        local = name.rsplit("}", 1)[-1].lower()
-        kinds = set(attrs.get(_EPUB_TYPE, "").split())
-        if self._left_out or local in _LEFT_OUT or kinds & _LEFT_OUT_TYPES:
-            self._left_out += 1
-        elif local in _BLOCKS:
-            if self._open and any(t.strip() for t, _ in self._open[-1]):
-                self._flush(self._open[-1])    # text before a nested block comes first
-                self._open[-1] = []
-            self._open.append([])
-            self._pre += local == "pre"
-        elif local == "br" and self._open:
-            self._open[-1].append(("\n", True))
+        if _EPUB_TYPE in attrs:
+            attrs["epub:type"] = attrs[_EPUB_TYPE]
+        self._paragraphs.start(name.rsplit("}", 1)[-1].lower(), attrs)
 
     def _end(self, name: str) -> None:
-        local = name.rsplit("}", 1)[-1].lower()
-        if self._left_out:
-            self._left_out -= 1
-        elif local in _BLOCKS and self._open:
-            self._flush(self._open.pop())
-            self._pre -= local == "pre"
-
-    def _flush(self, pieces: list[tuple[str, bool]]) -> None:
-        text = "".join(t if kept else _WHITESPACE.sub(" ", t) for t, kept in pieces)
-        self.paragraphs.append("\n".join(line.strip() for line in text.split("\n")))
-
-    def _text(self, data: str) -> None:
-        if self._open and not self._left_out:
-            self._open[-1].append((data, self._pre > 0))
+        self._paragraphs.end(name.rsplit("}", 1)[-1].lower())
 
     def _entity(self, name: str, _is_parameter: bool) -> None:
         code = html.entities.name2codepoint.get(name)
         if code is not None:
-            self._text(chr(code))
+            self._paragraphs.text(chr(code))

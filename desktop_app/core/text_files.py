@@ -1,4 +1,4 @@
-"""A writer's files as plain text: UTF-8 text, Word ``.docx``, OpenDocument ``.odt``, RTF, EPUB.
+"""A writer's files as plain text: UTF-8 text, Word, OpenDocument, RTF, EPUB, HTML, Final Draft.
 
 One reader for everything that takes "your writing": the Train room's data check, the
 trainers' corpus (:func:`desktop_app.ml.text.train_data.load_corpus`) and ``reverie eval
@@ -6,8 +6,9 @@ text``, so that what the check counts is what training reads and what the evalua
 Writers keep their work in word processors far more often than in ``.txt`` files; a ``.docx``
 or ``.odt`` is a zip archive whose body is one XML file, and the words are read from it here;
 an ``.rtf`` (TextEdit, WordPad, Scrivener's ``content.rtf``) is read by :mod:`.rtf_text`,
-an ``.epub`` book (chapters in reading order) by :mod:`.epub_text` and an older Word 97–2003
-``.doc`` by :mod:`.word97_text`
+an ``.epub`` book (chapters in reading order) by :mod:`.epub_text`, a saved web page or blog
+export by :mod:`.html_text`, a Final Draft ``.fdx`` screenplay by :mod:`.screenplay_text` and an
+older Word 97–2003 ``.doc`` by :mod:`.word97_text`
 (paragraphs become text separated by blank lines, as in plain-text prose; text deleted with
 changes tracked, comments, footnotes, headers and footers are left out: a manuscript back
 from an editor reads as it would with the changes accepted).
@@ -26,21 +27,29 @@ import zipfile
 from pathlib import Path
 from xml.parsers import expat
 
+from desktop_app.core.bounded_zip import TooLarge, member_chunks
 from desktop_app.core.epub_text import epub_paragraphs
+from desktop_app.core.html_text import html_paragraphs
 from desktop_app.core.rtf_text import rtf_paragraphs
+from desktop_app.core.screenplay_text import fdx_paragraphs
 from desktop_app.core.word97_text import word97_paragraphs
 
-#: Plain-text files a writer keeps (any other UTF-8 file is read too, with a warning).
-TEXT_SUFFIXES = (".txt", ".md")
-#: Documents whose words are read (the XML body of a zip, RTF, an EPUB's chapters); they are
-#: never saved over (core/documents.py).
-DOCUMENT_SUFFIXES = (".docx", ".doc", ".odt", ".rtf", ".epub")
+#: Plain-text files a writer keeps (any other UTF-8 file is read too, with a warning); a
+#: ``.fountain`` screenplay is plain text by design.
+TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".text", ".fountain")
+#: Documents whose words are read (the XML body of a zip, RTF, an EPUB's chapters, a web
+#: page's blocks, a Final Draft script's paragraphs); they are never saved over
+#: (core/documents.py).
+DOCUMENT_SUFFIXES = (".docx", ".doc", ".odt", ".rtf", ".epub", ".html", ".htm", ".xhtml",
+                     ".fdx")
 #: The Write room's own sessions: read as the draft, without the passages the model wrote.
 SESSION_SUFFIXES = (".reverie",)
 #: Every suffix the readers look for in a folder.
 WRITING_SUFFIXES = TEXT_SUFFIXES + DOCUMENT_SUFFIXES + SESSION_SUFFIXES
 #: The same, as the messages say it.
-WRITING_FORMATS = ", ".join(WRITING_SUFFIXES[:-1]) + " or " + WRITING_SUFFIXES[-1]
+WRITING_FORMATS = ("UTF-8 text (.txt, .md, .fountain), Word .docx or .doc, OpenDocument .odt, "
+                   ".rtf, .epub, web pages (.html), Final Draft .fdx or Reverie sessions "
+                   "(.reverie)")
 #: A file larger than this is not read (a novel is ~1 MB; a video in the folder is not text).
 MAX_FILE_BYTES = 256 << 20
 #: The decompressed XML body of a document read at most (a 1,000-page manuscript is ~20 MB).
@@ -77,9 +86,10 @@ def foreign_document(path: Path) -> str:
 
 _BODY = {".docx": "word/document.xml", ".odt": "content.xml"}
 _KIND = {".docx": "Word document", ".doc": "Word 97–2003 document", ".odt": "OpenDocument text",
-         ".rtf": "RTF document", ".epub": "EPUB book"}
+         ".rtf": "RTF document", ".epub": "EPUB book", ".html": "web page", ".htm": "web page",
+         ".xhtml": "web page", ".fdx": "Final Draft script"}
 _A_KIND = {".docx": "a Word document", ".doc": "a Word 97–2003 document",
-           ".odt": "an OpenDocument text", ".rtf": "an RTF file", ".epub": "an EPUB book"}
+           ".odt": "an OpenDocument text"}
 
 
 class _Unreadable(Exception):
@@ -167,16 +177,24 @@ def read_session_text(path: Path) -> tuple[str | None, str, int]:
 
 
 def document_text(path: Path, suffix: str) -> str:
-    """The words of a ``.docx``, ``.doc``, ``.odt``, ``.rtf`` or ``.epub`` file; raises
+    """The words of a document (one of :data:`DOCUMENT_SUFFIXES`); raises
     :class:`_Unreadable` with a reason."""
-    if suffix in (".rtf", ".epub", ".doc"):
+    if suffix not in _BODY:
         try:
             if suffix == ".rtf" or (suffix == ".doc" and _is_rtf(path)):
                 return _joined(rtf_paragraphs(path.read_bytes()))
             if suffix == ".doc":
                 return _joined(word97_paragraphs(path))
-            return _joined(epub_paragraphs(path, max_bytes=MAX_XML_BYTES,
-                                           max_members=_MAX_MEMBERS))
+            if suffix == ".epub":
+                return _joined(epub_paragraphs(path, max_bytes=MAX_XML_BYTES,
+                                               max_members=_MAX_MEMBERS))
+            if path.stat().st_size > MAX_XML_BYTES:   # markup: a script, a page is far less
+                raise _Unreadable(f"{_KIND[suffix]} too large ({path.stat().st_size >> 20:,} "
+                                  f"MB; at most {MAX_XML_BYTES >> 20} MB)")
+            if suffix == ".fdx":
+                with path.open("rb") as stream:
+                    return _joined(fdx_paragraphs(iter(lambda: stream.read(1 << 20), b"")))
+            return _joined(html_paragraphs(path.read_bytes()))
         except ValueError as exc:
             raise _Unreadable(str(exc)) from None
         except OSError as exc:
@@ -191,20 +209,13 @@ def document_text(path: Path, suffix: str) -> str:
                 member = archive.getinfo(_BODY[suffix])
             except KeyError:
                 raise _Unreadable(f"not {a_kind} (no {_BODY[suffix]} inside)") from None
-            if member.file_size > MAX_XML_BYTES:
-                raise _Unreadable(f"{kind} too large ({member.file_size >> 20:,} MB of text "
-                                  f"markup; at most {MAX_XML_BYTES >> 20} MB)")
-            read = 0
-            with archive.open(member) as stream:  # the declared size may lie: count
-                while chunk := stream.read(1 << 20):
-                    read += len(chunk)
-                    if read > MAX_XML_BYTES:
-                        raise _Unreadable(f"{kind} too large (over {MAX_XML_BYTES >> 20} MB "
-                                          f"of text markup)")
-                    words.feed(chunk)
+            for chunk in member_chunks(archive, member, MAX_XML_BYTES):
+                words.feed(chunk)
             words.feed(b"", final=True)
     except _Unreadable:
         raise
+    except TooLarge as exc:
+        raise _Unreadable(f"{kind} too large ({exc} of text markup)") from None
     except expat.ExpatError as exc:
         raise _Unreadable(f"not a readable {kind} (bad XML: {expat.ErrorString(exc.code)})")
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError,

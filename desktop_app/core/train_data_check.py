@@ -195,7 +195,8 @@ def _check_text(report: DataReport, files: list[Path],
             report.skipped.append((rel, reason))
             continue
         if suffix not in WRITING_SUFFIXES:
-            report.warnings.append(f"{rel} is not .txt/.md but is UTF-8 text, so it is used too")
+            report.warnings.append(f"{rel} is not a known writing format (.txt, .md, .docx…) "
+                                   f"but is UTF-8 text, so it is used as it is")
         report.usable.append(rel)
         sizes.append(len(text.encode("utf-8")))
         if count_tokens is not None:   # counted in the first 8 MB; past it, at their rate

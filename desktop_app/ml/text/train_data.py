@@ -186,7 +186,7 @@ def load_corpus(inputs: list[str | Path], val_list: str | Path | None = None, *,
                         f"give a folder of UTF-8 text files or the files themselves")
     corpus = TextCorpus()
     docs: list[tuple[Path, str]] = []
-    for f in files:   # .txt/.md, .docx, .odt, .rtf; bounded (core/text_files.py)
+    for f in files:   # text, documents, sessions; bounded (core/text_files.py)
         skip = scrivener_skip(f)   # a Scrivener project: its manuscript only
         text, reason = (None, skip) if skip else read_text_file(f)
         if text is None:

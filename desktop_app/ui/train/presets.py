@@ -84,7 +84,7 @@ TIME_LIMIT_KINDS = ("text", "image")
 UNITS = {"text": "tokens/s", "image": "images/s", "music": "tokens/s"}
 #: What the folder field asks for, by kind (core/text_files.py reads documents as their words).
 DATA_HINTS = {"text": "a folder or a file of your writing: .txt, .md, .docx, .doc, .odt, .rtf, "
-                      ".epub, .reverie",
+                      ".epub, .html, .fdx, .reverie",
               "image": "a folder of pictures: PNG, JPEG, WebP…",
               "music": "a folder of melodies: .mid files"}
 

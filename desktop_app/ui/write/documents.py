@@ -23,7 +23,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 from desktop_app.core.documents import (SESSION_SUFFIX, GenerationRecord, WritingSession,
                                         is_imported, load_document, save_document)
 from desktop_app.core.errors import ReverieError
-from desktop_app.core.text_files import DOCUMENT_SUFFIXES
+from desktop_app.core.text_files import DOCUMENT_SUFFIXES, TEXT_SUFFIXES
 from desktop_app.ui.autosave import AutosaveController, Policy
 from desktop_app.ui.write.layout import WriteWidgets
 
@@ -31,8 +31,9 @@ log = logging.getLogger(__name__)
 FILE_FILTERS = ("Reverie session, keeps the generation history (*.reverie);;"
                 "Plain text (*.txt);;Markdown (*.md)")
 _IMPORTED = " ".join(f"*{s}" for s in DOCUMENT_SUFFIXES)
-OPEN_FILTERS = (f"Documents (*.reverie *.txt *.md {_IMPORTED});;Word, OpenDocument, RTF or EPUB, "
-                f"opened as plain text ({_IMPORTED});;All files (*)")
+_TEXT = " ".join(f"*{s}" for s in TEXT_SUFFIXES)
+OPEN_FILTERS = (f"Documents (*.reverie {_TEXT} {_IMPORTED});;Word, OpenDocument, RTF, EPUB, web "
+                f"pages or Final Draft, opened as plain text ({_IMPORTED});;All files (*)")
 
 
 class DocumentsMixin(WriteWidgets):
