@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from desktop_app.commands.core_sharing import CoreSharing
 from desktop_app.commands.stop_signal import StopOnSignal
 from desktop_app.commands import options as opt
 from desktop_app.commands.progress import progress_printer
@@ -66,6 +67,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint")
     p.add_argument("--threads", type=opt.THREADS, default=None,
                    help=f"torch CPU threads, 1-{opt.MAX_THREADS}")
+    p.add_argument("--busy-threads", type=opt.THREADS, default=None, metavar="M",
+                   help="threads while the app that started the run is busy (it sends SIGUSR1 "
+                        "then, SIGUSR2 when idle again), and for 10 steps after a step ran "
+                        "three times slower than the best (another program took a core); the "
+                        "Train room passes one less than --threads")
     p.add_argument("--progress", choices=["text", "json"], default="text",
                    help="progress as text, or one JSON object per line (as the other train "
                         "commands; what the Train room reads)")
@@ -173,8 +179,9 @@ def run(args: argparse.Namespace) -> int:
                        beta2=0.99, device="cpu",
                        max_seconds=args.max_minutes * 60.0 if args.max_minutes else 0.0)
     out = Path(args.out)
-    with StopOnSignal() as stop:  # Ctrl+C / SIGTERM (the Train room's Pause): checkpoint, stop
-        result = train(task, tcfg, out, callbacks=[say],
+    # Ctrl+C / SIGTERM (the Train room's Pause): checkpoint, stop; SIGUSR1/2: the app's cores
+    with StopOnSignal() as stop, CoreSharing(args.threads or 1, args.busy_threads) as cores:
+        result = train(task, tcfg, out, callbacks=[say, cores.on_event],
                        resume=args.resume, stop=stop)
     if result.stopped:
         return 1
@@ -220,8 +227,8 @@ def _run_stage(args, data, train_idx, held_idx, say) -> int:
         tcfg.min_lr, tcfg.lr = tcfg.min_lr * args.lr / tcfg.lr, args.lr
     if hasattr(task, "best_dir"):
         task.best_dir = Path(args.out) / "best"
-    with StopOnSignal() as stop:
-        result = train(task, tcfg, Path(args.out), callbacks=[say],
+    with StopOnSignal() as stop, CoreSharing(args.threads or 1, args.busy_threads) as cores:
+        result = train(task, tcfg, Path(args.out), callbacks=[say, cores.on_event],
                        resume=args.resume, stop=stop)
     if result.stopped:
         return 1

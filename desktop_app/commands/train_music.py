@@ -14,6 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from desktop_app.commands.core_sharing import CoreSharing
 from desktop_app.commands.stop_signal import StopOnSignal
 from desktop_app.commands import options as opt
 from desktop_app.commands.progress import progress_printer
@@ -52,6 +53,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=opt.SEED, default=1337)
     p.add_argument("--threads", type=opt.THREADS, default=None,
                    help=f"torch CPU threads, 1-{opt.MAX_THREADS}")
+    p.add_argument("--busy-threads", type=opt.THREADS, default=None, metavar="M",
+                   help="threads while the app that started the run is busy (it sends SIGUSR1 "
+                        "then, SIGUSR2 when idle again), and for 10 steps after a step ran "
+                        "three times slower than the best (another program took a core); the "
+                        "Train room passes one less than --threads")
     p.add_argument("--calibrate-tunes", type=opt.int_in(0, 1000), default=24,
                    help="melody model: tunes per mode for the soft mode prior's calibration "
                         "after training (0: none; default 24)")
@@ -110,8 +116,9 @@ def run(args: argparse.Namespace) -> int:
                        eval_every=args.eval_every, checkpoint_every=args.checkpoint_every,
                        log_every=args.log_every, sample_every=args.sample_every,
                        seed=args.seed, device="cpu")
-    with StopOnSignal() as stop:
-        result = train(task, tcfg, out, callbacks=[progress_printer(args.progress)], stop=stop,
+    with StopOnSignal() as stop, CoreSharing(args.threads, args.busy_threads) as cores:
+        result = train(task, tcfg, out, callbacks=[progress_printer(args.progress),
+                                                   cores.on_event], stop=stop,
                        resume=args.resume)
     if result.stopped:
         print(f"reverie: stopped at step {result.step}; continue with --resume", file=sys.stderr)

@@ -26,6 +26,7 @@ import hashlib
 import sys
 from pathlib import Path
 
+from desktop_app.commands.core_sharing import CoreSharing
 from desktop_app.commands.stop_signal import StopOnSignal
 from desktop_app.commands.train_text_lora import LORA_ALPHA, LORA_RANK
 from desktop_app.commands import options as opt
@@ -101,6 +102,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", type=opt.device, default=None, help="cpu or cuda (default: cuda if available)")
     p.add_argument("--threads", type=opt.THREADS, default=None,
                    help=f"torch CPU threads, 1-{opt.MAX_THREADS}")
+    p.add_argument("--busy-threads", type=opt.THREADS, default=None, metavar="M",
+                   help="threads while the app that started the run is busy (it sends SIGUSR1 "
+                        "then, SIGUSR2 when idle again), and for 10 steps after a step ran "
+                        "three times slower than the best (another program took a core); the "
+                        "Train room passes one less than --threads")
     p.add_argument("--resume", action="store_true",
                    help="continue the run in --out (starts fresh if it has no checkpoint)")
     p.add_argument("--progress", choices=["text", "json"], default="text")
@@ -255,9 +261,9 @@ def run(args: argparse.Namespace) -> int:
         bf16=args.bf16 and not args.bf16_off, device=args.device,
         patience=args.patience or 0,
         max_seconds=(args.max_minutes or 0) * 60)
-    with StopOnSignal() as stop:
-        result = train(task, cfg, out, callbacks=[progress_printer(args.progress)] if info.is_main
-                       else [], stop=stop, resume=args.resume)
+    with StopOnSignal() as stop, CoreSharing(args.threads, args.busy_threads) as cores:
+        result = train(task, cfg, out, callbacks=[progress_printer(args.progress), cores.on_event]
+                       if info.is_main else [], stop=stop, resume=args.resume)
     if result.stopped:
         if info.is_main:
             print(f"reverie: stopped at step {result.step}; continue with the same command "

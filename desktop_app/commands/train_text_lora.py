@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 from desktop_app.commands.eval_text import DEFAULT_CONTEXT as EVAL_CONTEXT
+from desktop_app.commands.core_sharing import CoreSharing
 from desktop_app.commands.stop_signal import StopOnSignal
 from desktop_app.commands.progress import note, progress_printer
 from desktop_app.core.errors import UsageError
@@ -203,8 +204,9 @@ def run_lora(args: argparse.Namespace) -> int:
         patience=3 if args.patience is None else args.patience,
         max_seconds=(args.max_minutes or 0) * 60)
     events: list = []
-    with StopOnSignal() as stop:
-        result = train(task, cfg, out, callbacks=[progress_printer(args.progress), events.append],
+    with StopOnSignal() as stop, CoreSharing(args.threads, args.busy_threads) as cores:
+        result = train(task, cfg, out, callbacks=[progress_printer(args.progress), events.append,
+                                                  cores.on_event],
                        stop=stop, resume=args.resume)
     if result.stopped:
         print(f"reverie: stopped at step {result.step}; continue with the same command plus "

@@ -82,6 +82,8 @@ class TrainPanel(DataCheckMixin, ProgressMixin, RoomPanel):
         self.process.progress.connect(self._on_process_progress)
         self.process.log_line.connect(self.logView.appendPlainText)
         self.process.finished.connect(self._on_process_finished)
+        # a run uses every core while the app is idle and gives one back while it works
+        self.engine.busy_changed.connect(self.process.set_app_busy)
 
     # -- choices -----------------------------------------------------------------------------
 

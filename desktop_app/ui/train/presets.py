@@ -53,7 +53,8 @@ PRESETS: dict[str, dict[str, Preset]] = {
 #: LoRA fine-tuning of a built-in writing model (``train text --lora``): tokens per step (the
 #: command's default two windows of 512) and the training rate measured for SmolLM2-135M with
 #: ``benchmarks/bench_finetune.py``: the command's default adapters (every block, rank 32,
-#: recomputed in backward), one thread (the room gives the run all cores but one), on the
+#: recomputed in backward), one thread (the least the room's run uses: it takes every core
+#: while the app is idle, so on an idle machine it is faster than estimated), on the
 #: quiet 2-core machine (2026-12-07): 253 tokens/s with bf16 products (a CPU with AVX512-BF16
 #: or AMX), 82 in float32 (any other CPU, where the command turns bf16 off), each taken down
 #: a little for the app and whatever else shares the CPU. Other bases scale by their
@@ -117,9 +118,11 @@ def intervals(steps: int) -> dict[str, int]:
             "sample": max(1, steps // 10), "checkpoint": max(1, min(200, steps // 10))}
 
 
-def train_threads() -> int:
-    """Leave one core to the app (and its Write / Compose rooms) while training."""
-    return max(1, (os.cpu_count() or 2) - 1)
+def train_threads() -> tuple[int, int]:
+    """(threads while the app is idle, threads while it works): every core, and one less so
+    the app's generations keep theirs (commands/core_sharing.py; the room sends the signals)."""
+    cores = max(1, os.cpu_count() or 2)
+    return cores, max(1, cores - 1)
 
 
 def lora_eval_seconds(heldout_bytes: int, parameters: int | None) -> float:
@@ -172,7 +175,8 @@ def command_args(kind: str, size: str | None, *, data: str | None, out: str, ste
     args += ["--progress", "json"]
     if kind != "image":          # image training logs and samples at each --eval-every
         args += ["--log-every", str(every["log"]), "--sample-every", str(every["sample"])]
-    args += ["--threads", str(train_threads())]
+    idle, busy = train_threads()
+    args += ["--threads", str(idle)] + (["--busy-threads", str(busy)] if busy < idle else [])
     if max_minutes > 0 and kind in TIME_LIMIT_KINDS:
         args += ["--max-minutes", f"{max_minutes:g}"]
     if resume:

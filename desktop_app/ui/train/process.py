@@ -39,6 +39,8 @@ class TrainProcess(QObject):
         self._err_buf = b""
         self.stderr_text = ""
         self.argv: list[str] = []
+        self._app_busy = False
+        self._hears_cores = False   # the run has installed its SIGUSR1/2 handlers
 
     def is_running(self) -> bool:
         return self._proc is not None and self._proc.state() != QProcess.ProcessState.NotRunning
@@ -50,6 +52,7 @@ class TrainProcess(QObject):
         if self.is_running():
             raise RuntimeError("a training process is already running")
         self._buf, self._err_buf, self.stderr_text, self.argv = b"", b"", "", list(argv)
+        self._hears_cores = False
         proc = QProcess(self)
         env = QProcessEnvironment.systemEnvironment()
         env.insert("PYTHONUNBUFFERED", "1")
@@ -74,6 +77,23 @@ class TrainProcess(QObject):
         else:
             os.kill(self.pid(), signal.SIGINT)
         return True
+
+    def set_app_busy(self, busy: bool) -> None:
+        """The app started or finished work (the engine's ``busy_changed``): a run started with
+        ``--busy-threads`` gives a core back or takes it again (commands/core_sharing.py)."""
+        self._app_busy = bool(busy)
+        self._tell_cores()
+
+    def _tell_cores(self) -> None:
+        # only once the run said "start": its handlers are in place by then (before them a
+        # SIGUSR1 would end the process, its default action)
+        if not (self._hears_cores and self.is_running() and self.pid()) \
+                or not hasattr(signal, "SIGUSR1"):
+            return
+        try:
+            os.kill(self.pid(), signal.SIGUSR1 if self._app_busy else signal.SIGUSR2)
+        except OSError:                   # it ended between the check and the signal
+            pass
 
     def kill(self) -> None:
         """Stop at once (Cancel): no checkpoint is written for the current step."""
@@ -101,6 +121,10 @@ class TrainProcess(QObject):
         except ValueError:
             obj = None
         if isinstance(obj, dict) and isinstance(obj.get("kind"), str):
+            if obj["kind"] == "start" and "--busy-threads" in self.argv and not self._hears_cores:
+                self._hears_cores = True
+                if self._app_busy:
+                    self._tell_cores()
             self.progress.emit(obj)
         else:
             self.log_line.emit(line)

@@ -322,3 +322,42 @@ def test_the_next_free_name_is_offered_once_a_name_is_taken(panel):
     panel.modelNameEdit.setText("mine")
     panel.trainKindCombo.setCurrentIndex(panel.trainKindCombo.findData("text"))
     assert panel.modelNameEdit.text() == "mine"                     # a typed name is kept
+
+
+SIGNALLED = r'''
+import json, signal, sys, time
+heard = []
+print("loading...", flush=True)       # before the handlers: no signal may come yet
+time.sleep(0.3)
+signal.signal(signal.SIGUSR1, lambda *a: heard.append("busy"))
+signal.signal(signal.SIGUSR2, lambda *a: heard.append("idle"))
+print(json.dumps({"kind": "start", "step": 0}), flush=True)
+end = time.monotonic() + 30
+while time.monotonic() < end and len(heard) < 3:
+    time.sleep(0.01)
+print(json.dumps({"kind": "done", "heard": heard}), flush=True)
+'''
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_the_run_hears_when_the_app_is_busy_once_it_has_started(qtbot):
+    """A busy app before the run's "start" is told at "start" (not before: SIGUSR1's default
+    action ends a process), then every change; a run without --busy-threads is never told."""
+    proc = TrainProcess()
+    events = []
+    proc.progress.connect(events.append)
+    proc.set_app_busy(True)
+    with qtbot.waitSignal(proc.finished, timeout=60_000) as blocker:
+        proc.start([sys.executable, "-c", SIGNALLED, "--busy-threads", "1"])
+        qtbot.waitUntil(lambda: any(e["kind"] == "start" for e in events), timeout=30_000)
+        proc.set_app_busy(False)
+        proc.set_app_busy(True)
+    assert blocker.args[0] == 0
+    assert events[-1]["heard"] == ["busy", "idle", "busy"]
+    events.clear()
+    with qtbot.waitSignal(proc.finished, timeout=60_000):
+        proc.start([sys.executable, "-c", SIGNALLED.replace("< 3", "< 1").replace(
+            "end = time.monotonic() + 30", "end = time.monotonic() + 1")])
+        qtbot.waitUntil(lambda: any(e["kind"] == "start" for e in events), timeout=30_000)
+        proc.set_app_busy(False)
+    assert events[-1]["heard"] == []
