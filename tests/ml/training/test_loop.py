@@ -146,3 +146,35 @@ def test_hard_kill_then_resume_from_last_periodic_checkpoint(tiny_task, tmp_path
     assert state.latest_step(tmp_path / "b") == 4
     again = train(tiny_task, _cfg(), tmp_path / "b", resume=True, export=False)
     assert again.losses == pytest.approx(full.losses[4:], abs=1e-6, rel=0)
+
+
+def test_the_step_rate_leaves_out_evaluations_and_samples(tiny_task, tmp_path, monkeypatch):
+    """The Train room's throughput chart and the run's thread choice read this rate: with a
+    sample every step it read a third of the training rate. On a clock where a step takes 1 s
+    and an evaluation or a sample 100 s, every step reports its units per second."""
+    from desktop_app.ml.training import loop
+    clock = [0.0]
+    monkeypatch.setattr(loop.time, "perf_counter", lambda: clock[0])
+    real_loss, real_eval, real_sample = (type(tiny_task).loss, loop._eval_now,
+                                         loop._sample_now)
+
+    def loss(self, model, batch):
+        clock[0] += 1.0
+        return real_loss(self, model, batch)
+
+    def slow(real):
+        def run(*args, **kw):
+            clock[0] += 100.0
+            return real(*args, **kw)
+        return run
+
+    monkeypatch.setattr(type(tiny_task), "loss", loss)
+    monkeypatch.setattr(loop, "_eval_now", slow(real_eval))
+    monkeypatch.setattr(loop, "_sample_now", slow(real_sample))
+    events = []
+    train(tiny_task, _cfg(steps=6, eval_every=1, sample_every=1, checkpoint_every=2),
+          tmp_path / "run", callbacks=[events.append])
+    steps = [e for e in events if e.kind == "step"]
+    per_step = tiny_task.batch_units(tiny_task.train_batch(torch.Generator(), 4, 0, 1))
+    assert len(steps) == 6 and sum(1 for e in events if e.kind == "eval") >= 6
+    assert [e.tokens_per_s for e in steps] == pytest.approx([per_step] * 6)
