@@ -28,6 +28,17 @@ import os
 import signal
 from typing import Any
 
+def add_busy_threads(parser) -> None:
+    """The option every ``reverie train`` command takes (with its ``--threads``)."""
+    from desktop_app.commands import options as opt
+    parser.add_argument(
+        "--busy-threads", type=opt.THREADS, default=None, metavar="M",
+        help="threads while the app that started the run is busy (it sends SIGUSR1 then, "
+             "SIGUSR2 when idle again; the run also lowers its priority, measures both counts "
+             f"and uses the faster, trying the other every {PROBE_EVERY} steps); the Train "
+             "room passes one less than --threads")
+
+
 #: Every this many steps the run tries the thread count it is not using, to notice a change.
 PROBE_EVERY = 10
 

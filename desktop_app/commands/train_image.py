@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from desktop_app.commands.core_sharing import CoreSharing
+from desktop_app.commands.core_sharing import CoreSharing, add_busy_threads
 from desktop_app.commands.stop_signal import StopOnSignal
 from desktop_app.commands import options as opt
 from desktop_app.commands.progress import progress_printer
@@ -67,11 +67,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint")
     p.add_argument("--threads", type=opt.THREADS, default=None,
                    help=f"torch CPU threads, 1-{opt.MAX_THREADS}")
-    p.add_argument("--busy-threads", type=opt.THREADS, default=None, metavar="M",
-                   help="threads while the app that started the run is busy (it sends SIGUSR1 "
-                        "then, SIGUSR2 when idle again), and for 10 steps after a step ran "
-                        "three times slower than the best (another program took a core); the "
-                        "Train room passes one less than --threads")
+    add_busy_threads(p)
     p.add_argument("--progress", choices=["text", "json"], default="text",
                    help="progress as text, or one JSON object per line (as the other train "
                         "commands; what the Train room reads)")

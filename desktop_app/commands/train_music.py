@@ -14,7 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from desktop_app.commands.core_sharing import CoreSharing
+from desktop_app.commands.core_sharing import CoreSharing, add_busy_threads
 from desktop_app.commands.stop_signal import StopOnSignal
 from desktop_app.commands import options as opt
 from desktop_app.commands.progress import progress_printer
@@ -53,11 +53,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=opt.SEED, default=1337)
     p.add_argument("--threads", type=opt.THREADS, default=None,
                    help=f"torch CPU threads, 1-{opt.MAX_THREADS}")
-    p.add_argument("--busy-threads", type=opt.THREADS, default=None, metavar="M",
-                   help="threads while the app that started the run is busy (it sends SIGUSR1 "
-                        "then, SIGUSR2 when idle again), and for 10 steps after a step ran "
-                        "three times slower than the best (another program took a core); the "
-                        "Train room passes one less than --threads")
+    add_busy_threads(p)
     p.add_argument("--calibrate-tunes", type=opt.int_in(0, 1000), default=24,
                    help="melody model: tunes per mode for the soft mode prior's calibration "
                         "after training (0: none; default 24)")

@@ -26,7 +26,7 @@ import hashlib
 import sys
 from pathlib import Path
 
-from desktop_app.commands.core_sharing import CoreSharing
+from desktop_app.commands.core_sharing import CoreSharing, add_busy_threads
 from desktop_app.commands.stop_signal import StopOnSignal
 from desktop_app.commands.train_text_lora import LORA_ALPHA, LORA_RANK
 from desktop_app.commands import options as opt
@@ -102,11 +102,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", type=opt.device, default=None, help="cpu or cuda (default: cuda if available)")
     p.add_argument("--threads", type=opt.THREADS, default=None,
                    help=f"torch CPU threads, 1-{opt.MAX_THREADS}")
-    p.add_argument("--busy-threads", type=opt.THREADS, default=None, metavar="M",
-                   help="threads while the app that started the run is busy (it sends SIGUSR1 "
-                        "then, SIGUSR2 when idle again), and for 10 steps after a step ran "
-                        "three times slower than the best (another program took a core); the "
-                        "Train room passes one less than --threads")
+    add_busy_threads(p)
     p.add_argument("--resume", action="store_true",
                    help="continue the run in --out (starts fresh if it has no checkpoint)")
     p.add_argument("--progress", choices=["text", "json"], default="text")
