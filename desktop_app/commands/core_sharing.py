@@ -11,6 +11,11 @@ N --busy-threads M`` (N the cores, M one less) and tells it when the app is work
 * ``SIGUSR1``: the app is busy (a generation, an image, a melody): M threads from now on;
 * ``SIGUSR2``: the app is idle again: N threads.
 
+Signals alone lose their order: two pending signals are delivered lowest number first, and
+Python runs one handler for several of the same. So the state itself is the file
+:data:`BUSY_FLAG` in the run's ``--out`` folder (there while the app is busy), written before
+each signal, and a signal only says "look now": the handler and every step read the file.
+
 Such a run also lowers its own priority (nice 10), so the app and the user's other programs get
 a core back the moment they want it.
 
@@ -26,6 +31,7 @@ from __future__ import annotations
 
 import os
 import signal
+from pathlib import Path
 from typing import Any
 
 def add_busy_threads(parser) -> None:
@@ -39,6 +45,9 @@ def add_busy_threads(parser) -> None:
              "room passes one less than --threads")
 
 
+#: In the run's ``--out`` folder while the app that started it is busy.
+BUSY_FLAG = ".app-busy"
+
 #: Every this many steps the run tries the thread count it is not using, to notice a change.
 PROBE_EVERY = 10
 
@@ -47,8 +56,10 @@ class CoreSharing:
     """Context manager: sets the threads, installs the two signals (POSIX), restores them;
     :meth:`on_event` is the training loop's callback that measures the step rates."""
 
-    def __init__(self, threads: int | None, busy_threads: int | None) -> None:
+    def __init__(self, threads: int | None, busy_threads: int | None,
+                 out_dir: Path | None = None) -> None:
         self.threads = threads
+        self.flag = Path(out_dir) / BUSY_FLAG if out_dir is not None else None
         self.busy_threads = busy_threads if threads and busy_threads else None
         self.app_busy = False
         self.rates: dict[int, float] = {}   # tokens/s by thread count, while the app was idle
@@ -98,6 +109,9 @@ class CoreSharing:
         if not self.active or getattr(event, "kind", "") != "step" or not rate:
             return
         ran = self._current()
+        busy_now = self._read_flag()
+        self._mixed = self._mixed or busy_now != self.app_busy
+        self.app_busy = busy_now
         if not (self.app_busy or self._mixed):
             old = self.rates.get(ran)
             self.rates[ran] = rate if old is None else (old + rate) / 2
@@ -106,9 +120,18 @@ class CoreSharing:
         self._set(self.wanted())
 
     def _on_signal(self, signum, frame) -> None:  # noqa: ARG002 - signal API
-        self.app_busy = signum == signal.SIGUSR1
+        self.app_busy = self._read_flag(signum == signal.SIGUSR1)
         self._mixed = True
         self._set(self.wanted())
+
+    def _read_flag(self, default: bool | None = None) -> bool:
+        """Whether the app is busy now: its flag file, else the signal's word."""
+        if self.flag is None:
+            return self.app_busy if default is None else default
+        try:
+            return self.flag.exists()
+        except OSError:
+            return self.app_busy
 
     @staticmethod
     def _current() -> int:

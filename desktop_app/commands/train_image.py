@@ -176,7 +176,7 @@ def run(args: argparse.Namespace) -> int:
                        max_seconds=args.max_minutes * 60.0 if args.max_minutes else 0.0)
     out = Path(args.out)
     # Ctrl+C / SIGTERM (the Train room's Pause): checkpoint, stop; SIGUSR1/2: the app's cores
-    with StopOnSignal() as stop, CoreSharing(args.threads or 1, args.busy_threads) as cores:
+    with StopOnSignal() as stop, CoreSharing(args.threads or 1, args.busy_threads, args.out) as cores:
         result = train(task, tcfg, out, callbacks=[say, cores.on_event],
                        resume=args.resume, stop=stop)
     if result.stopped:
@@ -223,7 +223,7 @@ def _run_stage(args, data, train_idx, held_idx, say) -> int:
         tcfg.min_lr, tcfg.lr = tcfg.min_lr * args.lr / tcfg.lr, args.lr
     if hasattr(task, "best_dir"):
         task.best_dir = Path(args.out) / "best"
-    with StopOnSignal() as stop, CoreSharing(args.threads or 1, args.busy_threads) as cores:
+    with StopOnSignal() as stop, CoreSharing(args.threads or 1, args.busy_threads, args.out) as cores:
         result = train(task, tcfg, Path(args.out), callbacks=[say, cores.on_event],
                        resume=args.resume, stop=stop)
     if result.stopped:

@@ -112,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
                        eval_every=args.eval_every, checkpoint_every=args.checkpoint_every,
                        log_every=args.log_every, sample_every=args.sample_every,
                        seed=args.seed, device="cpu")
-    with StopOnSignal() as stop, CoreSharing(args.threads, args.busy_threads) as cores:
+    with StopOnSignal() as stop, CoreSharing(args.threads, args.busy_threads, out) as cores:
         result = train(task, tcfg, out, callbacks=[progress_printer(args.progress),
                                                    cores.on_event], stop=stop,
                        resume=args.resume)

@@ -257,7 +257,7 @@ def run(args: argparse.Namespace) -> int:
         bf16=args.bf16 and not args.bf16_off, device=args.device,
         patience=args.patience or 0,
         max_seconds=(args.max_minutes or 0) * 60)
-    with StopOnSignal() as stop, CoreSharing(args.threads, args.busy_threads) as cores:
+    with StopOnSignal() as stop, CoreSharing(args.threads, args.busy_threads, out) as cores:
         result = train(task, cfg, out, callbacks=[progress_printer(args.progress), cores.on_event]
                        if info.is_main else [], stop=stop, resume=args.resume)
     if result.stopped:

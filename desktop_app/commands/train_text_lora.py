@@ -204,7 +204,7 @@ def run_lora(args: argparse.Namespace) -> int:
         patience=3 if args.patience is None else args.patience,
         max_seconds=(args.max_minutes or 0) * 60)
     events: list = []
-    with StopOnSignal() as stop, CoreSharing(args.threads, args.busy_threads) as cores:
+    with StopOnSignal() as stop, CoreSharing(args.threads, args.busy_threads, out) as cores:
         result = train(task, cfg, out, callbacks=[progress_printer(args.progress), events.append,
                                                   cores.on_event],
                        stop=stop, resume=args.resume)

@@ -90,3 +90,20 @@ def test_without_busy_threads_nothing_is_installed(_threads_restored):
             assert torch.get_num_threads() == 2
     with CoreSharing(None, 1) as cores:
         assert not cores.active
+
+
+def test_the_flag_file_is_the_state_whatever_order_the_signals_come_in(tmp_path):
+    """Two pending signals are delivered lowest number first: the app's "idle" (SIGUSR2) then
+    "busy" (SIGUSR1) can arrive as busy, idle. The handler reads the flag file the room wrote
+    before signalling, so the last word is the app's; each step reads it too."""
+    flag = tmp_path / core_sharing.BUSY_FLAG
+    with CoreSharing(2, 1, tmp_path) as cores:
+        flag.touch()                                   # the app is busy...
+        os.kill(os.getpid(), signal.SIGUSR2)           # ...whichever signal says "look"
+        assert cores.app_busy and torch.get_num_threads() == 1
+        flag.unlink()
+        os.kill(os.getpid(), signal.SIGUSR1)
+        assert not cores.app_busy and torch.get_num_threads() == 2
+        flag.touch()                                   # a lost signal: the next step sees it
+        cores.on_event(_step(200))
+        assert cores.app_busy and torch.get_num_threads() == 1 and cores.rates == {}

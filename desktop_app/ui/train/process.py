@@ -18,8 +18,11 @@ import json
 import os
 import signal
 import sys
+from pathlib import Path
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, Signal
+
+from desktop_app.commands.core_sharing import BUSY_FLAG
 
 STDERR_KEEP = 20_000
 
@@ -53,6 +56,7 @@ class TrainProcess(QObject):
             raise RuntimeError("a training process is already running")
         self._buf, self._err_buf, self.stderr_text, self.argv = b"", b"", "", list(argv)
         self._hears_cores = False
+        self._write_flag()
         proc = QProcess(self)
         env = QProcessEnvironment.systemEnvironment()
         env.insert("PYTHONUNBUFFERED", "1")
@@ -80,9 +84,29 @@ class TrainProcess(QObject):
 
     def set_app_busy(self, busy: bool) -> None:
         """The app started or finished work (the engine's ``busy_changed``): a run started with
-        ``--busy-threads`` gives a core back or takes it again (commands/core_sharing.py)."""
+        ``--busy-threads`` gives a core back or takes it again (commands/core_sharing.py: the
+        flag file in its --out folder is the state, the signal says "look now")."""
         self._app_busy = bool(busy)
+        self._write_flag()
         self._tell_cores()
+
+    def _flag(self) -> Path | None:
+        if "--busy-threads" not in self.argv or "--out" not in self.argv[:-1]:
+            return None
+        return Path(self.argv[self.argv.index("--out") + 1]) / BUSY_FLAG
+
+    def _write_flag(self, *, ended: bool = False) -> None:
+        flag = self._flag()
+        if flag is None:
+            return
+        try:
+            if self._app_busy and not ended:
+                flag.parent.mkdir(parents=True, exist_ok=True)
+                flag.touch()
+            else:
+                flag.unlink(missing_ok=True)
+        except OSError:       # the folder is gone or read-only: the run keeps its threads
+            pass
 
     def _tell_cores(self) -> None:
         # only once the run said "start": its handlers are in place by then (before them a
@@ -139,6 +163,7 @@ class TrainProcess(QObject):
                 self.log_line.emit(text)
 
     def _on_process_finished(self, code: int, status: QProcess.ExitStatus) -> None:
+        self._write_flag(ended=True)          # not left in the run's folder
         self._on_stdout_ready()
         if self._buf:
             self._handle_line(self._buf)

@@ -325,39 +325,53 @@ def test_the_next_free_name_is_offered_once_a_name_is_taken(panel):
 
 
 SIGNALLED = r'''
-import json, signal, sys, time
-heard = []
+import json, os, signal, sys, time
+flag = os.path.join(sys.argv[sys.argv.index("--out") + 1], ".app-busy")
+state = []
+def look(*_):                           # the state is the file; a signal says "look now"
+    now = "busy" if os.path.exists(flag) else "idle"
+    if not state or state[-1] != now:
+        state.append(now)
+        print(json.dumps({"kind": "state", "now": now}), flush=True)
 print("loading...", flush=True)       # before the handlers: no signal may come yet
 time.sleep(0.3)
-signal.signal(signal.SIGUSR1, lambda *a: heard.append("busy"))
-signal.signal(signal.SIGUSR2, lambda *a: heard.append("idle"))
+signal.signal(signal.SIGUSR1, look)
+signal.signal(signal.SIGUSR2, look)
 print(json.dumps({"kind": "start", "step": 0}), flush=True)
 end = time.monotonic() + 30
-while time.monotonic() < end and len(heard) < 3:
+while time.monotonic() < end and len(state) < int(sys.argv[-1]):
     time.sleep(0.01)
-print(json.dumps({"kind": "done", "heard": heard}), flush=True)
+print(json.dumps({"kind": "done", "heard": state}), flush=True)
 '''
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
-def test_the_run_hears_when_the_app_is_busy_once_it_has_started(qtbot):
+def test_the_run_hears_when_the_app_is_busy_once_it_has_started(qtbot, tmp_path):
     """A busy app before the run's "start" is told at "start" (not before: SIGUSR1's default
-    action ends a process), then every change; a run without --busy-threads is never told."""
+    action ends a process), then every change, through the flag file in the run's folder
+    (two quick signals can arrive out of order); the flag is gone when the run ends, and a
+    run without --busy-threads is never told."""
     proc = TrainProcess()
     events = []
     proc.progress.connect(events.append)
+    now = lambda: [e["now"] for e in events if e["kind"] == "state"]  # noqa: E731
+    out = tmp_path / "run"
     proc.set_app_busy(True)
     with qtbot.waitSignal(proc.finished, timeout=60_000) as blocker:
-        proc.start([sys.executable, "-c", SIGNALLED, "--busy-threads", "1"])
-        qtbot.waitUntil(lambda: any(e["kind"] == "start" for e in events), timeout=30_000)
+        proc.start([sys.executable, "-c", SIGNALLED, "--out", str(out), "--busy-threads", "1",
+                    "3"])
+        qtbot.waitUntil(lambda: now() == ["busy"], timeout=30_000)
         proc.set_app_busy(False)
+        qtbot.waitUntil(lambda: now() == ["busy", "idle"], timeout=30_000)
         proc.set_app_busy(True)
     assert blocker.args[0] == 0
     assert events[-1]["heard"] == ["busy", "idle", "busy"]
+    assert not (out / ".app-busy").exists()
     events.clear()
     with qtbot.waitSignal(proc.finished, timeout=60_000):
-        proc.start([sys.executable, "-c", SIGNALLED.replace("< 3", "< 1").replace(
-            "end = time.monotonic() + 30", "end = time.monotonic() + 1")])
+        proc.start([sys.executable, "-c", SIGNALLED.replace("end = time.monotonic() + 30",
+                                                            "end = time.monotonic() + 1"),
+                    "--out", str(out), "1"])
         qtbot.waitUntil(lambda: any(e["kind"] == "start" for e in events), timeout=30_000)
         proc.set_app_busy(False)
-    assert events[-1]["heard"] == []
+    assert events[-1]["heard"] == [] and not (out / ".app-busy").exists()
