@@ -2,8 +2,9 @@
 
 The Train room runs ``reverie train …`` as a child process. One torch thread per core makes a
 LoRA fine-tune of SmolLM2-135M 1.6–1.8× faster on a 2-core laptop than leaving a core free
-(199–223 against 121 tokens/s, session 15, the shared 2-core machine; docs/train-room.md) — but a torch thread that loses
-its core to other work holds up every parallel region it belongs to: beside a generation in
+(199–223 against 121 tokens/s, session 15, the shared 2-core machine; docs/train-room.md) —
+but a torch thread that loses its core to other work holds up every parallel region it
+belongs to: beside a generation in
 another process the two-thread run fell to **12 tokens/s**, ten times slower than one thread
 (125), while the generation ran as fast either way. So the room starts a run with ``--threads
 N --busy-threads M`` (N the cores, M one less) and tells it when the app is working:
@@ -34,22 +35,23 @@ import signal
 from pathlib import Path
 from typing import Any
 
-def add_busy_threads(parser) -> None:
-    """The option every ``reverie train`` command takes (with its ``--threads``)."""
-    from desktop_app.commands import options as opt
-    parser.add_argument(
-        "--busy-threads", type=opt.THREADS, default=None, metavar="M",
-        help="threads while the app that started the run is busy (it sends SIGUSR1 then, "
-             "SIGUSR2 when idle again; the run also lowers its priority, measures both counts "
-             f"and uses the faster, trying the other every {PROBE_EVERY} steps); the Train "
-             "room passes one less than --threads")
-
+from desktop_app.commands import options as opt
 
 #: In the run's ``--out`` folder while the app that started it is busy.
 BUSY_FLAG = ".app-busy"
 
 #: Every this many steps the run tries the thread count it is not using, to notice a change.
 PROBE_EVERY = 10
+
+
+def add_busy_threads(parser) -> None:
+    """The option every ``reverie train`` command takes (with its ``--threads``)."""
+    parser.add_argument(
+        "--busy-threads", type=opt.THREADS, default=None, metavar="M",
+        help="threads while the app that started the run is busy (it sends SIGUSR1 then, "
+             "SIGUSR2 when idle again; the run also lowers its priority, measures both counts "
+             f"and uses the faster, trying the other every {PROBE_EVERY} steps); the Train "
+             "room passes one less than --threads")
 
 
 class CoreSharing:
@@ -64,7 +66,7 @@ class CoreSharing:
         self.app_busy = False
         self.rates: dict[int, float] = {}   # tokens/s by thread count, while the app was idle
         self.windows = 0                    # step events seen
-        self._mixed = False                 # a signal switched threads inside this window
+        self._mixed = False                 # the app's state changed inside this window
         self._previous: dict[Any, Any] = {}
 
     @property
@@ -98,7 +100,8 @@ class CoreSharing:
             return self.busy_threads
         best = max(self.rates, key=self.rates.get) if self.rates else self.threads
         other = self.busy_threads if best == self.threads else self.threads
-        if other not in self.rates and self.windows or self.windows % PROBE_EVERY == PROBE_EVERY - 1:
+        unmeasured = other not in self.rates and self.windows > 0
+        if unmeasured or self.windows % PROBE_EVERY == PROBE_EVERY - 1:
             return other
         return best
 

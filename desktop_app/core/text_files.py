@@ -188,9 +188,10 @@ def document_text(path: Path, suffix: str) -> str:
             if suffix == ".epub":
                 return _joined(epub_paragraphs(path, max_bytes=MAX_XML_BYTES,
                                                max_members=_MAX_MEMBERS))
-            if path.stat().st_size > MAX_XML_BYTES:   # markup: a script, a page is far less
-                raise _Unreadable(f"{_KIND[suffix]} too large ({path.stat().st_size >> 20:,} "
-                                  f"MB; at most {MAX_XML_BYTES >> 20} MB)")
+            size = path.stat().st_size
+            if size > MAX_XML_BYTES:   # markup: a script, a page is far less
+                raise _Unreadable(f"{_KIND[suffix]} too large ({size >> 20:,} MB; at most "
+                                  f"{MAX_XML_BYTES >> 20} MB)")
             if suffix == ".fdx":
                 with path.open("rb") as stream:
                     return _joined(fdx_paragraphs(iter(lambda: stream.read(1 << 20), b"")))

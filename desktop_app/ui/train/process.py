@@ -44,6 +44,7 @@ class TrainProcess(QObject):
         self.argv: list[str] = []
         self._app_busy = False
         self._hears_cores = False   # the run has installed its SIGUSR1/2 handlers
+        self._flag: Path | None = None   # the run's busy flag, when it shares the cores
 
     def is_running(self) -> bool:
         return self._proc is not None and self._proc.state() != QProcess.ProcessState.NotRunning
@@ -56,6 +57,8 @@ class TrainProcess(QObject):
             raise RuntimeError("a training process is already running")
         self._buf, self._err_buf, self.stderr_text, self.argv = b"", b"", "", list(argv)
         self._hears_cores = False
+        shares = "--busy-threads" in argv and "--out" in argv[:-1]
+        self._flag = Path(argv[argv.index("--out") + 1]) / BUSY_FLAG if shares else None
         self._write_flag()
         proc = QProcess(self)
         env = QProcessEnvironment.systemEnvironment()
@@ -90,13 +93,8 @@ class TrainProcess(QObject):
         self._write_flag()
         self._tell_cores()
 
-    def _flag(self) -> Path | None:
-        if "--busy-threads" not in self.argv or "--out" not in self.argv[:-1]:
-            return None
-        return Path(self.argv[self.argv.index("--out") + 1]) / BUSY_FLAG
-
     def _write_flag(self, *, ended: bool = False) -> None:
-        flag = self._flag()
+        flag = self._flag
         if flag is None:
             return
         try:
@@ -145,7 +143,7 @@ class TrainProcess(QObject):
         except ValueError:
             obj = None
         if isinstance(obj, dict) and isinstance(obj.get("kind"), str):
-            if obj["kind"] == "start" and "--busy-threads" in self.argv and not self._hears_cores:
+            if obj["kind"] == "start" and self._flag is not None and not self._hears_cores:
                 self._hears_cores = True
                 if self._app_busy:
                     self._tell_cores()
