@@ -12,7 +12,11 @@ default) the base keeps its packed weights and the adapter is applied on the fly
 (:class:`~desktop_app.ml.text.lora.LowRankAdded`, one pair of small products per fused
 projection): merged and requantized, the weights lose most of what the fine-tune learned, and
 the packed base decodes about twice as fast as the float32 merge (``benchmarks/
-bench_finetune.py``).
+bench_finetune.py``). Applied on the fly, each projection's update keeps only the singular
+directions that carry :data:`~desktop_app.ml.text.lora.ON_THE_FLY_ENERGY` of it: the decoder
+reads the adapter's weights at every token, and a trained adapter uses few of its directions
+(``benchmarks/bench_adapter_decode.py``). ``reverie eval text`` scores at fp32 by default:
+merged, the adapter exactly.
 """
 
 from __future__ import annotations

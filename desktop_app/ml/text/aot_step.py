@@ -54,11 +54,22 @@ class DecodeStep(nn.Module):
         return self.model(ids, cache, pos_marker.shape[0])[:, -1]
 
 
+#: How far the compiled step's logits may lie from the eager step's: the RMS of their
+#: difference, each centred (a shift of every logit changes no probability), over the RMS of
+#: the eager's. Summing bf16 and int4 products in another order gives 3-5 % on SmolLM2 (an
+#: adapter on the fly, 4.9 %, where the compiled step was the nearer of the two to the float32
+#: model: KL 0.008 against the eager's 0.027 nats); a constant off by half, 50 %; a wrong
+#: weight, about 100 % and more.
+CHECK_TOLERANCE = 0.15
+
+
 @torch.inference_mode()
 def check(model: nn.Module, run) -> None:
-    """Raise RuntimeError unless the compiled step gives the eager step's logits (within the
-    rounding of bf16 products summed in another order: a wrong weight or constant is far
-    outside it) at two positions of a scratch cache."""
+    """Raise RuntimeError unless the compiled step gives the eager step's logits within the
+    rounding of products summed in another order (:data:`CHECK_TOLERANCE`), at two positions of
+    a scratch cache. (It compared the largest difference with 5 % of the largest logit: a
+    correct step with an adapter on the fly failed that at 5.4 %, and a failed check keeps the
+    compiled step away from that model shape for good.)"""
     dtype = getattr(model, "cache_dtype", None) or next(model.parameters()).dtype
     ids = torch.tensor([[1, 7, 3, 11, 5]])
     caches = [model.new_cache(1, 16, dtype) for _ in range(2)]
@@ -67,8 +78,12 @@ def check(model: nn.Module, run) -> None:
     for pos in (3, 4):
         got = run(step_inputs(ids[:, pos:pos + 1], caches[0], pos)).float()
         ref = model(ids[:, pos:pos + 1], caches[1], pos)[:, -1].float()
-        scale = float(ref.abs().max()) or 1.0  # torch.compile's step differs as much (3.9 %)
-        if got.shape != ref.shape or not torch.allclose(got, ref, atol=0.05 * scale, rtol=0):
+        if got.shape != ref.shape or not bool(torch.isfinite(got).all()):
+            raise RuntimeError("the compiled step's logits differ from the eager step's")
+        ref = ref - ref.mean(-1, keepdim=True)
+        off = got - got.mean(-1, keepdim=True) - ref
+        spread = float(ref.square().mean().sqrt()) or 1.0
+        if float(off.square().mean().sqrt()) > CHECK_TOLERANCE * spread:
             raise RuntimeError("the compiled step's logits differ from the eager step's")
 
 

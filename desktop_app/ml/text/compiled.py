@@ -48,6 +48,11 @@ log = logging.getLogger(__name__)
 _ENABLED = [True]
 #: seconds the model must have been unused before each part of the compile starts
 QUIET_S = 3.0
+#: compiled packages kept (about 8 MB each with the library unpacked beside it): every shape
+#: and precision of a model has one, and so has every LoRA adapter (its kept ranks are part
+#: of the shape), so a writer who fine-tunes often would fill the disk without a bound; the
+#: packages used least recently go first
+MAX_PACKAGES = 16
 
 
 def set_enabled(on: bool) -> None:
@@ -156,6 +161,8 @@ class DecodeCompiler:
                 failed.write_text(f"{type(exc).__name__}: {exc}"[:2000], encoding="utf-8")
                 package.unlink(missing_ok=True)
                 raise
+            touch_package(package)
+            prune_packages(package.parent, keep=MAX_PACKAGES)
             gc_quiet.freeze()
             self._run_step = run
             self.compile_s = time.perf_counter() - t0
@@ -193,6 +200,39 @@ def package_path(model) -> Path:
                 str(getattr(model, "cache_dtype", None)), torch.get_num_threads()))
     name = hashlib.sha256(key.encode()).hexdigest()[:24]
     return Path(inductor_dir()) / "reverie-aot" / f"{name}.pt2"
+
+
+def touch_package(package: Path) -> None:
+    """Mark a package as just used (its library after it: :func:`aot_step._extract_library`
+    unpacks again when the library is older than the package)."""
+    try:
+        os.utime(package)
+        os.utime(package.with_suffix(".so"))
+    except OSError:
+        pass
+
+
+def prune_packages(folder: Path, keep: int = MAX_PACKAGES) -> list[Path]:
+    """Delete all but the ``keep`` packages in ``folder`` used most recently (each with its
+    unpacked library and failure note); returns the packages deleted. A window still running
+    a deleted library keeps it (the file lives on while it is mapped); another one builds the
+    package again when it needs it."""
+    try:
+        packages = sorted((f for f in folder.glob("*.pt2") if ".partial" not in f.name),
+                          key=lambda f: f.stat().st_mtime, reverse=True)   # not one being built
+    except OSError:
+        return []
+    gone = []
+    for old in packages[keep:]:
+        for f in (old, old.with_suffix(".so"), old.with_suffix(".failed")):
+            try:
+                f.unlink(missing_ok=True)
+            except OSError:
+                pass
+        gone.append(old)
+    if gone:
+        log.info("deleted %d compiled decode steps not used lately", len(gone))
+    return gone
 
 
 def warm_in_child(path: str, precision: str, threads: int, package: Path,

@@ -163,8 +163,9 @@ def test_a_package_that_does_not_work_is_not_built_again(tmp_path, compile_on, m
 
 
 def test_the_load_check_tells_a_wrong_step_from_a_right_one(tmp_path):
-    """``aot_step.check`` passes a step that gives the eager logits and refuses one that is
-    off by more than rounding (e.g. a wrong weight handed to the library)."""
+    """``aot_step.check`` passes a step that gives the eager logits, or those logits shifted
+    (no probability changes) or rounded to bf16, and refuses one that is off by more than
+    rounding: a constant off by half, or another model's weights handed to the library."""
     path = tmp_path / "tiny.gguf"
     write_tiny_gguf(path, layers=1)
     model = load_text_model(path, precision="fp32").model
@@ -174,5 +175,36 @@ def test_the_load_check_tells_a_wrong_step_from_a_right_one(tmp_path):
         return aot_step.DecodeStep(model)(ids, marker, cos, sin, *kv)
 
     aot_step.check(model, eager)
+    aot_step.check(model, lambda inputs: eager(inputs) + 3.0)
+    aot_step.check(model, lambda inputs: eager(inputs).bfloat16().float())
     with pytest.raises(RuntimeError, match="differ from the eager step"):
         aot_step.check(model, lambda inputs: eager(inputs) * 1.5 + 1.0)
+    other_path = tmp_path / "other.gguf"
+    write_tiny_gguf(other_path, layers=1, seed=1)
+    other = load_text_model(other_path, precision="fp32").model
+    with pytest.raises(RuntimeError, match="differ from the eager step"):
+        aot_step.check(model, lambda inputs: aot_step.DecodeStep(other)(*inputs))
+
+
+def test_only_the_packages_used_lately_are_kept(tmp_path):
+    """Every model shape and every adapter gets a compiled package of its own: the cache keeps
+    the ones used most recently (a package is marked when it is loaded), each deleted one goes
+    with its library and failure note, and a package another window is still writing is left
+    alone."""
+    packages = []
+    for i in range(5):
+        pkg = tmp_path / f"p{i}.pt2"
+        for f in (pkg, pkg.with_suffix(".so"), pkg.with_suffix(".failed")):
+            f.write_bytes(b"x")
+            os.utime(f, (1000 + i, 1000 + i))
+        packages.append(pkg)
+    building = tmp_path / "p9.1234.partial.pt2"
+    building.write_bytes(b"x")
+    os.utime(building, (1, 1))
+    compiled.touch_package(packages[0])          # the oldest, just used
+    gone = compiled.prune_packages(tmp_path, keep=2)
+    assert sorted(gone) == packages[1:4]
+    assert sorted(f.name for f in tmp_path.iterdir()) == sorted(
+        ["p0.pt2", "p0.so", "p0.failed", "p4.pt2", "p4.so", "p4.failed", building.name])
+    assert packages[0].with_suffix(".so").stat().st_mtime >= packages[0].stat().st_mtime
+    assert compiled.prune_packages(tmp_path / "absent") == []

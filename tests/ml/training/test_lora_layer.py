@@ -1,6 +1,7 @@
 """The LoRA adapter layer itself, without a training run: it starts at the base and only it
 learns, merging equals applying it, PEFT's layers_to_transform, and the adapter applied on the
-fly to packed (fused) projections equals the merged one (split from test_lora.py)."""
+fly to packed (fused) projections equals the merged one, and what compressing it keeps
+(split from test_lora.py)."""
 
 from __future__ import annotations
 
@@ -114,7 +115,7 @@ def test_an_adapter_on_the_fly_equals_the_merged_one_fused_or_not(tmp_path, laye
     covered = 14 if layers is None else 7
     for build in (_tiny_llama, lambda: _fused(_tiny_llama())):
         live = build()
-        assert lora.add_adapter_on_the_fly(live, tmp_path) == covered
+        assert lora.add_adapter_on_the_fly(live, tmp_path, keep_energy=1.0) == covered
         assert torch.allclose(live(x), expected, atol=1e-5)
     before = _tiny_llama()(x).detach()
     assert not torch.allclose(before, expected, atol=1e-3)   # the adapter changes the output
@@ -124,3 +125,62 @@ def test_an_adapter_on_the_fly_equals_the_merged_one_fused_or_not(tmp_path, laye
     with pytest.raises(Exception, match="does not fit"):
         lora.add_adapter_on_the_fly(wrong, tmp_path)
     assert not any(isinstance(m, lora.LowRankAdded) for m in wrong.modules())   # untouched
+
+
+def _pair_with_spectrum(values: list[float], rank: int, n_in: int = 40, n_out: int = 30,
+                        seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """(A (rank, in), B (out, rank)) whose product has exactly these singular values (the rest
+    zero): an adapter stored at ``rank`` that uses fewer directions."""
+    g = torch.Generator().manual_seed(seed)
+    u, _ = torch.linalg.qr(torch.randn(n_out, rank, generator=g, dtype=torch.float64))
+    v, _ = torch.linalg.qr(torch.randn(n_in, rank, generator=g, dtype=torch.float64))
+    s = torch.zeros(rank, dtype=torch.float64)
+    s[:len(values)] = torch.tensor(values, dtype=torch.float64)
+    mix = torch.randn(rank, rank, generator=g, dtype=torch.float64)  # not already in SVD form
+    return (torch.linalg.solve(mix, v.t())).float(), (u * s @ mix).float()
+
+
+def test_compressing_an_update_keeps_the_fewest_directions_that_carry_the_energy():
+    """Singular values 4, 2, 1, 0.5 stored at rank 6: the energy kept after 1-4 directions is
+    75.3, 94.1, 98.8 and 100 %, so 0.9 keeps two, 0.95 three, 0.999 four (the exact update),
+    and the dropped part is the rest of the spectrum (Eckart-Young)."""
+    a, b = _pair_with_spectrum([4.0, 2.0, 1.0, 0.5], rank=6)
+    update = b.double() @ a.double()
+    for keep, k, dropped in ((0.9, 2, (1 + 0.25) ** 0.5), (0.95, 3, 0.5), (0.999, 4, 0.0)):
+        at, bt = lora.compress_update(a, b, keep)
+        assert at.shape == (40, k) and bt.shape == (k, 30)
+        assert at.dtype == bt.dtype == torch.float32 and at.is_contiguous()
+        err = torch.linalg.matrix_norm(update - (at.double() @ bt.double()).t())
+        assert abs(float(err) - dropped) < 1e-4, (keep, float(err))
+    at, bt = lora.compress_update(a, b, 1.0)     # 1.0: the adapter as stored, no SVD
+    assert torch.equal(at, a.t()) and torch.equal(bt, b.t())
+    at, bt = lora.compress_update(torch.randn(6, 40), torch.zeros(30, 6), 0.9)   # untrained
+    assert at.shape == (40, 1) and not bt.any()
+
+
+def test_an_adapter_on_the_fly_keeps_only_the_directions_it_uses(tmp_path):
+    """An adapter of rank 4 whose updates use two directions each is applied on the fly with
+    two directions per projection (q|k|v fused: six) and still equals the merged model; its
+    kept ranks are in the model's repr, which keys the compiled decode step, so two adapters of
+    one shape but other kept ranks never share a compiled package."""
+    from desktop_app.ml.text import compiled
+
+    model = _tiny_llama()
+    lora.apply_lora(model, rank=4, alpha=4)
+    for i, m in enumerate(lora.lora_modules(model).values()):
+        a, b = _pair_with_spectrum([1.0, 0.5], rank=4, n_in=m.lora_A.weight.shape[1],
+                                   n_out=m.lora_B.weight.shape[0], seed=i)
+        m.lora_A.weight.data, m.lora_B.weight.data = a, b
+    lora.save_adapter(model, tmp_path, base="tiny")
+    x = torch.randint(0, 50, (2, 16), generator=torch.Generator().manual_seed(2))
+    merged = _tiny_llama()
+    lora.merge_adapter_into(merged, tmp_path)
+    live = _fused(_tiny_llama())
+    lora.add_adapter_on_the_fly(live, tmp_path, keep_energy=0.999)
+    ranks = {m.rank for m in live.modules() if isinstance(m, lora.LowRankAdded)}
+    assert ranks == {2, 4, 6}    # o and down: 2; gate|up: 2 + 2; q|k|v: 2 + 2 + 2
+    assert torch.allclose(live(x), merged(x), atol=1e-5)
+    whole = _fused(_tiny_llama())
+    lora.add_adapter_on_the_fly(whole, tmp_path, keep_energy=1.0)
+    assert "rank=6 of 12" in repr(live) and "rank=12 of 12" in repr(whole)
+    assert compiled.package_path(live) != compiled.package_path(whole)
