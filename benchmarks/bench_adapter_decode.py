@@ -3,6 +3,7 @@
 Usage:
   python benchmarks/bench_adapter_decode.py --adapter DIR [--text FILE --offset N --bytes N]
       [--energies 1.0,0.9,0.7] [--threads 1] [--rounds 5] [--tokens 96] [--no-compile]
+      [--skip-eval]
 
 The Write room runs an adapter on the packed (int4) base on the fly (``lora.LowRankAdded``),
 each projection's update compressed to the fewest singular directions that keep
@@ -44,6 +45,7 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--tokens", type=int, default=96)
     ap.add_argument("--no-compile", action="store_true")
+    ap.add_argument("--skip-eval", action="store_true", help="time the decoding only")
     args = ap.parse_args()
 
     import torch
@@ -70,11 +72,13 @@ def main() -> int:
         mods = [m for m in lm.model.modules() if isinstance(m, lora.LowRankAdded)]
         kept, full = sum(m.rank for m in mods), sum(m.full_rank for m in mods)
         mb = sum(m.lora_At.numel() + m.lora_Bt.numel() for m in mods) * 4 / 1e6
-        with torch.no_grad():
-            bpb = bits_per_byte(lm.model, lm.tokenizer.tok, [heldout], EVAL_CONTEXT,
-                                bos_id=EOT_ID, batch=1, check_roundtrip=False).bits_per_byte
         what = f"{kept}/{full} directions, {mb:.1f} MB" if mods else "no adapter"
-        print(f"  {label} ({lm.precision}): {what}, held-out {bpb:.4f} bits/byte", flush=True)
+        if not args.skip_eval:
+            with torch.no_grad():
+                bpb = bits_per_byte(lm.model, lm.tokenizer.tok, [heldout], EVAL_CONTEXT,
+                                    bos_id=EOT_ID, batch=1, check_roundtrip=False).bits_per_byte
+            what += f", held-out {bpb:.4f} bits/byte"
+        print(f"  {label} ({lm.precision}): {what}", flush=True)
 
     torch.set_num_threads(args.threads)            # the decoding: as asked
     settings = SamplerSettings(temperature=0.0, seed=0)
