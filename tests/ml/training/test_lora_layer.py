@@ -184,3 +184,21 @@ def test_an_adapter_on_the_fly_keeps_only_the_directions_it_uses(tmp_path):
     lora.add_adapter_on_the_fly(whole, tmp_path, keep_energy=1.0)
     assert "rank=6 of 12" in repr(live) and "rank=12 of 12" in repr(whole)
     assert compiled.package_path(live) != compiled.package_path(whole)
+
+
+def test_an_adapter_holding_nan_is_refused_in_one_line(tmp_path):
+    """A damaged adapter file with a NaN or an infinity is refused by name when it is read,
+    merged or applied on the fly, before any weight changes (the SVD at load would fail on it
+    with a linear-algebra traceback; merged, it would give a model of NaNs)."""
+    from desktop_app.core.errors import ModelLoadError
+
+    model = _tiny_llama()
+    lora.apply_lora(model, rank=2, alpha=2)
+    next(iter(lora.lora_modules(model).values())).lora_B.weight.data[0, 0] = float("nan")
+    lora.save_adapter(model, tmp_path, base="tiny")
+    for apply in (lora.merge_adapter_into, lora.add_adapter_on_the_fly):
+        target = _tiny_llama()
+        before = {k: v.clone() for k, v in target.state_dict().items()}
+        with pytest.raises(ModelLoadError, match=r"not numbers \(NaN or inf.* in .*lora_B"):
+            apply(target, tmp_path)
+        assert all(torch.equal(v, before[k]) for k, v in target.state_dict().items())
