@@ -18,8 +18,9 @@ Usage:
    folder, and with transformers + ``peft.PeftModel.from_pretrained(base, adapter)`` on the
    same GGUF/HF base.
 5. The ways to run base + adapter — float32 merged at load, float32 LoRA layers on the fly,
-   the packed base with the adapter on the fly (``auto``, the Write room's default), merged
-   then requantized to int4 — with load time, greedy decode tokens/s and held-out bits/byte.
+   the packed base with the adapter on the fly (``auto``, the Write room's default; the
+   adapter compressed at load, which ``bench_adapter_decode.py`` measures), merged then
+   requantized to int4 — with load time, greedy decode tokens/s and held-out bits/byte.
 The machine is shared: the load average is printed with every figure.
 """
 
