@@ -28,6 +28,7 @@ from desktop_app.commands.eval_text import DEFAULT_CONTEXT as EVAL_CONTEXT
 from desktop_app.commands.core_sharing import CoreSharing
 from desktop_app.commands.stop_signal import StopOnSignal
 from desktop_app.commands.progress import note, progress_printer
+from desktop_app.core.cpu_features import cpu_has_bf16
 from desktop_app.core.errors import UsageError
 
 #: Below this a held-out split would be a sentence or two: refuse (the data check agrees).
@@ -64,16 +65,6 @@ EVALS = 6           # held-out evaluations a run by default (besides the one bef
 #: held-out part up to this size (the 8 kB of bench_finetune's 40 kB) is scored whole,
 #: exactly as `reverie eval text` scores it. ui/train/presets.py estimates with the same cap.
 EVAL_MAX_BYTES = 12_000
-
-
-def cpu_has_bf16() -> bool:
-    """True where the CPU multiplies bf16 natively (AVX512-BF16 or AMX); elsewhere bf16
-    products are emulated and slower than float32."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text(errors="replace")
-    except OSError:
-        return False
-    return " avx512_bf16" in flags or " amx_bf16" in flags
 
 
 def scored_held_out(docs: list[str], max_bytes: int | None = None) -> list[str]:

@@ -27,8 +27,9 @@ import functools
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
+
+from desktop_app.ml.text.ops import bf16_rows_linear
 
 GROUP = 32
 #: rows at and above which a product uses the dense bf16 copy (when there is one)
@@ -142,7 +143,7 @@ class Int4Linear(nn.Module):
         lead = x.shape[:-1]
         x2 = x.reshape(-1, self.in_features).to(torch.bfloat16)
         if self.dense is not None and x2.shape[0] >= DENSE_MIN_ROWS:
-            y = F.linear(x2, self.dense)
+            y = bf16_rows_linear(x2, self.dense)   # float32 on CPUs without bf16 units
         else:
             y = _MM4(x2.contiguous(), self.packed, GROUP, self.scales_zeros)
             if self.padded_out != self.out_features:

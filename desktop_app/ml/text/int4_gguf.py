@@ -29,11 +29,10 @@ from typing import Callable
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from desktop_app.ml.text.int4 import EXACT_INT4, Int4Linear, kernels, quantize_groups
-from desktop_app.ml.text.ops import weight_for_decode
+from desktop_app.ml.text.ops import bf16_rows_linear, weight_for_decode
 from desktop_app.ml.text.quant import Int8Linear
 
 #: quantized precisions this module builds (fp32/bf16 are the plain loader's)
@@ -214,7 +213,7 @@ class _Bf16Linear(nn.Module):
         self.register_buffer("bias", None if bias is None else bias.to(torch.bfloat16))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.linear(x.to(torch.bfloat16), self.weight, self.bias)
+        return bf16_rows_linear(x, self.weight, self.bias)
 
 
 def _int4_codes(gf, name: str):

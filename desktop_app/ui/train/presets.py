@@ -12,14 +12,13 @@ so the room's time estimate is ``steps x seconds_per_step``. Measured 2026-11-29
 
 from __future__ import annotations
 
-import functools
 import os
 import sys
 from dataclasses import dataclass
 
-from desktop_app.commands.train_text_lora import DEFAULT_BATCH, DEFAULT_CONTEXT, cpu_has_bf16, \
-    default_steps
+from desktop_app.commands.train_text_lora import DEFAULT_BATCH, DEFAULT_CONTEXT, default_steps
 from desktop_app.core import paths
+from desktop_app.core.cpu_features import cpu_has_bf16
 
 
 @dataclass(frozen=True)
@@ -134,13 +133,8 @@ def lora_eval_seconds(heldout_bytes: int, parameters: int | None) -> float:
 
 def lora_seconds_per_step(parameters: int | None) -> float:
     n = parameters or LORA_REFERENCE_PARAMETERS
-    rate = LORA_TOKENS_PER_S[_cpu_has_bf16()]
+    rate = LORA_TOKENS_PER_S[cpu_has_bf16()]
     return LORA_TOKENS_PER_STEP / rate * n / LORA_REFERENCE_PARAMETERS
-
-
-@functools.lru_cache(maxsize=1)
-def _cpu_has_bf16() -> bool:   # read once: the estimate is redrawn at every keystroke
-    return cpu_has_bf16()
 
 
 def lora_steps_for(train_bytes: int, train_tokens: int = 0) -> int:

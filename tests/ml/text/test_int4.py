@@ -62,6 +62,37 @@ def test_int4_kernel_matches_dequantized_product(rows):
     assert (lin.dequantized() - ref_w).abs().max() < 0.02 * ref_w.abs().max()
 
 
+class _LinearDtypes(torch.overrides.TorchFunctionMode):
+    """Records the weight dtype of every ``F.linear`` call."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen = []
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        if func is torch.nn.functional.linear:
+            self.seen.append(args[1].dtype)
+        return func(*args, **(kwargs or {}))
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_prompt_products_use_float32_where_the_cpu_has_no_bf16_units(monkeypatch, native):
+    """On an AVX2 CPU bf16 products of many rows are emulated (9x slower than float32 there):
+    the bf16 copy kept for prompts is then multiplied in float32, with the same result."""
+    from desktop_app.ml.text import ops
+    monkeypatch.setattr(ops, "NATIVE_BF16", native)
+    w = np.random.default_rng(2).normal(size=(48, 128)).astype(np.float32)
+    q, s, m = quantize_groups(w)
+    lin = Int4Linear.from_codes(q, s, m)
+    x = torch.randn(ops.UPCAST_MIN_ROWS + 4, 128)
+    with _LinearDtypes() as mode:
+        got = lin(x)
+    assert mode.seen == [torch.bfloat16 if native else torch.float32]
+    assert got.dtype == torch.bfloat16
+    want = x @ lin.dequantized().t()
+    assert (got.float() - want).abs().max() < 0.02 * want.abs().max()
+
+
 def test_quantize_groups_error_is_half_a_step():
     w = np.random.default_rng(3).normal(size=(16, 64)).astype(np.float32)
     q, s, m = quantize_groups(w)
