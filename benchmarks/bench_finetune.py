@@ -73,18 +73,27 @@ def throughput(base: Path, train_text: str, steps: int = 4) -> list[tuple[str, i
     tokens, for float32 and bf16 products, 1 and 2 threads (median of ``steps`` after one
     warm-up step, which also fills the lower-block cache as the first epoch does). The bf16
     step is also timed with attention through SDPA's flash kernel (``bf16-sdpa``), the path
-    before llama._attend_bf16_math, side by side."""
+    before llama._attend_bf16_math, side by side. On a CPU without bf16 matrix units the
+    command trains in float32; there emulated bf16 is timed once, on two threads only (a
+    step takes minutes), to show why."""
     import numpy as np
     import torch
 
     from desktop_app.commands.train_text_lora import LORA_ALPHA, LORA_LAYERS, LORA_RANK
+    from desktop_app.core.cpu_features import cpu_has_bf16
     from desktop_app.ml.text import llama
     from desktop_app.ml.text.train_data import TokenWindows
     from desktop_app.ml.training.lora_task import LoRATextTask, load_base
 
     rows = []
     math_limit = llama._MATH_SCORES_BYTES
-    for bf16, label in ((False, "fp32"), (True, "bf16-sdpa"), (True, "bf16")):
+    native = cpu_has_bf16()
+    paths = ((False, "fp32"), (True, "bf16-sdpa"), (True, "bf16"))
+    if not native:
+        print("  no bf16 matrix units (AVX512-BF16/AMX) on this CPU: the command trains in "
+              "float32 here; emulated bf16 is timed once, on 2 threads", flush=True)
+        paths = ((False, "fp32"), (True, "bf16"))
+    for bf16, label in paths:
         llama._MATH_SCORES_BYTES = 0 if label == "bf16-sdpa" else math_limit
         model, tok = load_base(base)
         ids = np.asarray([0] + tok.encode(train_text, add_special_tokens=False))
@@ -96,10 +105,11 @@ def throughput(base: Path, train_text: str, steps: int = 4) -> list[tuple[str, i
         model = task.build_model()
         opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
         batch = task.train_batch(torch.Generator().manual_seed(0), 2, 0, 1)
-        for threads in (1, 2):
+        emulated = bf16 and not native
+        for threads in ((2,) if emulated else (1, 2)):
             torch.set_num_threads(threads)
             times = []
-            for i in range(steps + 1):
+            for i in range((1 if emulated else steps) + 1):
                 t0 = time.perf_counter()
                 ctx = torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else nullcontext()
                 with ctx:
@@ -116,7 +126,7 @@ def throughput(base: Path, train_text: str, steps: int = 4) -> list[tuple[str, i
         del model, opt, task
     llama._MATH_SCORES_BYTES = math_limit
     rates = {(label, threads): rate for label, threads, rate in rows}
-    for threads in (1, 2):
+    for threads in ((1, 2) if native else ()):
         print(f"  bf16 attention as two bf16 products vs SDPA, {threads} thread(s): "
               f"{rates[('bf16', threads)] / rates[('bf16-sdpa', threads)]:.2f}x", flush=True)
     return rows

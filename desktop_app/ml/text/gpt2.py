@@ -182,7 +182,7 @@ class GPT2LMHeadModel(nn.Module):
                        device=self.transformer.wte.weight.device)
 
     def forward(self, input_ids: torch.Tensor, cache: KVCache | None = None, start_pos: int = 0,
-                *, last_only: bool = False) -> torch.Tensor:
+                *, last_only: bool = False, hidden_only: bool = False) -> torch.Tensor:
         B, T = input_ids.shape
         if start_pos + T > self.config.n_positions:
             raise ValueError(f"sequence of {start_pos + T} tokens exceeds GPT-2's "
@@ -195,9 +195,14 @@ class GPT2LMHeadModel(nn.Module):
         x = t.ln_f(x)
         if last_only:
             x = x[:, -1:]
+        return x if hidden_only else self.logits_from_hidden(x)
+
+    def logits_from_hidden(self, hidden: torch.Tensor) -> torch.Tensor:
+        """Float32 logits of final hidden states (``forward(..., hidden_only=True)``): scoring
+        a long window a few hundred positions at a time keeps its logits small."""
         if self.output_proj is not None:
-            return self.output_proj(x).float()
-        return linear(x, self.output_weight).float()
+            return self.output_proj(hidden).float()
+        return linear(hidden, self.output_weight).float()
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())

@@ -286,8 +286,9 @@ class LlamaForCausalLM(nn.Module):
         return (cos, sin) if dtype == torch.float32 else (cos.to(dtype), sin.to(dtype))
 
     def forward(self, input_ids: torch.Tensor, cache: KVCache | None = None, start_pos: int = 0,
-                *, last_only: bool = False) -> torch.Tensor:
-        """Logits (B, T, V) in float32; ``last_only`` computes them for the last position only."""
+                *, last_only: bool = False, hidden_only: bool = False) -> torch.Tensor:
+        """Logits (B, T, V) in float32; ``last_only`` computes them for the last position only,
+        ``hidden_only`` returns the final hidden states instead (see logits_from_hidden)."""
         B, T = input_ids.shape
         x = self.model.embed_tokens(input_ids)  # (B, T, hidden)
         dtype = self.cache_dtype or x.dtype
@@ -300,9 +301,14 @@ class LlamaForCausalLM(nn.Module):
         x = self.model.norm(x)
         if last_only:
             x = x[:, -1:]
+        return x if hidden_only else self.logits_from_hidden(x)
+
+    def logits_from_hidden(self, hidden: torch.Tensor) -> torch.Tensor:
+        """Float32 logits of final hidden states (``forward(..., hidden_only=True)``): scoring
+        a long window a few hundred positions at a time keeps its logits small."""
         if self.output_proj is not None:
-            return self.output_proj(x).float()
-        return linear(x, self.output_weight).float()
+            return self.output_proj(hidden).float()
+        return linear(hidden, self.output_weight).float()
 
     def tie_weights(self) -> None:
         """No-op kept for API symmetry: tied models read ``embed_tokens.weight`` directly."""

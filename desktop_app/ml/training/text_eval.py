@@ -53,6 +53,30 @@ def _windows(n: int, context: int, stride: int) -> list[tuple[int, int, int]]:
     return out
 
 
+#: Positions whose logits exist at once while scoring. A 2,048-token window over SmolLM2's
+#: 49,152-token vocabulary has 400 MB of float32 logits and as much again for their
+#: log-softmax: that was the peak of a LoRA run on a CPU without bf16 units (3.5 GiB, the
+#: training steps 2.4). 256 positions: 50 MB.
+SCORE_ROWS = 256
+
+
+def _next_token_nll(model, x: torch.Tensor) -> torch.Tensor:
+    """The negative log-likelihood (b, T-1) of each next token of ``x`` (b, T), in nats. A
+    model with ``logits_from_hidden`` (Reverie's GPT-2 and Llama) gets its logits made
+    :data:`SCORE_ROWS` positions at a time from its final hidden states; any other model's
+    whole logits are scored in pieces of as many positions (no second copy for their
+    log-softmax)."""
+    targets, rows = x[:, 1:], SCORE_ROWS
+    head = getattr(model, "logits_from_hidden", None)
+    whole = model(x[:, :-1], hidden_only=True) if head is not None else model(x[:, :-1])
+    parts = []
+    for s in range(0, targets.shape[1], rows):
+        logits = head(whole[:, s:s + rows]) if head is not None else whole[:, s:s + rows].float()
+        parts.append(F.cross_entropy(logits.transpose(1, 2), targets[:, s:s + rows],
+                                     reduction="none"))
+    return torch.cat(parts, dim=1)
+
+
 @torch.no_grad()
 def score_documents(model, token_lists: list[list[int]], byte_counts: list[int], context: int,
                     stride: int | None = None, batch: int = 16,
@@ -74,8 +98,7 @@ def score_documents(model, token_lists: list[list[int]], byte_counts: list[int],
         rest = [j for j in chunk if len(j[0]) != T]
         for group in ([same] + [[j] for j in rest]):
             x = torch.tensor([w for w, _ in group], device=device)  # (b, T)
-            logits = model(x[:, :-1])  # (b, T-1, V)
-            nll = F.cross_entropy(logits.transpose(1, 2).float(), x[:, 1:], reduction="none")
+            nll = _next_token_nll(model, x)  # (b, T-1)
             for row, (_, k) in enumerate(group):
                 total += float(nll[row, -k:].double().sum())
                 ntok += k

@@ -42,6 +42,38 @@ def test_score_documents_equals_direct_nll_when_the_context_fits():
     assert res.bits_per_byte == pytest.approx(direct / math.log(2) / 25, rel=1e-5)
 
 
+class _LogitsOnly(torch.nn.Module):
+    """A model that only gives whole logits (no ``logits_from_hidden``), as outside code may."""
+
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, ids):
+        return self.inner(ids)
+
+
+def test_long_windows_are_scored_a_few_positions_at_a_time(monkeypatch):
+    """Scoring makes the logits of at most SCORE_ROWS positions at once (a 2,048-token window
+    of a 49k vocabulary is 400 MB of them), with the same figure as all at once, for a model
+    with a head of its own and for one that only returns logits."""
+    from desktop_app.ml.training import text_eval
+    model = _tiny_model()
+    docs = [[0] + [(7 * i) % 40 for i in range(1, 30)], [0, 3, 4, 5]]
+    whole = score_documents(model, docs, [29, 3], context=64, batch=2)
+    widths = []
+    head = model.logits_from_hidden
+    monkeypatch.setattr(model, "logits_from_hidden",
+                        lambda h: widths.append(h.shape[1]) or head(h))
+    monkeypatch.setattr(text_eval, "SCORE_ROWS", 8)
+    pieces = score_documents(model, docs, [29, 3], context=64, batch=2)
+    assert widths and max(widths) == 8 and sum(widths) == 29 + 3
+    assert pieces.nll_nats == pytest.approx(whole.nll_nats, rel=1e-6)
+    assert pieces.tokens == whole.tokens == 29 + 3
+    other = score_documents(_LogitsOnly(_tiny_model()), docs, [29, 3], context=64, batch=2)
+    assert other.nll_nats == pytest.approx(whole.nll_nats, rel=1e-6)
+
+
 def test_short_context_scores_more_nats_than_long_context_on_a_pattern():
     # a random model sees nothing; this only checks the sliding path runs and counts tokens
     model = _tiny_model()
