@@ -54,12 +54,12 @@ PRESETS: dict[str, dict[str, Preset]] = {
 #: ``benchmarks/bench_finetune.py``: the command's default adapters (every block, rank 32,
 #: recomputed in backward), one thread (the least the room's run uses: it takes every core
 #: while the app is idle, so on an idle machine it is faster than estimated), on the
-#: quiet 2-core machine (2026-12-07): 253 tokens/s with bf16 products (a CPU with AVX512-BF16
-#: or AMX), 82 in float32 (any other CPU, where the command turns bf16 off), each taken down
-#: a little for the app and whatever else shares the CPU. Other bases scale by their
-#: parameter count.
+#: quiet 2-core machine (2026-12-07): 253 tokens/s with bf16 products (a Xeon with AMX), 82 in
+#: float32 on the same Xeon; on a CPU that really lacks bf16 units (a 2-core AMD EPYC with AVX2
+#: only, where the command trains in float32) 60.0 (session 17). Each is taken down a little
+#: for the app and whatever else shares the CPU. Other bases scale by their parameter count.
 LORA_TOKENS_PER_STEP = DEFAULT_BATCH * DEFAULT_CONTEXT
-LORA_TOKENS_PER_S = {True: 210.0, False: 70.0}     # by "the CPU multiplies bf16"
+LORA_TOKENS_PER_S = {True: 210.0, False: 55.0}     # by "the CPU multiplies bf16"
 LORA_REFERENCE_PARAMETERS = 134_515_008
 LORA_DEFAULT_STEPS = 40          # until the data check has measured the text
 #: SmolLM2's tokenizer on English prose: 4.07 bytes a token (Eight Cousins, 356,822 bytes in
