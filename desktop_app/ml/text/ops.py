@@ -33,9 +33,8 @@ NATIVE_BF16 = cpu_has_bf16()
 
 def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
     """``x @ weight.T + bias`` with weight (out, in); bf16 prompts are computed in float32."""
-    if weight.dtype == torch.bfloat16 and x.numel() // x.shape[-1] >= UPCAST_MIN_ROWS:
-        b = bias.float() if bias is not None else None
-        return F.linear(x.float(), weight.float(), b).to(torch.bfloat16)
+    if weight.dtype == torch.bfloat16 and _many_rows(x):
+        return _float32_product(x, weight, bias)
     return F.linear(x, weight, bias)
 
 
@@ -43,10 +42,19 @@ def bf16_rows_linear(x: torch.Tensor, weight: torch.Tensor,
                      bias: torch.Tensor | None = None) -> torch.Tensor:
     """``x @ weight.T + bias`` in bf16 for a bf16 weight, computed in float32 where the CPU
     has no bf16 matrix units and ``x`` has many rows (see the module doc)."""
-    if not NATIVE_BF16 and x.numel() // x.shape[-1] >= UPCAST_MIN_ROWS:
-        b = bias.float() if bias is not None else None
-        return F.linear(x.float(), weight.float(), b).to(torch.bfloat16)
+    if not NATIVE_BF16 and _many_rows(x):
+        return _float32_product(x, weight, bias)
     return F.linear(x.to(torch.bfloat16), weight, bias)
+
+
+def _many_rows(x: torch.Tensor) -> bool:
+    return x.numel() // x.shape[-1] >= UPCAST_MIN_ROWS
+
+
+def _float32_product(x: torch.Tensor, weight: torch.Tensor,
+                     bias: torch.Tensor | None) -> torch.Tensor:
+    b = bias.float() if bias is not None else None
+    return F.linear(x.float(), weight.float(), b).to(torch.bfloat16)
 
 
 def weight_for_decode(weight: torch.Tensor) -> torch.Tensor:
