@@ -214,7 +214,8 @@ def touch_package(package: Path) -> None:
 
 def prune_packages(folder: Path, keep: int = MAX_PACKAGES) -> list[Path]:
     """Delete all but the ``keep`` packages in ``folder`` used most recently (each with its
-    unpacked library and failure note); returns the packages deleted. A window still running
+    unpacked library and failure note), and all but the ``keep`` newest notes of packages that
+    failed; returns the packages deleted. A window still running
     a deleted library keeps it (the file lives on while it is mapped); another one builds the
     package again when it needs it."""
     try:
@@ -230,6 +231,19 @@ def prune_packages(folder: Path, keep: int = MAX_PACKAGES) -> list[Path]:
             except OSError:
                 pass
         gone.append(old)
+    # a package that failed leaves only its note (no package): keep the newest ``keep`` of
+    # those too, or one note per failed shape would pile up for good (an old shape's note
+    # gone costs one more build in the background if that shape ever comes back)
+    try:
+        notes = sorted((f for f in folder.glob("*.failed") if not f.with_suffix(".pt2").exists()),
+                       key=lambda f: f.stat().st_mtime, reverse=True)
+    except OSError:
+        notes = []
+    for note in notes[keep:]:
+        try:
+            note.unlink(missing_ok=True)
+        except OSError:
+            pass
     if gone:
         log.info("deleted %d compiled decode steps not used lately", len(gone))
     return gone

@@ -208,3 +208,22 @@ def test_only_the_packages_used_lately_are_kept(tmp_path):
         ["p0.pt2", "p0.so", "p0.failed", "p4.pt2", "p4.so", "p4.failed", building.name])
     assert packages[0].with_suffix(".so").stat().st_mtime >= packages[0].stat().st_mtime
     assert compiled.prune_packages(tmp_path / "absent") == []
+
+
+def test_pruning_keeps_only_the_newest_notes_of_packages_that_failed(tmp_path):
+    """A package that failed is deleted and leaves a note (so that it is not built again):
+    those notes are pruned to the newest ``keep`` as well, the ones beside a kept package
+    aside."""
+    notes = []
+    for i in range(5):
+        note = tmp_path / f"f{i}.failed"
+        note.write_text("RuntimeError: did not work")
+        os.utime(note, (1000 + i, 1000 + i))
+        notes.append(note)
+    kept = tmp_path / "k.pt2"
+    for f in (kept, kept.with_suffix(".failed")):
+        f.write_bytes(b"x")
+        os.utime(f, (1, 1))
+    compiled.prune_packages(tmp_path, keep=2)
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["f3.failed", "f4.failed",
+                                                          "k.failed", "k.pt2"]
