@@ -71,6 +71,9 @@ class TrainConfig:
     grad_clip: float = 1.0         # 0 disables clipping
     eval_every: int = 200          # 0 disables periodic evaluation (the final one still runs)
     eval_every_s: float = 0.0      # also evaluate after this much training time (0: off)
+    eval_share: float = 0.0        # with a time budget, evaluations take at most this share of
+                                   # the time: each waits for the last one's cost x (1 - share)
+                                   # / share of training (0: off)
     sample_every: int = 0
     checkpoint_every: int = 200
     log_every: int = 10
@@ -236,8 +239,9 @@ def _run(task: TrainTask, cfg: TrainConfig, out_dir: Path, info: ddp.DistInfo,
         + (f"resuming at step {step}" if step else origin))))
     t0 = win_t = time.perf_counter()
     win_units, win_loss, win_n, rate = 0, 0.0, 0, None
+    eval_cost = 0.0  # seconds the last evaluation took
     if step == 0 and cfg.eval_at_start and info.is_main:
-        _eval_now(task, raw, cfg, step, device, emit, result)
+        eval_cost = _eval_now(task, raw, cfg, step, device, emit, result)
         _sample_now(task, raw, step, cfg.steps, emit)
         t0 = win_t = time.perf_counter()  # the budget and rates count training only
     model.train()
@@ -282,11 +286,17 @@ def _run(task: TrainTask, cfg: TrainConfig, out_dir: Path, info: ddp.DistInfo,
         if info.is_main:
             # every eval_every steps, and (with a time budget) after eval_every_s of training:
             # one evaluation when both fall on the same step
-            timed = cfg.eval_every_s > 0 and train_s - last_eval_s >= cfg.eval_every_s \
+            gap = train_s - last_eval_s
+            timed = cfg.eval_every_s > 0 and gap >= cfg.eval_every_s \
                 and step < cfg.steps and not result.ended_early
-            if timed or (cfg.eval_every > 0 and step % cfg.eval_every == 0):
+            # ... but within a budget, evaluations that cost much (a large held-out text on a
+            # slow CPU: 20 s each against 9 s a step) are spaced so that they do not eat the
+            # steps: at most eval_share of the time (the run always ends with one)
+            spaced = cfg.max_seconds <= 0 or cfg.eval_share <= 0 \
+                or gap >= eval_cost * (1 - cfg.eval_share) / cfg.eval_share
+            if (timed or (cfg.eval_every > 0 and step % cfg.eval_every == 0)) and spaced:
                 last_eval_s = train_s
-                _eval_now(task, raw, cfg, step, device, emit, result)
+                eval_cost = _eval_now(task, raw, cfg, step, device, emit, result)
             _periodic(task, raw, cfg, step, emit)
             if cfg.patience > 0 and _no_progress(result.val_losses, cfg.patience):
                 result.ended_early = result.ended_early or "patience"
@@ -388,12 +398,15 @@ def _agree(reason: str, info: ddp.DistInfo) -> str:
 
 
 def _eval_now(task: TrainTask, raw: nn.Module, cfg: TrainConfig, step: int, device: str,
-              emit: Callback, result: TrainResult) -> None:
+              emit: Callback, result: TrainResult) -> float:
+    """Evaluate, record and report; returns the seconds it took."""
+    t = time.perf_counter()
     val, bpb = evaluate_full(task, raw, device, cfg.bf16)
     result.val_losses.append((step, val))
     if bpb is not None:
         result.bits_per_byte.append((step, bpb))
     emit(TrainEvent("eval", step, cfg.steps, val_loss=val, bits_per_byte=bpb))
+    return time.perf_counter() - t
 
 
 def _sample_now(task: TrainTask, raw: nn.Module, step: int, total: int, emit: Callback

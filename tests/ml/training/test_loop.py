@@ -178,3 +178,36 @@ def test_the_step_rate_leaves_out_evaluations_and_samples(tiny_task, tmp_path, m
     per_step = tiny_task.batch_units(tiny_task.train_batch(torch.Generator(), 4, 0, 1))
     assert len(steps) == 6 and sum(1 for e in events if e.kind == "eval") >= 6
     assert [e.tokens_per_s for e in steps] == pytest.approx([per_step] * 6)
+
+
+def test_costly_evaluations_take_at_most_their_share_of_a_time_budget(tiny_task, tmp_path,
+                                                                     monkeypatch):
+    """On a laptop CPU a LoRA run's held-out evaluation took 20 s against 9 s a step, and
+    with one due every few steps the evaluations ate a third of a four-minute budget. With
+    ``eval_share`` each evaluation waits for its cost x (1 - share) / share of training: on a
+    clock where a step takes 1 s and an evaluation 10 s, a 60 s budget at a share of a quarter
+    evaluates at the start, once after 30 s of training and at the end, where every step would
+    otherwise evaluate."""
+    from desktop_app.ml.training import loop
+    clock = [0.0]
+    monkeypatch.setattr(loop.time, "perf_counter", lambda: clock[0])
+    real_loss, real_eval = type(tiny_task).loss, loop.evaluate_full
+
+    def loss(self, model, batch):
+        clock[0] += 1.0 if torch.is_grad_enabled() else 0.0   # evaluations score with it too
+        return real_loss(self, model, batch)
+
+    def evaluate(*args, **kw):
+        clock[0] += 10.0
+        return real_eval(*args, **kw)
+
+    monkeypatch.setattr(type(tiny_task), "loss", loss)
+    monkeypatch.setattr(loop, "evaluate_full", evaluate)
+    cfg = dict(steps=100, eval_every=1, eval_at_start=True, max_seconds=60.0)
+    shared = train(tiny_task, _cfg(**cfg, eval_share=0.25), tmp_path / "shared", export=False)
+    assert [s for s, _ in shared.val_losses] == [0, 30, 50]
+    assert shared.ended_early == "time"
+    clock[0] = 0.0
+    every = train(tiny_task, _cfg(**cfg), tmp_path / "every", export=False)
+    assert [s for s, _ in every.val_losses] == list(range(every.step + 1))
+    assert every.step < 10
