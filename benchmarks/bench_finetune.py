@@ -9,7 +9,7 @@ Usage:
    Shakespeare's As You Like It from ../shared/data/text), cut at a paragraph: 80 % for
    training, the last 20 % held out (``--val-list``; never trained on). Used as written.
 2. Throughput: tokens/s of the run's own training step (``LoRATextTask.loss`` + backward +
-   AdamW, two windows of 512 tokens, adapters as the command puts them) for float32 vs bf16
+   AdamW, the command's windows of 512 tokens a step and adapters) for float32 vs bf16
    products and 1 vs 2 torch threads, in this process, median of 4 steps after a warm-up.
 3. The real command, ``reverie train text --lora --init-from BASE --max-minutes M``, in a child
    process; its peak resident memory (ru_maxrss of the child) and its held-out figures.
@@ -69,17 +69,18 @@ def make_data(text_file: Path, nbytes: int, tmp: Path, offset: int = 0
 
 def throughput(base: Path, train_text: str, steps: int = 4) -> list[tuple[str, int, float]]:
     """Tokens/s of the run's own training step (``LoRATextTask.loss`` with the command's
-    default adapters and recomputation, chunked loss) + backward + AdamW, 2 windows of 512
-    tokens, for float32 and bf16 products, 1 and 2 threads (median of ``steps`` after one
-    warm-up step, which also fills the lower-block cache as the first epoch does). The bf16
-    step is also timed with attention through SDPA's flash kernel (``bf16-sdpa``), the path
-    before llama._attend_bf16_math, side by side. On a CPU without bf16 matrix units the
-    command trains in float32; there emulated bf16 is timed once, on two threads only (a
-    step takes minutes), to show why."""
+    default adapters, window count and recomputation rule, chunked loss) + backward + AdamW,
+    windows of 512 tokens, for float32 and bf16 products, 1 and 2 threads (median of
+    ``steps`` after one warm-up step, which also fills the lower-block cache as the first
+    epoch does). The bf16 step is also timed with attention through SDPA's flash kernel
+    (``bf16-sdpa``), the path before llama._attend_bf16_math, side by side. On a CPU without
+    bf16 matrix units the command trains in float32; there emulated bf16 is timed once, on two
+    threads only (a step takes minutes), to show why."""
     import numpy as np
     import torch
 
-    from desktop_app.commands.train_text_lora import LORA_ALPHA, LORA_LAYERS, LORA_RANK
+    from desktop_app.commands.train_text_lora import (DEFAULT_BATCH, LORA_ALPHA, LORA_LAYERS,
+                                                      LORA_RANK, recomputes)
     from desktop_app.core.cpu_features import cpu_has_bf16
     from desktop_app.ml.text import llama
     from desktop_app.ml.text.train_data import TokenWindows
@@ -100,11 +101,12 @@ def throughput(base: Path, train_text: str, steps: int = 4) -> list[tuple[str, i
         task = LoRATextTask(base, str(base), model.config.to_hf(), tok, TokenWindows(ids, 512),
                             [], rank=LORA_RANK, alpha=LORA_ALPHA, bf16=bf16,
                             data_fingerprint="bench",
-                            sample_prompt="", base_model=model, lora_layers=LORA_LAYERS)
+                            sample_prompt="", base_model=model, lora_layers=LORA_LAYERS,
+                            recompute=recomputes(DEFAULT_BATCH, 512))
         torch.manual_seed(0)
         model = task.build_model()
         opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
-        batch = task.train_batch(torch.Generator().manual_seed(0), 2, 0, 1)
+        batch = task.train_batch(torch.Generator().manual_seed(0), DEFAULT_BATCH, 0, 1)
         emulated = bf16 and not native
         for threads in ((2,) if emulated else (1, 2)):
             torch.set_num_threads(threads)
@@ -253,8 +255,9 @@ def main() -> int:
           f"bytes training, {len(heldout.encode()):,} held out; {os.cpu_count()} CPUs; "
           f"{load()}", flush=True)
     if not args.skip_throughput:
-        print("training throughput, context 512, two windows a step (the command's default "
-              "adapters):")
+        from desktop_app.commands.train_text_lora import DEFAULT_BATCH
+        print(f"training throughput, context 512, {DEFAULT_BATCH} window(s) a step (the "
+              f"command's default adapters):")
         throughput(base, train_text)
     out = args.out or tmp / "adapter"
     cmd = [sys.executable, "-m", "desktop_app", "train", "text", "--lora", "--init-from",

@@ -34,7 +34,18 @@ from desktop_app.core.errors import UsageError
 #: Below this a held-out split would be a sentence or two: refuse (the data check agrees).
 MIN_LORA_BYTES = 1_000
 DEFAULT_CONTEXT = 512
-DEFAULT_BATCH = 2
+#: One window a step (session 18, the 2-core AVX2 machine, held-out bits per byte against the
+#: tokens trained on, lr 5e-4): German 40 kB -6.6 % after 5,120 tokens in windows of one,
+#: -5.7 % in pairs, and -8.2 % against -7.6 % after 20,480; Alcott -3.3 % after 5,120 tokens
+#: against 10,240 in pairs. Twice the updates for the same products (docs/train-room.md).
+DEFAULT_BATCH = 1
+#: The adapted blocks recompute their forward pass in backward (activation checkpointing, about
+#: a fifth of a step) only when a step holds more tokens than this: one window of 512 keeps its
+#: activations in 2.5 GiB at the most (float32, every block, rank 32) and steps faster (138
+#: against 108 tokens/s recomputed, two AVX2 cores); two windows without it took 4.2 GiB.
+#: bench_finetune, one window kept against two recomputed: 80.9 against 60.0 tokens/s on one
+#: thread, 128.4 against 119.0 on two.
+RECOMPUTE_ABOVE_TOKENS = 512
 EPOCHS = 4          # default steps: about this many passes over the training text
 #: Adapters on every block by default (``--lora-layers N``: the top N only; the lower blocks
 #: then run once per window, cached, and backward stops at the first adapted block: about twice
@@ -65,6 +76,15 @@ EVALS = 6           # held-out evaluations a run by default (besides the one bef
 #: held-out part up to this size (the 8 kB of bench_finetune's 40 kB) is scored whole,
 #: exactly as `reverie eval text` scores it. ui/train/presets.py estimates with the same cap.
 EVAL_MAX_BYTES = 12_000
+#: Within a time budget the evaluations take at most this share of it. On a laptop's kind of
+#: CPU (AVX2, float32) one evaluation of 8 kB of German held out took 20 s against 9 s a step,
+#: and with one every 40 s of training plus one every few steps the evaluations took 100 s of a
+#: four-minute run. Each now waits for three times its cost in training; with a small
+#: held-out text (or a fast CPU) they come as often as before. (A fifth, tried first: German
+#: 2 evaluations instead of 5, and with one window a step 54 steps instead of 17, -8.2 %
+#: instead of -7.4 %; but on English prose, which starts to be memorised after two passes,
+#: the best adapter fell between two evaluations: -3.0 % instead of -3.4 %.)
+EVAL_SHARE = 0.25
 
 
 def scored_held_out(docs: list[str], max_bytes: int | None = None) -> list[str]:
@@ -85,6 +105,12 @@ def scored_held_out(docs: list[str], max_bytes: int | None = None) -> list[str]:
         if part.strip():
             out.append(part)
     return out or [docs[0][:max_bytes]]
+
+
+def recomputes(batch: int, context: int) -> bool:
+    """Whether a backward pass over ``batch`` windows of ``context`` tokens recomputes the
+    adapted blocks (for memory) rather than keeping their activations."""
+    return batch * context > RECOMPUTE_ABOVE_TOKENS
 
 
 def default_steps(train_tokens: int, tokens_per_step: int) -> int:
@@ -167,6 +193,8 @@ def run_lora(args: argparse.Namespace) -> int:
                         TokenWindows(np.asarray(train_ids), context), scored,
                         rank=args.lora_rank, alpha=args.lora_alpha, bf16=bf16,
                         dropout=args.lora_dropout,
+                        # what one backward holds: a micro-batch of --grad-accum's
+                        recompute=recomputes(batch // args.grad_accum, context),
                         data_fingerprint=data_key,
                         sample_prompt=sample_prompt_from(val_docs[0] if val_docs else ""),
                         base_model=probe,
@@ -191,7 +219,7 @@ def run_lora(args: argparse.Namespace) -> int:
         log_every=args.log_every if args.log_every != 10 else 1, seed=args.seed,
         bf16=bf16, device="cpu", eval_at_start=True,
         # with a time budget, also evaluate across it (the steps may not all fit)
-        eval_every_s=(args.max_minutes or 0) * 60 / EVALS,
+        eval_every_s=(args.max_minutes or 0) * 60 / EVALS, eval_share=EVAL_SHARE,
         patience=3 if args.patience is None else args.patience,
         max_seconds=(args.max_minutes or 0) * 60)
     events: list = []

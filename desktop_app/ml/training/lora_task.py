@@ -21,10 +21,12 @@ float32) with low-rank adapters (:mod:`desktop_app.ml.text.lora`) on its project
   block. The loss over the 49k-token vocabulary is computed in chunks
   (:mod:`~desktop_app.ml.training.chunked_ce`), never as one (batch, 512, 49152) tensor.
   Training windows are fixed (half-overlapping) so that the cache applies.
-* Memory: with ``recompute`` (the default) the adapted blocks keep only their inputs for
-  backward and run their forward again there (activation checkpointing, Chen et al. 2016):
-  about 20 % slower a step, and the activations of 30 blocks no longer decide the peak
-  (every block at rank 32: 3.56 GiB without, 2.65 GiB with; bench_finetune, 2026-12-06).
+* Memory: with ``recompute`` the adapted blocks keep only their inputs for backward and run
+  their forward again there (activation checkpointing, Chen et al. 2016): about 20 % slower a
+  step, and the activations of 30 blocks no longer decide the peak (every block at rank 32,
+  two windows of 512: 3.56 GiB without, 2.65 GiB with; bench_finetune, 2026-12-06). The
+  command turns it on only for steps of more than one such window
+  (``train_text_lora.recomputes``).
 """
 
 from __future__ import annotations

@@ -50,16 +50,18 @@ PRESETS: dict[str, dict[str, Preset]] = {
 }
 
 #: LoRA fine-tuning of a built-in writing model (``train text --lora``): tokens per step (the
-#: command's default two windows of 512) and the training rate measured for SmolLM2-135M with
-#: ``benchmarks/bench_finetune.py``: the command's default adapters (every block, rank 32,
-#: recomputed in backward), one thread (the least the room's run uses: it takes every core
-#: while the app is idle, so on an idle machine it is faster than estimated), on the
-#: quiet 2-core machine (2026-12-07): 253 tokens/s with bf16 products (a Xeon with AMX), 82 in
-#: float32 on the same Xeon; on a CPU that really lacks bf16 units (a 2-core AMD EPYC with AVX2
-#: only, where the command trains in float32) 60.0 (session 17). Each is taken down a little
-#: for the app and whatever else shares the CPU. Other bases scale by their parameter count.
+#: command's default windows of 512 a step) and the training rate measured for SmolLM2-135M with
+#: ``benchmarks/bench_finetune.py``: the command's default adapters (every block, rank 32),
+#: one thread (the least the room's run uses: it takes every core while the app is idle, so on
+#: an idle machine it is faster than estimated), on the quiet 2-core machine: 253 tokens/s with
+#: bf16 products (a Xeon with AMX, 2026-12-07, two windows a step recomputed in backward: the
+#: one-window step without recomputation was not measured there, so this errs long); on a CPU
+#: that really lacks bf16 units (a 2-core AMD EPYC with AVX2 only, where the command trains in
+#: float32) 80.9 with the one-window step (session 18; 60.0 with two windows, recomputed). Each
+#: is taken down a little for the app and whatever else shares the CPU. Other bases scale by
+#: their parameter count.
 LORA_TOKENS_PER_STEP = DEFAULT_BATCH * DEFAULT_CONTEXT
-LORA_TOKENS_PER_S = {True: 210.0, False: 55.0}     # by "the CPU multiplies bf16"
+LORA_TOKENS_PER_S = {True: 210.0, False: 74.0}     # by "the CPU multiplies bf16"
 LORA_REFERENCE_PARAMETERS = 134_515_008
 LORA_DEFAULT_STEPS = 40          # until the data check has measured the text
 #: SmolLM2's tokenizer on English prose: 4.07 bytes a token (Eight Cousins, 356,822 bytes in

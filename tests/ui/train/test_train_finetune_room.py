@@ -129,7 +129,8 @@ def test_a_fine_tunes_steps_follow_the_text_and_a_time_limit_ends_it(panel, tmp_
     panel.dataFolderEdit.setText(str(novel))
     report = panel.check_data()
     train_bytes = report.data_bytes - report.heldout_bytes
-    expected = default_steps(round(train_bytes / P.LORA_BYTES_PER_TOKEN), 1024)
+    expected = default_steps(round(train_bytes / P.LORA_BYTES_PER_TOKEN),
+                             P.LORA_TOKENS_PER_STEP)
     assert panel.stepsSpin.value() == expected == P.lora_steps_for(train_bytes) > 300
     assert f"--steps {expected}" in panel.command
     assert f"--max-minutes {P.LORA_DEFAULT_MINUTES}" in panel.command
@@ -272,5 +273,6 @@ def test_a_fine_tunes_steps_come_from_the_tokens_the_base_reads(panel, qtbot, tm
         text, add_special_tokens=False))
     assert report.train_tokens == round(0.9 * tokens)
     by_bytes = P.lora_steps_for(report.data_bytes - report.heldout_bytes)
-    assert panel.stepsSpin.value() == default_steps(report.train_tokens, 1024) > 1.4 * by_bytes
+    assert panel.stepsSpin.value() == default_steps(report.train_tokens,
+                                                    P.LORA_TOKENS_PER_STEP) > 1.4 * by_bytes
     assert f"{report.train_tokens:,} tokens to train on" in panel.dataCheckLabel.text()
