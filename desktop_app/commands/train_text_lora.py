@@ -184,7 +184,8 @@ def run_lora(args: argparse.Namespace) -> int:
     if context < 16:
         raise UsageError("too little training text for even one short window (16 tokens)")
     steps = args.steps or default_steps(len(train_ids), batch * context)
-    say(f"tokens: {len(train_ids):,} training, context {context}, {batch} windows a step, "
+    say(f"tokens: {len(train_ids):,} training, context {context}, {batch} "
+        f"{'window' if batch == 1 else 'windows'} a step, "
         f"{steps} steps (about {steps * batch * context / max(len(train_ids), 1):.1f} passes)")
     # (a capped held-out set is part of what a resumed run must match)
     data_key = hashlib.sha256((corpus.fingerprint() + str(base_path) + (

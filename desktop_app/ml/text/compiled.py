@@ -215,9 +215,9 @@ def touch_package(package: Path) -> None:
 def prune_packages(folder: Path, keep: int = MAX_PACKAGES) -> list[Path]:
     """Delete all but the ``keep`` packages in ``folder`` used most recently (each with its
     unpacked library and failure note), and all but the ``keep`` newest notes of packages that
-    failed; returns the packages deleted. A window still running
-    a deleted library keeps it (the file lives on while it is mapped); another one builds the
-    package again when it needs it."""
+    failed; returns the packages deleted. A window still running a deleted library keeps it
+    (the file lives on while it is mapped); another one builds the package again when it needs
+    it."""
     try:
         packages = sorted((f for f in folder.glob("*.pt2") if ".partial" not in f.name),
                           key=lambda f: f.stat().st_mtime, reverse=True)   # not one being built
