@@ -27,3 +27,33 @@ def test_bf16_weight_stays_close():
     ref = F.cross_entropy(h @ w.t(), y)
     got = chunked_cross_entropy(h, w.to(torch.bfloat16), y, rows=16)
     assert abs(float(got) - float(ref)) < 0.02 * float(ref)
+
+
+def test_gradient_follows_the_upstream_gradient_and_a_bf16_weight():
+    """The gradient is made in the forward pass: backward must still scale it by what comes
+    from above (here 3x the loss), and a bf16 head's gradient stays near float32's."""
+    torch.manual_seed(2)
+    h = torch.randn(50, 24, requires_grad=True)
+    w = torch.randn(300, 24) / 4
+    y = torch.randint(0, 300, (50,))
+    (g_ref,) = torch.autograd.grad(3 * F.cross_entropy(h @ w.t(), y), h)
+    (g_got,) = torch.autograd.grad(3 * chunked_cross_entropy(h, w, y, rows=16), h)
+    assert torch.allclose(g_got, g_ref, atol=1e-6)
+    (g_bf16,) = torch.autograd.grad(3 * chunked_cross_entropy(h, w.to(torch.bfloat16), y), h)
+    assert (g_bf16 - g_ref).abs().max() < 0.02 * g_ref.abs().max()
+
+
+def test_no_gradient_made_under_no_grad(monkeypatch):
+    """Scoring (no_grad) makes no softmax-minus-onehot: the same loss for a third of the work."""
+    torch.manual_seed(3)
+    h, w, y = torch.randn(20, 8), torch.randn(40, 8), torch.randint(0, 40, (20,))
+    made = []
+    scatter = torch.Tensor.scatter_add_
+    monkeypatch.setattr(torch.Tensor, "scatter_add_",
+                        lambda self, *a: made.append(1) or scatter(self, *a))
+    with torch.no_grad():
+        got = chunked_cross_entropy(h.requires_grad_(), w, y, rows=7)
+    assert not got.requires_grad and made == []
+    chunked_cross_entropy(h, w, y, rows=7)
+    assert len(made) == 3  # with autograd: one per chunk of 7 (20 rows)
+    assert torch.allclose(got, F.cross_entropy(h.detach() @ w.t(), y), atol=1e-5)
