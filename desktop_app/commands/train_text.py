@@ -28,7 +28,8 @@ from pathlib import Path
 
 from desktop_app.commands.core_sharing import CoreSharing, add_busy_threads
 from desktop_app.commands.stop_signal import StopOnSignal
-from desktop_app.commands.train_text_lora import DEFAULT_BATCH, LORA_ALPHA, LORA_LR, LORA_RANK
+from desktop_app.commands.train_text_lora import (DEFAULT_BATCH, LORA_ALPHA, LORA_LR,
+                                                   LORA_LR_UNDER_ONE_PASS, LORA_RANK)
 from desktop_app.commands import options as opt
 from desktop_app.commands.progress import note, progress_printer
 from desktop_app.core.errors import ReverieError, UsageError
@@ -55,7 +56,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"global sequences per step (default 16; {DEFAULT_BATCH} with --lora)")
     p.add_argument("--grad-accum", type=opt.int_in(1, 1024), default=1)
     p.add_argument("--lr", type=opt.float_in(0, 10, above=True), default=None,
-                   help=f"peak learning rate (default 2e-3; {LORA_LR:.0e} with --lora)".replace("e-0", "e-"))
+                   help=f"peak learning rate (default 2e-3; with --lora {LORA_LR:.0e}, or "
+                        f"{LORA_LR_UNDER_ONE_PASS:.0e} when --max-minutes holds less than one "
+                        f"pass over the text)".replace("e-0", "e-"))
     p.add_argument("--min-lr", type=opt.float_in(0, 10), default=None, help="default lr/10")
     p.add_argument("--warmup", type=opt.int_in(0, 10_000_000), default=None, help="warm-up steps (default steps/20)")
     p.add_argument("--init-from", type=opt.text, metavar="MODEL", default=None,

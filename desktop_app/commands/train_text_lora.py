@@ -66,6 +66,22 @@ LORA_LAYERS = 0
 #: reaches -5.9 % / -4.1 % on the same splits (bench_finetune_ceiling.py), the bound for any
 #: adapter.
 LORA_LR = 5e-4
+#: ... unless the time budget holds less than one pass over the training text: then nothing is
+#: seen twice, the adapter cannot start to memorise, and a higher rate learns more from what
+#: the budget holds. Four minutes, 2 threads, the 2-core AVX2 EPYC (session 19, bench_finetune,
+#: held out by `reverie eval text`): German 200 kB (0.4 passes) -8.6 % at 5e-4, **-10.0 %** at
+#: 1e-3; Hamlet 160 kB (0.75 passes) -3.9 % both (1.5151 / 1.5146); Alcott 200 kB (0.5 passes)
+#: -4.4 / -4.2 %, within a run's noise. With two passes or more it hurts prose: Alcott 40 kB
+#: -3.4 % at 5e-4, -2.4 % at 1e-3 (German 40 kB: -7.6 / -7.9 %), so 5e-4 stays there.
+LORA_LR_UNDER_ONE_PASS = 1e-3
+#: What a budget is expected to hold: the default adapters' training rate on one thread
+#: (bench_finetune, SmolLM2-135M, context 512), tokens/s by "the CPU multiplies bf16": a Xeon
+#: with AMX 253 (session 16), the AVX2 EPYC 80.9 (session 18). One thread whatever --threads
+#: says, so that a run resumed with other threads chooses the same rate (a resumed run must
+#: keep its rate). Two threads read about 1.6 times this much: German 200 kB in four minutes
+#: is estimated at 0.23 passes and read 0.4 times.
+ONE_THREAD_TOKENS_PER_S = {True: 253.0, False: 80.9}
+REFERENCE_PARAMETERS = 134_515_008  # SmolLM2-135M's (other bases scale by their size)
 LORA_RANK, LORA_ALPHA = 32, 64.0   # the --lora-rank / --lora-alpha defaults (above)
 MIN_STEPS, MAX_STEPS = 20, 2000
 EVALS = 6           # held-out evaluations a run by default (besides the one before step 1)
@@ -115,6 +131,24 @@ def recomputes(batch: int, context: int) -> bool:
 
 def default_steps(train_tokens: int, tokens_per_step: int) -> int:
     return max(MIN_STEPS, min(MAX_STEPS, math.ceil(EPOCHS * train_tokens / tokens_per_step)))
+
+
+def budget_passes(train_tokens: int, steps: int, tokens_per_step: int,
+                  max_minutes: float | None, bf16: bool, parameters: int) -> float | None:
+    """How many times the run is expected to read its training text when ``max_minutes``
+    rather than its steps ends it (at :data:`ONE_THREAD_TOKENS_PER_S`, less the evaluations'
+    share); None when there is no budget or the steps end the run first."""
+    if not max_minutes:
+        return None
+    rate = ONE_THREAD_TOKENS_PER_S[bf16] * REFERENCE_PARAMETERS / max(parameters, 1)
+    tokens = max_minutes * 60 * (1 - EVAL_SHARE) * rate
+    return tokens / max(train_tokens, 1) if tokens < steps * tokens_per_step else None
+
+
+def default_lr(passes: float | None) -> float:
+    """The peak learning rate for a run whose time budget reads its text ``passes`` times
+    (None: the steps end it)."""
+    return LORA_LR_UNDER_ONE_PASS if passes is not None and passes < 1 else LORA_LR
 
 
 def run_lora(args: argparse.Namespace) -> int:
@@ -187,6 +221,15 @@ def run_lora(args: argparse.Namespace) -> int:
     say(f"tokens: {len(train_ids):,} training, context {context}, {batch} "
         f"{'window' if batch == 1 else 'windows'} a step, "
         f"{steps} steps (about {steps * batch * context / max(len(train_ids), 1):.1f} passes)")
+    lr = args.lr
+    if lr is None:
+        passes = budget_passes(len(train_ids), steps, batch * context, args.max_minutes, bf16,
+                                sum(p.numel() for p in probe.parameters()))
+        lr = default_lr(passes)
+        if lr != LORA_LR:
+            say(f"learning rate {lr:g}: {args.max_minutes:g} minutes hold about "
+                f"{max(1, round(passes * 100))} % of one pass over this text, and what is read "
+                f"once learns more at a higher rate")
     # (a capped held-out set is part of what a resumed run must match)
     data_key = hashlib.sha256((corpus.fingerprint() + str(base_path) + (
         f"|scored {scored_bytes}" if capped else "")).encode()).hexdigest()[:16]
@@ -210,8 +253,7 @@ def run_lora(args: argparse.Namespace) -> int:
     every = args.eval_every if args.eval_every != 200 else max(1, steps // EVALS)
     cfg = TrainConfig(
         steps=steps, batch_size=batch, grad_accum=args.grad_accum,
-        lr=args.lr if args.lr is not None else LORA_LR,
-        min_lr=args.min_lr if args.min_lr is not None else (args.lr or LORA_LR) / 10,
+        lr=lr, min_lr=args.min_lr if args.min_lr is not None else lr / 10,
         warmup_steps=args.warmup if args.warmup is not None else max(1, steps // 20),
         weight_decay=0.0, eval_every=every,
         sample_every=args.sample_every if args.sample_every != 500 else 0,
@@ -238,7 +280,7 @@ def run_lora(args: argparse.Namespace) -> int:
                rank=args.lora_rank, alpha=args.lora_alpha, context=context,
                train_bytes=ntrain, heldout_bytes=nval,
                scored_bytes=scored_bytes if capped else None,
-               blocks=task.where, eval_context=task.eval_context)
+               blocks=task.where, eval_context=task.eval_context, lr=lr)
     if args.merge_to:
         say(f"merging the adapter into a full model folder {args.merge_to}...")
         merge_to_folder(out, Path(args.merge_to).expanduser())

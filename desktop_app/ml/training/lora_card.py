@@ -17,7 +17,7 @@ from desktop_app.core.atomic import atomic_write_text
 def card_text(events: list, *, base_ref: str, data, command, bf16: bool, rank: int,
               alpha: float, context: int, train_bytes: int, heldout_bytes: int,
               blocks: str = "every block", eval_context: int | None = None,
-              scored_bytes: int | None = None) -> str:
+              scored_bytes: int | None = None, lr: float | None = None) -> str:
     evals = [e for e in events if e.kind == "eval" and e.bits_per_byte is not None]
     samples = [e for e in events if e.kind == "sample"]
     steps = [e for e in events if e.kind == "step"]
@@ -41,7 +41,8 @@ def card_text(events: list, *, base_ref: str, data, command, bf16: bool, rank: i
         f"- text: {', '.join(map(str, data))} ({train_bytes:,} bytes for training, "
         f"{heldout_bytes:,} held out and never trained on)",
         f"- {end.step if end else '?'} steps of windows of {context} tokens, "
-        f"{'bf16' if bf16 else 'float32'} products, "
+        + (f"peak learning rate {lr:g}, " if lr else "")
+        + f"{'bf16' if bf16 else 'float32'} products, "
         f"{(end.elapsed_s or 0) / 60 if end else 0:.1f} min of training"
         + (f", {rate:,.0f} tokens/s at the end" if rate else ""),
         f"- finished {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"

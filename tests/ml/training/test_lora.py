@@ -67,6 +67,7 @@ def test_train_text_lora_end_to_end_peft_resume_and_merge(base_dir, tmp_path, ca
         assert (out / name).is_file(), name
     card = (out / "MODEL_CARD.md").read_text()
     assert "before fine-tuning" in card and "After (the adapter of step " in card
+    assert "peak learning rate 0.01," in card
     cfg = json.loads((out / "adapter_config.json").read_text())
     assert cfg["peft_type"] == "LORA" and cfg["r"] == 4 and cfg["lora_dropout"] == 0.1
     assert cfg["base_model_name_or_path"] == str(base_dir.resolve())
@@ -419,3 +420,28 @@ def test_one_window_a_step_keeps_its_activations_and_more_recompute():
     assert not recomputes(DEFAULT_BATCH, DEFAULT_CONTEXT)
     assert recomputes(2, 512) and recomputes(1, 1024)
     assert not recomputes(1, 256)
+
+
+def test_a_budget_under_one_pass_over_the_text_gets_the_higher_rate():
+    """Four minutes on 200 kB of German read it less than once (nothing to memorise): 1e-3.
+    40 kB is read twice or more: 5e-4. Only when the time budget, not the steps, ends the run.
+    The estimate ignores --threads (a resumed run must keep its rate) and scales with the
+    base's size."""
+    from desktop_app.commands.train_text_lora import (LORA_LR, LORA_LR_UNDER_ONE_PASS,
+                                                      REFERENCE_PARAMETERS, budget_passes,
+                                                      default_lr, default_steps)
+    ref = REFERENCE_PARAMETERS
+
+    def lr(tokens, minutes, bf16=False, parameters=ref, steps=None):
+        steps = steps or default_steps(tokens, 512)
+        return default_lr(budget_passes(tokens, steps, 512, minutes, bf16, parameters))
+
+    assert lr(12_729, 4) == LORA_LR                       # German 40 kB: 1.1 passes on 1 thread
+    assert lr(64_000, 4) == LORA_LR_UNDER_ONE_PASS        # German 200 kB: 0.23
+    assert lr(64_000, 4, bf16=True) == LORA_LR_UNDER_ONE_PASS      # 0.7 on an AMX Xeon
+    assert lr(64_000, 15, bf16=True) == LORA_LR           # the room's 15 minutes: 2.7
+    assert lr(12_729, 4, parameters=4 * ref) == LORA_LR_UNDER_ONE_PASS   # a base 4x the size
+    assert lr(64_000, None) == LORA_LR                    # no budget: the steps end it
+    assert lr(64_000, 4, steps=10) == LORA_LR             # 10 steps end it before 4 minutes
+    assert budget_passes(10_000, 100, 512, 1, False, ref) == pytest.approx(60 * 0.75 * 80.9 / 10_000)
+    assert budget_passes(10_000, 5, 512, 1, False, ref) is None
