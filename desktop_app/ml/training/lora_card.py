@@ -40,7 +40,8 @@ def card_text(events: list, *, base_ref: str, data, command, bf16: bool, rank: i
         "## Training", "",
         f"- text: {', '.join(map(str, data))} ({train_bytes:,} bytes for training, "
         f"{heldout_bytes:,} held out and never trained on)",
-        f"- {end.step if end else '?'} steps of windows of {context} tokens, "
+        f"- {end.step if end else '?'} step{'' if end and end.step == 1 else 's'} of windows "
+        f"of {context} tokens, "
         + (f"peak learning rate {lr:g}, " if lr else "")
         + f"{'bf16' if bf16 else 'float32'} products, "
         f"{(end.elapsed_s or 0) / 60 if end else 0:.1f} min of training"
