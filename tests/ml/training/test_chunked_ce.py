@@ -44,7 +44,7 @@ def test_gradient_follows_the_upstream_gradient_and_a_bf16_weight():
 
 
 def test_no_gradient_made_under_no_grad(monkeypatch):
-    """Scoring (no_grad) makes no softmax-minus-onehot: the same loss for a third of the work."""
+    """Scoring (no_grad) makes no softmax-minus-onehot: the same loss with one product, not two."""
     torch.manual_seed(3)
     h, w, y = torch.randn(20, 8), torch.randn(40, 8), torch.randint(0, 40, (20,))
     made = []
