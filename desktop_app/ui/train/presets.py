@@ -16,7 +16,9 @@ import os
 import sys
 from dataclasses import dataclass
 
-from desktop_app.commands.train_text_lora import DEFAULT_BATCH, DEFAULT_CONTEXT, default_steps
+from desktop_app.commands.train_text_lora import (DEFAULT_BATCH, DEFAULT_CONTEXT,
+                                                   ONE_THREAD_TOKENS_PER_S, REFERENCE_PARAMETERS,
+                                                   default_steps)
 from desktop_app.core import paths
 from desktop_app.core.cpu_features import cpu_has_bf16
 
@@ -50,19 +52,18 @@ PRESETS: dict[str, dict[str, Preset]] = {
 }
 
 #: LoRA fine-tuning of a built-in writing model (``train text --lora``): tokens per step (the
-#: command's default windows of 512 a step) and the training rate measured for SmolLM2-135M with
-#: ``benchmarks/bench_finetune.py``: the command's default adapters (every block, rank 32),
-#: one thread (the least the room's run uses: it takes every core while the app is idle, so on
-#: an idle machine it is faster than estimated), on the quiet 2-core machine: 253 tokens/s with
-#: bf16 products (a Xeon with AMX, 2026-12-07, two windows a step recomputed in backward: the
-#: one-window step without recomputation was not measured there, so this errs long); on a CPU
-#: that really lacks bf16 units (a 2-core AMD EPYC with AVX2 only, where the command trains in
-#: float32) 80.9 with the one-window step (session 18; 60.0 with two windows, recomputed). Each
-#: is taken down a little for the app and whatever else shares the CPU. Other bases scale by
-#: their parameter count.
+#: command's default windows of 512 a step) and the training rate the command itself expects
+#: (``train_text_lora.ONE_THREAD_TOKENS_PER_S``: the default adapters on SmolLM2-135M, one
+#: thread, measured with ``benchmarks/bench_finetune.py``; one thread is the least the room's
+#: run uses: it takes every core while the app is idle, so there it is faster than estimated),
+#: taken down by LORA_APP_SHARE for the app and whatever else shares the CPU. The bf16 figure
+#: is the two-window step recomputed in backward (a Xeon with AMX): the one-window step was not
+#: measured there, so that estimate errs long. Other bases scale by their parameter count.
 LORA_TOKENS_PER_STEP = DEFAULT_BATCH * DEFAULT_CONTEXT
-LORA_TOKENS_PER_S = {True: 210.0, False: 74.0}     # by "the CPU multiplies bf16"
-LORA_REFERENCE_PARAMETERS = 134_515_008
+LORA_APP_SHARE = 0.85
+LORA_TOKENS_PER_S = {bf16: rate * LORA_APP_SHARE      # by "the CPU multiplies bf16"
+                     for bf16, rate in ONE_THREAD_TOKENS_PER_S.items()}
+LORA_REFERENCE_PARAMETERS = REFERENCE_PARAMETERS
 LORA_DEFAULT_STEPS = 40          # until the data check has measured the text
 #: SmolLM2's tokenizer on English prose: 4.07 bytes a token (Eight Cousins, 356,822 bytes in
 #: 87,701 tokens); the room sizes the steps from the checked text's bytes with it until the
