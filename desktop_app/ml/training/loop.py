@@ -292,8 +292,14 @@ def _run(task: TrainTask, cfg: TrainConfig, out_dir: Path, info: ddp.DistInfo,
             # ... but within a budget, evaluations that cost much (a large held-out text on a
             # slow CPU: 20 s each against 9 s a step) are spaced so that they do not eat the
             # steps: at most eval_share of the time (the run always ends with one)
-            spaced = cfg.max_seconds <= 0 or cfg.eval_share <= 0 \
-                or gap >= eval_cost * (1 - cfg.eval_share) / cfg.eval_share
+            # ... and the run's closing evaluation counts as the next one: an evaluation that
+            # would leave less than that spacing of training before the budget's end only
+            # repeats the closing one a few steps early (German 200 kB in four minutes on an
+            # AVX2 laptop: evaluations at steps 47 and 52, 25 s each; without the one at 47,
+            # 63-66 steps instead of 52, and -10.6/-10.8 % held out instead of -10.0 %)
+            spacing = eval_cost * (1 - cfg.eval_share) / max(cfg.eval_share, 1e-9)
+            spaced = cfg.max_seconds <= 0 or cfg.eval_share <= 0 or (
+                gap >= spacing and cfg.max_seconds - spent - eval_cost >= spacing)
             if (timed or (cfg.eval_every > 0 and step % cfg.eval_every == 0)) and spaced:
                 last_eval_s = train_s
                 eval_cost = _eval_now(task, raw, cfg, step, device, emit, result)
