@@ -34,7 +34,7 @@ from desktop_app.core.errors import UsageError
 #: Below this a held-out split would be a sentence or two: refuse (the data check agrees).
 MIN_LORA_BYTES = 1_000
 #: Windows of 256 tokens (twice the updates again) were tried in session 20, four minutes on
-#: 200 kB: German -11.1 % against -10.6/-10.8 % at 512, Alcott -3.8 % against -4.3 %.
+#: 200 kB: German -11.1 % against -10.6 to -11.0 % at 512, Alcott -3.8 % against -4.3 %.
 DEFAULT_CONTEXT = 512
 #: One window a step (session 18, the 2-core AVX2 machine, held-out bits per byte against the
 #: tokens trained on, lr 5e-4): German 40 kB -6.6 % after 5,120 tokens in windows of one,

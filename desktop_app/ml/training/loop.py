@@ -296,7 +296,7 @@ def _run(task: TrainTask, cfg: TrainConfig, out_dir: Path, info: ddp.DistInfo,
             # would leave less than that spacing of training before the budget's end only
             # repeats the closing one a few steps early (German 200 kB in four minutes on an
             # AVX2 laptop: evaluations at steps 47 and 52, 25 s each; without the one at 47,
-            # 63-66 steps instead of 52, and -10.6/-10.8 % held out instead of -10.0 %)
+            # 63-68 steps instead of 52, and -10.6 to -11.0 % held out instead of -10.0 %)
             spacing = eval_cost * (1 - cfg.eval_share) / max(cfg.eval_share, 1e-9)
             spaced = cfg.max_seconds <= 0 or cfg.eval_share <= 0 or (
                 gap >= spacing and cfg.max_seconds - spent - eval_cost >= spacing)
