@@ -81,7 +81,8 @@ LORA_LR_UNDER_ONE_PASS = 1e-3
 #: with AMX 253 (session 16), the AVX2 EPYC 80.9 (session 18). One thread whatever --threads
 #: says, so that a run resumed with other threads chooses the same rate (a resumed run must
 #: keep its rate). Two threads read about 1.6 times this much: German 200 kB in four minutes
-#: is estimated at 0.23 passes and read 0.4 times.
+#: is estimated at 0.23 passes and read 0.4 times (0.5 since session 20's left-out
+#: evaluation).
 ONE_THREAD_TOKENS_PER_S = {True: 253.0, False: 80.9}
 REFERENCE_PARAMETERS = 134_515_008  # SmolLM2-135M's (other bases scale by their size)
 LORA_RANK, LORA_ALPHA = 32, 64.0   # the --lora-rank / --lora-alpha defaults (above)

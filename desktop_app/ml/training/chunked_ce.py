@@ -10,8 +10,8 @@ weight is frozen here (LoRA fine-tuning): no gradient is computed for it.
 Making the gradient in the forward pass (as Liger-Kernel's fused linear cross-entropy does)
 costs two products with the output weight a window where recomputing the logits in backward
 cost three; with the 49,152 × 576 head a float32 LoRA step on an AVX2 CPU is 1.09× faster on
-one thread, 1.04× on two (docs/train-room.md). It keeps only the (positions, hidden) gradient for backward, no larger
-than the hidden states kept before.
+one thread, 1.04× on two (docs/train-room.md). It keeps only the (positions, hidden) gradient
+for backward, no larger than the hidden states kept before.
 
 Numerically this is ``F.cross_entropy(h @ W.T, y)`` (mean over targets): the log-sum-exp of
 each chunk is taken in float32 even when the product runs in bf16.

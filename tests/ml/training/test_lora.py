@@ -443,5 +443,6 @@ def test_a_budget_under_one_pass_over_the_text_gets_the_higher_rate():
     assert lr(12_729, 4, parameters=4 * ref) == LORA_LR_UNDER_ONE_PASS   # a base 4x the size
     assert lr(64_000, None) == LORA_LR                    # no budget: the steps end it
     assert lr(64_000, 4, steps=10) == LORA_LR             # 10 steps end it before 4 minutes
-    assert budget_passes(10_000, 100, 512, 1, False, ref) == pytest.approx(60 * 0.75 * 80.9 / 10_000)
+    assert budget_passes(10_000, 100, 512, 1, False, ref) == pytest.approx(
+        60 * 0.75 * 80.9 / 10_000)
     assert budget_passes(10_000, 5, 512, 1, False, ref) is None
