@@ -64,14 +64,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--init-from", type=opt.text, metavar="MODEL", default=None,
                    help="fine-tune: start from this Llama model folder (its tokenizer and "
                         "size; --size and --vocab-size are then ignored). With --lora: a "
-                        f"model name (e.g. {WRITING_MODEL}), a model folder or a .gguf "
-                        "file")
+                        f"model name (e.g. {WRITING_MODEL}), a model folder, a .gguf file, "
+                        "or an adapter folder to continue training (on more of your text; its "
+                        "rank and blocks are kept, the result is a new adapter on the same "
+                        "base)")
     p.add_argument("--lora", action="store_true",
                    help="train low-rank adapters on the --init-from model (frozen); writes a "
                         "PEFT adapter folder (adapter_config.json, adapter_model.safetensors)")
-    p.add_argument("--lora-rank", type=opt.int_in(1, 256), default=LORA_RANK,
+    # None: the default, or the adapter's own when --init-from is an adapter to continue
+    p.add_argument("--lora-rank", type=opt.int_in(1, 256), default=None,
                    help=f"adapter rank, 1-256 (default {LORA_RANK})")
-    p.add_argument("--lora-alpha", type=opt.float_in(0, 4096, above=True), default=LORA_ALPHA,
+    p.add_argument("--lora-alpha", type=opt.float_in(0, 4096, above=True), default=None,
                    help=f"adapter scale numerator: updates are scaled by alpha/rank (default "
                         f"{LORA_ALPHA:g})")
     p.add_argument("--lora-dropout", type=opt.float_in(0, 0.9), default=0.0, metavar="P",
@@ -120,6 +123,9 @@ def _init_source(folder: str):
     from desktop_app.ml.text.llama import LLAMA_MODEL_TYPES, LlamaConfig
 
     src = Path(folder).expanduser()
+    if (src / "adapter_config.json").is_file():
+        raise UsageError(f"--init-from {src} is a LoRA adapter: add --lora to train it further "
+                         f"on more text (a full fine-tune needs a model folder)")
     if not (src / "config.json").is_file() or not (src / "model.safetensors").is_file():
         raise UsageError(f"--init-from {src}: not a model folder (config.json and "
                          f"model.safetensors are needed)")

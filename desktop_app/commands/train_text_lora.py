@@ -9,6 +9,9 @@ are measured before the first step and at every evaluation, and the run ends ear
 stop improving (``--patience``) or when ``--max-minutes`` is spent. ``--out`` receives a PEFT
 adapter folder (``adapter_config.json``, ``adapter_model.safetensors``) and ``MODEL_CARD.md``;
 Reverie's commands and rooms load it as base + adapter (:mod:`desktop_app.ml.text.adapter`).
+``--init-from`` may also name an adapter folder: training continues from its weights (with its
+rank, scale and blocks) on the text given now, and the result is a new adapter on the same
+base, never an adapter on an adapter (which PEFT could not load on the base).
 
 Small text is normal here: from about 2 KB an adapter picks up vocabulary, names, spelling and
 layout habits; it cannot learn facts or a plot from so little, and it starts to repeat the
@@ -22,6 +25,7 @@ import hashlib
 import math
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from desktop_app.commands.eval_text import DEFAULT_CONTEXT as EVAL_CONTEXT
@@ -155,11 +159,73 @@ def default_lr(passes: float | None) -> float:
     return LORA_LR_UNDER_ONE_PASS if passes is not None and passes < 1 else LORA_LR
 
 
+@dataclass(frozen=True)
+class StartAdapter:
+    """An adapter folder a run continues: its layout (kept) and how it names its base."""
+
+    folder: Path
+    base_path: Path
+    base_ref: str
+    rank: int
+    alpha: float
+    targets: tuple[str, ...]
+    layers: list[int] | None      # PEFT's layers_to_transform (None: every block)
+    weights_sha256: str
+
+
+def read_start_adapter(folder: Path) -> StartAdapter:
+    """The adapter ``--init-from`` names, checked for what continuing it needs (UsageError)."""
+    from desktop_app.core.errors import ModelLoadError
+    from desktop_app.ml.text import lora
+    from desktop_app.ml.text.adapter import base_of, base_reference
+
+    try:
+        cfg = lora.read_adapter_config(folder)
+        base_path, base_ref = base_of(folder), base_reference(folder)
+    except ModelLoadError as exc:
+        raise UsageError(f"cannot continue {folder}: {exc}") from None
+    targets, layers = cfg.get("target_modules"), cfg.get("layers_to_transform")
+    if not isinstance(targets, list) or not targets or not set(targets) <= set(lora.TARGETS):
+        raise UsageError(f"cannot continue {folder}: its adapters are on {targets!r}; Reverie "
+                         f"trains adapters on {', '.join(lora.TARGETS)}")
+    if isinstance(layers, int) and not isinstance(layers, bool):
+        layers = [layers]
+    if layers is not None and (not isinstance(layers, list) or not layers or not all(
+            isinstance(i, int) and not isinstance(i, bool) and 0 <= i < 100_000
+            for i in layers)):
+        raise UsageError(f"cannot continue {folder}: unusable layers_to_transform {layers!r}")
+    if cfg.get("bias", "none") not in ("none", None) or cfg.get("modules_to_save"):
+        raise UsageError(f"cannot continue {folder}: it also trains biases or whole modules, "
+                         f"which Reverie's fine-tune does not")
+    weights = folder / lora.WEIGHTS_FILE
+    if not weights.is_file():
+        raise UsageError(f"cannot continue {folder}: {lora.WEIGHTS_FILE} is missing")
+    digest = hashlib.sha256()
+    with open(weights, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return StartAdapter(folder, base_path, base_ref, int(cfg["r"]), float(cfg["lora_alpha"]),
+                        tuple(t for t in lora.TARGETS if t in targets),
+                        sorted(set(layers)) if layers is not None else None,
+                        digest.hexdigest()[:16])
+
+
+def top_blocks(layers: list[int] | None, nblocks: int) -> int:
+    """``--lora-layers``'s N for PEFT's ``layers_to_transform`` (0: every block); UsageError
+    unless the blocks are the top N, the only layout Reverie's fine-tune trains."""
+    if layers is None or layers == list(range(nblocks)):
+        return 0
+    if layers != list(range(nblocks - len(layers), nblocks)):
+        raise UsageError(f"the adapter is on blocks {layers} of {nblocks}; continuing it needs "
+                         f"adapters on every block or on the top N blocks")
+    return len(layers)
+
+
 def run_lora(args: argparse.Namespace) -> int:
     import numpy as np
     import torch
 
-    from desktop_app.ml.text.adapter import merge_to_folder, resolve_model
+    from desktop_app.ml.text.adapter import is_adapter, merge_to_folder, resolve_model
     from desktop_app.ml.text.train_data import TokenWindows, encode_docs, load_corpus
     from desktop_app.ml.training import state
     from desktop_app.ml.training.lora_task import LoRATextTask, load_base, sample_prompt_from
@@ -167,6 +233,17 @@ def run_lora(args: argparse.Namespace) -> int:
 
     if not args.init_from:
         raise UsageError("--lora needs --init-from MODEL (a model name, folder or .gguf file)")
+    target = resolve_model(args.init_from)
+    start = read_start_adapter(target) if is_adapter(target) else None
+    if start is not None:   # continuing an adapter: its own rank and scale, or a clear refusal
+        for option, given, own in (("--lora-rank", args.lora_rank, start.rank),
+                                   ("--lora-alpha", args.lora_alpha, start.alpha)):
+            if given is not None and float(given) != float(own):
+                raise UsageError(f"{option} {given:g}: the adapter {target.name} you continue "
+                                 f"has {own:g}, which training on keeps")
+        args.lora_rank, args.lora_alpha = start.rank, start.alpha
+    args.lora_rank = LORA_RANK if args.lora_rank is None else args.lora_rank
+    args.lora_alpha = LORA_ALPHA if args.lora_alpha is None else args.lora_alpha
     if not 1 <= args.lora_rank <= 256:
         raise UsageError("--lora-rank must be between 1 and 256")
     if not 0 < args.lora_alpha <= 4096:
@@ -181,15 +258,21 @@ def run_lora(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     out = Path(args.out).expanduser()
+    if start is not None and out.resolve() == start.folder.resolve():
+        raise UsageError(f"--out {out} is the adapter you continue: write the new adapter to "
+                         f"another folder (the one you continue stays as it is)")
     step = state.latest_step(out)
     if step > 0 and not args.resume:
         raise UsageError(f"{out} already holds a training run (checkpoint at step {step}); add "
                          f"--resume to continue it, or choose an empty --out")
     say = lambda m: note(args.progress, m)  # noqa: E731
-    base_path = resolve_model(args.init_from)
-    given = Path(args.init_from).expanduser()
-    is_path = "/" in args.init_from or given.exists() or args.init_from.endswith(".gguf")
-    base_ref = str(base_path.resolve()) if is_path else args.init_from  # a name stays a name
+    if start is not None:   # the new adapter goes on the same base, named as the old one names it
+        base_path, base_ref = start.base_path, start.base_ref
+    else:
+        base_path = target
+        given = Path(args.init_from).expanduser()
+        is_path = "/" in args.init_from or given.exists() or args.init_from.endswith(".gguf")
+        base_ref = str(base_path.resolve()) if is_path else args.init_from  # a name stays one
 
     # the text as written (hard line breaks kept): the adapter learns the writer's layout too,
     # and the held-out figures are those `reverie eval text` gives on the same files
@@ -204,12 +287,25 @@ def run_lora(args: argparse.Namespace) -> int:
             f"names, spelling and layout, not facts or a plot; early stopping keeps it from "
             f"memorising the text")
     bf16 = (args.bf16 or cpu_has_bf16()) and not args.bf16_off
-    say(f"loading {args.init_from} (frozen; {'bf16' if bf16 else 'float32'} products)...")
+    say(f"loading {base_ref if start else args.init_from} (frozen; "
+        f"{'bf16' if bf16 else 'float32'} products)...")
     t_load = time.perf_counter()
     probe, tokenizer = load_base(base_path)
     base_config = probe.config.to_hf()
     max_ctx = int(probe.max_context)
     say(f"loaded in {time.perf_counter() - t_load:.1f} s")
+    lora_layers = args.lora_layers if args.lora_layers is not None else LORA_LAYERS
+    if start is not None:
+        nblocks = int(base_config.get("num_hidden_layers", 0))
+        own = top_blocks(start.layers, nblocks)
+        if args.lora_layers is not None and (args.lora_layers if 0 < args.lora_layers < nblocks
+                                             else 0) != own:
+            raise UsageError(f"--lora-layers {args.lora_layers}: the adapter {target.name} you "
+                             f"continue is on {'every block' if not own else f'the top {own}'}")
+        lora_layers = own
+        say(f"continuing the adapter {target.name} (rank {start.rank}, on "
+            f"{'every block' if not own else f'the top {own} blocks'} of {base_ref}): its "
+            f"weights are the starting point, and the result is a new adapter on the same base")
     train_ids = encode_docs(tokenizer.tok, corpus.train)
     val_docs = [t for _, t in corpus.val if t.strip()]
     scored = scored_held_out(val_docs)
@@ -236,7 +332,8 @@ def run_lora(args: argparse.Namespace) -> int:
                 f"once learns more at a higher rate")
     # (a capped held-out set is part of what a resumed run must match)
     data_key = hashlib.sha256((corpus.fingerprint() + str(base_path) + (
-        f"|scored {scored_bytes}" if capped else "")).encode()).hexdigest()[:16]
+        f"|scored {scored_bytes}" if capped else "") + (
+        f"|from {start.weights_sha256}" if start else "")).encode()).hexdigest()[:16]
     task = LoRATextTask(base_path, base_ref, base_config, tokenizer,
                         TokenWindows(np.asarray(train_ids), context), scored,
                         rank=args.lora_rank, alpha=args.lora_alpha, bf16=bf16,
@@ -245,9 +342,9 @@ def run_lora(args: argparse.Namespace) -> int:
                         recompute=recomputes(batch // args.grad_accum, context),
                         data_fingerprint=data_key,
                         sample_prompt=sample_prompt_from(val_docs[0] if val_docs else ""),
-                        base_model=probe,
-                        lora_layers=args.lora_layers if args.lora_layers is not None
-                        else LORA_LAYERS,
+                        base_model=probe, lora_layers=lora_layers,
+                        targets=start.targets if start else None,
+                        start_adapter=start.folder if start else None,
                         # scored as `reverie eval text` scores them by default, so the card's
                         # figures are the ones a user (or an outside check) gets from it
                         eval_context=min(EVAL_CONTEXT, max_ctx))
@@ -284,7 +381,8 @@ def run_lora(args: argparse.Namespace) -> int:
                rank=args.lora_rank, alpha=args.lora_alpha, context=context,
                train_bytes=ntrain, heldout_bytes=nval,
                scored_bytes=scored_bytes if capped else None,
-               blocks=task.where, eval_context=task.eval_context, lr=lr)
+               blocks=task.where, eval_context=task.eval_context, lr=lr,
+               targets=task.targets, continued=start.folder if start else None)
     if args.merge_to:
         say(f"merging the adapter into a full model folder {args.merge_to}...")
         merge_to_folder(out, Path(args.merge_to).expanduser())

@@ -62,6 +62,19 @@ def base_of(folder: Path) -> Path:
     return base
 
 
+def base_reference(folder: Path) -> str:
+    """How an adapter trained further from ``folder`` names the same base: its model name
+    when the adapter names the base by name (it stays findable on another machine), else the
+    base's absolute path (a path relative to ``folder`` would not be relative to the new
+    adapter's folder)."""
+    base = base_of(folder)
+    ref = str(lora.read_adapter_config(folder)["base_model_name_or_path"]).strip()
+    as_path = Path(ref).expanduser()
+    by_path = ("/" in ref or "\\" in ref or ref.lower().endswith(".gguf")
+               or as_path.exists() or (Path(folder) / as_path).exists())
+    return str(base) if by_path else ref
+
+
 def load_adapter_model(folder: Path, *, precision: str = "fp32", progress=None,
                        check_memory: bool = True, available_bytes: int | None = None):
     """A :class:`~desktop_app.ml.text.loader.LoadedTextModel` of base + adapter: merged at

@@ -240,14 +240,18 @@ def estimate_bytes(headers: list[dict[str, Any]], precision: str) -> int:
 
 
 def load_text_tokenizer(path: str | Path) -> TextTokenizer:
-    """The tokenizer of the model at ``path`` (a GGUF file, a folder holding one, or a Hugging
-    Face folder), without its weights: to count a text's tokens as the model will see them."""
+    """The tokenizer of the model at ``path`` (a GGUF file, a folder holding one, a Hugging
+    Face folder or a LoRA adapter's folder), without its weights: to count a text's tokens as
+    the model will see them."""
     from desktop_app.core.model_registry import folder_gguf
     from desktop_app.ml.text.gguf_file import GGUFFile
     from desktop_app.ml.text.gguf_loader import is_gguf
     from desktop_app.ml.text.gguf_tokenizer import tokenizer_from_gguf
 
     path = Path(path)
+    if (path / "adapter_config.json").is_file():   # a LoRA adapter: its base's tokenizer
+        from desktop_app.ml.text.adapter import base_of
+        path = base_of(path)
     if path.is_dir() and not (path / "config.json").is_file():
         path = folder_gguf(path) or path
     if is_gguf(path):

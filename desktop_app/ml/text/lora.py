@@ -238,6 +238,34 @@ def merge_adapter_into(model: nn.Module, folder: Path) -> int:
     return len(plan)
 
 
+@torch.no_grad()
+def load_adapter_weights(model: nn.Module, folder: Path) -> int:
+    """Copy a saved adapter's ``A`` and ``B`` into the :class:`LoRALinear` modules of ``model``
+    (wrapped by :func:`apply_lora` with the adapter's own rank, alpha, projections and blocks),
+    so that training continues from it; returns how many projections it set. The adapter and
+    the model must name the same projections with the same shapes, checked before any weight
+    changes."""
+    _, pairs = read_adapter_pairs(folder)
+    mods = lora_modules(model)
+    extra, missing = sorted(set(pairs) - set(mods)), sorted(set(mods) - set(pairs))
+    if extra:
+        raise ModelLoadError(f"the adapter names {extra[0]!r}, which has no adapter here; it "
+                             f"was made for another model or other blocks")
+    if missing:
+        raise ModelLoadError(f"the adapter holds no weights for {missing[0]!r}")
+    plan = []
+    for name, m in sorted(mods.items()):
+        a, b = pairs[name].get("lora_A"), pairs[name].get("lora_B")
+        if a is None or b is None or tuple(a.shape) != tuple(m.lora_A.weight.shape) \
+                or tuple(b.shape) != tuple(m.lora_B.weight.shape):
+            raise _misfit(name, a, b, m.weight.shape)
+        plan.append((m, a, b))
+    for m, a, b in plan:
+        m.lora_A.weight.copy_(a.float())
+        m.lora_B.weight.copy_(b.float())
+    return len(plan)
+
+
 class LowRankAdded(nn.Module):
     """``base(x) + (x A'^T) B'^T``: an adapter applied on the fly to a projection that cannot
     take a merged update without losing it — a quantized one (Reverie's int4 packs, int8),

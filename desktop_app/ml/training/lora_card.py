@@ -12,12 +12,17 @@ import time
 from pathlib import Path
 
 from desktop_app.core.atomic import atomic_write_text
+from desktop_app.ml.text.lora import TARGETS
 
 
 def card_text(events: list, *, base_ref: str, data, command, bf16: bool, rank: int,
               alpha: float, context: int, train_bytes: int, heldout_bytes: int,
               blocks: str = "every block", eval_context: int | None = None,
-              scored_bytes: int | None = None, lr: float | None = None) -> str:
+              scored_bytes: int | None = None, lr: float | None = None,
+              targets: tuple[str, ...] | None = None, continued: Path | None = None) -> str:
+    projections = ("the q/k/v/o and gate/up/down projections"
+                   if not targets or set(targets) == set(TARGETS)
+                   else "the " + "/".join(targets) + " projections")
     evals = [e for e in events if e.kind == "eval" and e.bits_per_byte is not None]
     samples = [e for e in events if e.kind == "sample"]
     steps = [e for e in events if e.kind == "step"]
@@ -32,12 +37,15 @@ def card_text(events: list, *, base_ref: str, data, command, bf16: bool, rank: i
         f"# LoRA adapter for {base_ref}", "",
         "Trained by `reverie train text --lora` on the writer's own text. The base model is "
         "unchanged; this folder holds only the adapters (rank "
-        f"{rank}, alpha {alpha:g}, on the q/k/v/o and gate/up/down projections of "
+        f"{rank}, alpha {alpha:g}, on {projections} of "
         f"{blocks}). Reverie loads it as base + adapter; `peft.PeftModel.from_pretrained(base, "
         "this_folder)` loads it on the same base in transformers.", "",
         f"Licence: that of the base model ({base_ref}) and of your own text.", "",
         f"Attribution: LoRA adapter on {base_ref}, trained on your own text.", "",
         "## Training", "",
+        *([f"- continued from the adapter {continued.name} ({continued}): its weights were "
+           "the starting point; its own card says what it was trained on"] if continued
+          else []),
         f"- text: {', '.join(map(str, data))} ({train_bytes:,} bytes for training, "
         f"{heldout_bytes:,} held out and never trained on)",
         f"- {end.step if end else '?'} step{'' if end and end.step == 1 else 's'} of windows "
@@ -60,7 +68,8 @@ def card_text(events: list, *, base_ref: str, data, command, bf16: bool, rank: i
                   "short.", ""]
     if before is not None:
         change = (best.bits_per_byte - before) / before * 100
-        lines += [f"- before fine-tuning (the base): {before:.4f}",
+        lines += [f"- at the start (the adapter {continued.name}, continued): {before:.4f}"
+                  if continued else f"- before fine-tuning (the base): {before:.4f}",
                   f"- after: {best.bits_per_byte:.4f} ({change:+.1f} %), the adapter in this "
                   f"folder (the best evaluation, step {best.step})",
                   f"- at the last evaluation (step {last.step}): {last.bits_per_byte:.4f}", ""]

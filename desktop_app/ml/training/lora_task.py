@@ -11,6 +11,9 @@ float32) with low-rank adapters (:mod:`desktop_app.ml.text.lora`) on its project
 * bf16: the frozen projection weights of the adapted blocks are stored in bfloat16 and
   products run under bf16 autocast (AMX/AVX512-BF16 matrix units); the adapters, the lower
   blocks, embeddings, norms and the optimiser stay float32, as does the residual stream. See ``benchmarks/bench_finetune.py``.
+* Continuing an adapter (``start_adapter``): the same layout is built and its ``A``/``B``
+  loaded instead of PEFT's fresh start (``B`` = 0), so the evaluation before the first step
+  scores the adapter continued, and an early stop there keeps it unchanged.
 * Checkpoints hold only the adapters (see ``state.checkpoint_weights``); ``export`` writes a
   PEFT adapter folder holding the adapters of the best held-out evaluation (not the last: a run
   that ended on patience has already started to memorise the text).
@@ -85,7 +88,8 @@ class LoRATextTask(TextTask):
                  data_fingerprint: str, sample_prompt: str, eval_batch: int = 4,
                  sample_tokens: int = 40, base_model: nn.Module | None = None,
                  lora_layers: int = 0, dropout: float = 0.0, recompute: bool = True,
-                 eval_context: int | None = None) -> None:
+                 eval_context: int | None = None, targets: tuple[str, ...] | None = None,
+                 start_adapter: Path | None = None) -> None:
         self.base_path, self.base_ref, self.base_config = base_path, base_ref, base_config
         self.tokenizer = tokenizer            # TextTokenizer of the base
         self.train, self.val_docs = train, val_docs
@@ -95,6 +99,9 @@ class LoRATextTask(TextTask):
         self.eval_context = eval_context or self.context
         self.rank, self.alpha, self.bf16, self.dropout = rank, alpha, bf16, float(dropout)
         self.recompute = recompute
+        self.targets = tuple(targets or lora.TARGETS)
+        # an adapter folder to continue: its weights replace the fresh ones (B = 0) at build
+        self.start_adapter = Path(start_adapter) if start_adapter is not None else None
         self.data_fingerprint = data_fingerprint
         self.sample_prompt, self.sample_tokens = sample_prompt, sample_tokens
         # windows scored together: at most eval_batch, and their float32 logits (and the
@@ -109,7 +116,8 @@ class LoRATextTask(TextTask):
         self.where = where = ("every block" if self.first == 0 else
                               f"the top {self.lora_layers} of {nblocks} blocks")
         self.origin = (f"fine-tuning {base_ref} with rank-{rank} adapters on {where} "
-                       f"(the base is frozen)")
+                       + (f"from the adapter {self.start_adapter.name} "
+                          if self.start_adapter else "") + "(the base is frozen)")
         self._base = base_model   # already loaded (float32); used by the first build_model
         # fixed half-overlapping windows (the lower blocks' outputs are cached per window)
         stride = max(1, self.context // 2)
@@ -128,7 +136,7 @@ class LoRATextTask(TextTask):
     def identity(self) -> dict:
         tok_hash = hashlib.sha256(self.tokenizer.tok.to_str().encode()).hexdigest()[:16]
         return {"kind": "text-lora", "base": self.base_ref, "model": self.base_config,
-                "rank": self.rank, "alpha": self.alpha, "targets": list(lora.TARGETS),
+                "rank": self.rank, "alpha": self.alpha, "targets": list(self.targets),
                 "lora_layers": self.lora_layers, "windows": "fixed-half-overlap",
                 **({"dropout": self.dropout} if self.dropout else {}),
                 "context": self.context, "eval_context": self.eval_context, "tokenizer": tok_hash,
@@ -144,8 +152,10 @@ class LoRATextTask(TextTask):
             # autocast, and stay float32 for the held-out evaluations (any input length)
             to_bf16_projections(model, range(self.first, n))
         # A's init follows torch's seed
-        lora.apply_lora(model, self.rank, self.alpha, self.dropout,
+        lora.apply_lora(model, self.rank, self.alpha, self.dropout, targets=self.targets,
                         layers=range(self.first, n))
+        if self.start_adapter is not None:   # (a resumed run's checkpoint then replaces them)
+            lora.load_adapter_weights(model, self.start_adapter)
         w = model.output_weight.detach()
         # the frozen output head in bf16 with bf16 products (56 MB more, AMX-fast)
         self._head = w.to(torch.bfloat16) if self.bf16 else w

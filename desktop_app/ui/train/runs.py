@@ -255,7 +255,10 @@ def finish_text(request: RunRequest, stats: RunStats) -> str:
         done = f"Done at step {stats.steps:,} of {request.steps:,} ({why})."
     if request.lora and stats.first_bpb and stats.best_bpb is not None:
         change = (stats.best_bpb - stats.first_bpb) / stats.first_bpb * 100
-        return (f"{done} Held-out bits per byte {stats.first_bpb:.3f} → {stats.best_bpb:.3f} "
+        start = Path(request.init_from or "")    # an adapter trained further: its figure first
+        first = (f"{stats.first_bpb:.3f} ({start.name}'s)"
+                 if (start / "adapter_config.json").is_file() else f"{stats.first_bpb:.3f}")
+        return (f"{done} Held-out bits per byte {first} → {stats.best_bpb:.3f} "
                 f"({change:+.1f} %); the adapter of step {stats.best_step:,}, the best "
                 f"evaluation, is kept.")
     return f"{done} Held-out loss {stats.val_loss:.3f}." if stats.val_loss else done

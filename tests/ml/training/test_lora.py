@@ -180,6 +180,82 @@ def test_lora_needs_a_base_and_bad_adapters_are_refused(tmp_path, capsys):
         load_text_model(tmp_path / "ad")
 
 
+def test_training_on_from_an_adapter_continues_it_as_a_new_adapter_on_the_same_base(
+        base_dir, tmp_path, capsys):
+    """`--init-from` an adapter folder continues that adapter (its rank, scale and blocks) on
+    new text: the run starts from exactly its figure, and the result is an adapter on the
+    same base that Reverie and PEFT load — not an adapter on an adapter (which neither could
+    load, and which the command used to write after minutes of training)."""
+    first = tmp_path / "first"
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "notes.txt").write_text(story(7, 120), encoding="utf-8")
+    capsys.readouterr()
+    assert main(["train", "text", "--init-from", str(base_dir), "--data", str(tmp_path / "a"),
+                 "--out", str(first), "--steps", "3", "--lr", "0.01", "--lora-layers", "1",
+                 *LORA_FAST]) == 0
+    more = tmp_path / "more"
+    more.mkdir()
+    (more / "a.txt").write_text(story(21, 120), encoding="utf-8")
+    (more / "b.txt").write_text(story(22, 40), encoding="utf-8")
+    (tmp_path / "val.txt").write_text("b.txt\n", encoding="utf-8")
+    second = tmp_path / "second"
+    at = LORA_FAST.index("--lora-rank")   # the adapter's own rank and alpha, unsaid
+    flags = LORA_FAST[:at] + LORA_FAST[at + 4:]
+
+    def argv(start: Path, out: Path, *extra: str) -> list[str]:
+        return ["train", "text", "--init-from", str(start), "--data", str(more), "--val-list",
+                str(tmp_path / "val.txt"), "--out", str(out), "--steps", "2", "--eval-every",
+                "1", "--lr", "0.01", *flags, *extra]
+
+    capsys.readouterr()
+    assert main(argv(first, second)) == 0
+    events = _json_lines(capsys.readouterr().out)
+    assert "from the adapter first" in next(e for e in events if e["kind"] == "start")["message"]
+    evals = [e["bits_per_byte"] for e in events if e["kind"] == "eval"]
+    # the evaluation before the first step is the adapter continued, as `reverie eval text`
+    # scores it, and not the base's figure
+    assert evals[0] == pytest.approx(_eval_bpb(first, more / "b.txt", capsys, None), rel=1e-6)
+    assert evals[0] != pytest.approx(_eval_bpb(base_dir, more / "b.txt", capsys, None),
+                                     rel=1e-6)
+    cfg, old = (json.loads((d / "adapter_config.json").read_text()) for d in (second, first))
+    assert cfg["base_model_name_or_path"] == str(base_dir.resolve())
+    assert (cfg["r"], cfg["lora_alpha"], cfg["layers_to_transform"]) == (4, 16, [1]) == (
+        old["r"], old["lora_alpha"], old["layers_to_transform"])
+    card = (second / "MODEL_CARD.md").read_text()
+    assert "continued from the adapter first" in card and "at the start (the adapter first" in card
+    from desktop_app.ml.text.loader import load_text_model
+    lm = load_text_model(second)    # base + the new adapter
+    ids = torch.tensor([lm.tokenizer.encode("Anna found the moon.", add_special_tokens=False)])
+    peft = pytest.importorskip("peft")
+    transformers = pytest.importorskip("transformers")
+    hf = transformers.LlamaForCausalLM.from_pretrained(str(base_dir)).eval()
+    pm = peft.PeftModel.from_pretrained(hf, str(second)).eval()
+    with torch.no_grad():
+        assert torch.allclose(lm.model(ids), pm(input_ids=ids).logits, atol=1e-4)
+
+    # what continuing cannot change is refused in one line, before any training
+    for out, extra, said in (
+            ("r8", ["--lora-rank", "8"], "--lora-rank 8: the adapter first"),
+            ("all", ["--lora-layers", "0"], "--lora-layers 0: the adapter first"),
+            ("second", [], "already holds a training run"),
+            ("first", [], "is the adapter you continue")):
+        capsys.readouterr()
+        assert main(argv(first, tmp_path / out, *extra)) == 2
+        err = capsys.readouterr().err
+        assert said in err and "Traceback" not in err
+    capsys.readouterr()   # all its weights: a model folder is needed, and --lora is the way
+    assert main(["train", "text", "--init-from", str(first), "--data", str(more), "--out",
+                 str(tmp_path / "full"), "--steps", "1", "--threads", "1"]) == 2
+    assert "is a LoRA adapter: add --lora" in capsys.readouterr().err
+    stacked = tmp_path / "stacked"
+    stacked.mkdir()
+    (stacked / "adapter_config.json").write_text(json.dumps(lora.adapter_config(4, 16,
+                                                                                str(first))))
+    capsys.readouterr()
+    assert main(argv(stacked, tmp_path / "x")) == 2
+    assert "names another adapter as its base" in capsys.readouterr().err
+
+
 def test_a_full_fine_tune_says_where_it_starts(base_dir, tmp_path, capsys):
     data = write_corpus(tmp_path / "data", n_files=2, sentences=80)
     capsys.readouterr()

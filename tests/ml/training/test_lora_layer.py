@@ -82,6 +82,31 @@ def test_adapters_on_upper_blocks_only_are_saved_as_peft_layers_to_transform(tmp
         "layers_to_transform"] is None
 
 
+def test_a_saved_adapter_loads_back_into_fresh_adapters_and_misfits_change_nothing(tmp_path):
+    """Continuing an adapter: its A and B replace a fresh layout's (whose B is zero), giving
+    the saved model exactly; another rank or other blocks are refused before any change."""
+    model = _tiny_llama()
+    lora.apply_lora(model, 4, 8, layers=[1])
+    for m in lora.lora_modules(model).values():
+        torch.nn.init.normal_(m.lora_B.weight, std=0.05)
+    x = torch.randint(0, 50, (2, 16), generator=torch.Generator().manual_seed(3))
+    expected = model(x).detach()
+    lora.save_adapter(model, tmp_path, base="tiny")
+    again = _tiny_llama()
+    torch.manual_seed(99)   # other fresh A matrices: all of them must be replaced
+    lora.apply_lora(again, 4, 8, layers=[1])
+    assert not torch.allclose(again(x), expected, atol=1e-4)
+    assert lora.load_adapter_weights(again, tmp_path) == 7
+    assert torch.allclose(again(x), expected, atol=1e-6)
+    for layout in ({"rank": 8, "layers": [1]}, {"rank": 4, "layers": None}):
+        other = _tiny_llama()
+        lora.apply_lora(other, layout["rank"], 8, layers=layout["layers"])
+        fresh = {k: v.clone() for k, v in lora.adapter_state(other).items()}
+        with pytest.raises(lora.ModelLoadError, match="does not fit|no weights for"):
+            lora.load_adapter_weights(other, tmp_path)
+        assert all(torch.equal(v, fresh[k]) for k, v in lora.adapter_state(other).items())
+
+
 def _fused(model: LlamaForCausalLM) -> LlamaForCausalLM:
     """q|k|v and gate|up as one projection each, as the quantized loaders build them."""
     for layer in model.model.layers:

@@ -276,3 +276,35 @@ def test_a_fine_tunes_steps_come_from_the_tokens_the_base_reads(panel, qtbot, tm
     assert panel.stepsSpin.value() == default_steps(report.train_tokens,
                                                     P.LORA_TOKENS_PER_STEP) > 1.4 * by_bytes
     assert f"{report.train_tokens:,} tokens to train on" in panel.dataCheckLabel.text()
+
+
+def test_an_adapter_of_yours_is_offered_to_train_further_on_more_writing(panel, tmp_path):
+    """A writer's adapter is listed as "Continue …" (a new adapter on the same base, sized
+    and timed by its base, not by the adapter's own few million weights); an adapter whose
+    base is not installed is not offered, and the built-in writer stays the default."""
+    import json
+
+    from desktop_app.ml.text import lora
+
+    def adapter(name: str, base: str) -> ModelInfo:
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "adapter_config.json").write_text(json.dumps(lora.adapter_config(32, 64,
+                                                                                   base)))
+        return ModelInfo(name=name, kind="text", path=folder, source="user",
+                         parameters=9_768_960, size_bytes=1, licence="unknown",
+                         adapter=f"LoRA rank 32 on {base}")
+
+    voice, orphan = adapter("my-voice", P.BUILTIN_WRITER), adapter("old", "gone-model")
+    panel.set_fine_tune_models([_writer(tmp_path), voice, orphan])
+    combo = panel.startFromCombo
+    assert combo.currentData() == f"lora:{P.BUILTIN_WRITER}"
+    at = combo.findData(f"lora:{voice.path}")
+    assert at >= 0 and combo.findData(f"lora:{orphan.path}") == -1
+    assert combo.itemText(at).startswith("Continue my-voice with more writing")
+    assert "134.5M parameters frozen" in combo.itemText(at)
+    combo.setCurrentIndex(at)
+    panel.dataFolderEdit.setText(str(_folder(tmp_path, "mine", 5000)))
+    assert panel.check_data().ok
+    assert f"--init-from {voice.path} --lora" in panel.command
+    assert "134.5M parameters" in panel.estimateLabel.text()

@@ -202,9 +202,10 @@ def test_a_lora_run_evaluates_six_times_not_twenty():
     assert plain[plain.index("--eval-every") + 1] == "2"
 
 
-def test_a_finished_fine_tune_says_what_it_did_to_the_held_out_text():
+def test_a_finished_fine_tune_says_what_it_did_to_the_held_out_text(tmp_path):
     """The kept adapter is the best evaluation's, so the line gives first -> best and its
-    step; a from-scratch run still reports its held-out loss."""
+    step (the first figure is the continued adapter's when one was trained further); a
+    from-scratch run still reports its held-out loss."""
     stats = R.RunStats()
     for step, bpb, loss in [(0, 1.5, 4.0), (5, 1.4, 3.8), (10, 1.45, 3.9)]:
         stats.take({"kind": "eval", "step": step, "val_loss": loss, "bits_per_byte": bpb})
@@ -213,6 +214,13 @@ def test_a_finished_fine_tune_says_what_it_did_to_the_held_out_text():
     assert R.finish_text(lora, stats) == ("Done. Held-out bits per byte 1.500 → 1.400 "
                                           "(-6.7 %); the adapter of step 5, the best "
                                           "evaluation, is kept.")
+    voice = tmp_path / "my-voice"
+    voice.mkdir()
+    (voice / "adapter_config.json").write_text("{}")
+    further = R.RunRequest(kind="text", name="me-2", size=None, data="d", steps=10,
+                           init_from=str(voice), lora=True)
+    assert R.finish_text(further, stats).startswith(
+        "Done. Held-out bits per byte 1.500 (my-voice's) → 1.400 (-6.7 %)")
     plain = R.RunRequest(kind="text", name="me", size="tiny", data="d", steps=10)
     assert R.finish_text(plain, stats) == "Done. Held-out loss 3.900."
     assert R.finish_text(plain, R.RunStats()) == "Done."
