@@ -55,6 +55,7 @@ class TrainPanel(DataCheckMixin, ProgressMixin, RoomPanel):
         self.command = ""            # the exact command line (one line, shell-quoted)
         self._init_checks()
         self._writer_offered = False     # the LoRA default was offered once
+        self._name_suggested = ""        # the run name the room last chose (not the person)
         self._kind_shown: str | None = None   # the kind the form was last set up for
         # Steps and time limit follow the choices and the checked text until the person sets
         # them (then theirs stay)
@@ -118,7 +119,15 @@ class TrainPanel(DataCheckMixin, ProgressMixin, RoomPanel):
 
     def _on_start_from_changed(self) -> None:
         """Fine-tuning and training from scratch need different amounts of text, and another
-        base another count of tokens: re-check."""
+        base another count of tokens: re-check. Continuing an adapter suggests the next free
+        name after it (my-voice-2) unless the person has named the run."""
+        _size, init, lora = self._start_from()
+        name = self.modelNameEdit.text().strip()
+        suggested = not name or name == self._name_suggested or re.fullmatch(
+            r"my-(text|image|music)-model(-\d+)?", name)
+        if lora and init and (Path(init) / "adapter_config.json").is_file() and suggested:
+            self._name_suggested = R.free_name(self.kind(), Path(init).name)
+            self.modelNameEdit.setText(self._name_suggested)
         self._apply_defaults()
         if self.report is not None and self._check_key != self._check_args():
             self.check_data_in_background()

@@ -286,9 +286,11 @@ def test_an_adapter_of_yours_is_offered_to_train_further_on_more_writing(panel, 
 
     from desktop_app.ml.text import lora
 
-    def adapter(name: str, base: str) -> ModelInfo:
-        folder = tmp_path / name
-        folder.mkdir()
+    from desktop_app.core import paths
+
+    def adapter(name: str, base: str) -> ModelInfo:   # installed, as the room installs one
+        folder = paths.user_models_dir() / "text" / name
+        folder.mkdir(parents=True)
         (folder / "adapter_config.json").write_text(json.dumps(lora.adapter_config(32, 64,
                                                                                    base)))
         return ModelInfo(name=name, kind="text", path=folder, source="user",
@@ -303,7 +305,13 @@ def test_an_adapter_of_yours_is_offered_to_train_further_on_more_writing(panel, 
     assert at >= 0 and combo.findData(f"lora:{orphan.path}") == -1
     assert combo.itemText(at).startswith("Continue my-voice with more writing")
     assert "134.5M parameters frozen" in combo.itemText(at)
+    panel.modelNameEdit.setText("my-text-model")   # the room's own default name
     combo.setCurrentIndex(at)
+    assert panel.modelNameEdit.text() == "my-voice-2"   # the next free name after the adapter
+    panel.modelNameEdit.setText("chapter-two")          # a name the person chose stays
+    combo.setCurrentIndex(0)
+    combo.setCurrentIndex(at)
+    assert panel.modelNameEdit.text() == "chapter-two"
     panel.dataFolderEdit.setText(str(_folder(tmp_path, "mine", 5000)))
     assert panel.check_data().ok
     assert f"--init-from {voice.path} --lora" in panel.command
