@@ -9,6 +9,10 @@ API (read this before writing a new medium):
                                        rows ``part/nparts`` of the global batch drawn with the
                                        torch.Generator ``gen`` (seeded from seed and step, so a
                                        resumed or distributed run sees the very same data)
+    train_batch_at(step, seed, batch_size, part, nparts) -> batch
+                                       optional, used instead when present: the batch of step
+                                       ``step`` itself (a task that reads its data in epochs,
+                                       each window once a pass, needs to know where it is)
     loss(model, batch) -> Tensor       scalar mean loss of that batch slice
     batch_units(batch) -> int          tokens / images / notes in the slice (for rates)
     eval_batches() -> Iterable[batch]  fixed held-out batches (the same every evaluation)
@@ -359,7 +363,9 @@ def _one_step(task: TrainTask, model: nn.Module, opt: torch.optim.Optimizer, cfg
     total, units = 0.0, 0
     for micro in range(cfg.grad_accum):
         part = info.rank * cfg.grad_accum + micro
-        batch = task.train_batch(_copy_gen(gen), cfg.batch_size, part, nparts)
+        at = getattr(task, "train_batch_at", None)
+        batch = (at(step, cfg.seed, cfg.batch_size, part, nparts) if at is not None
+                 else task.train_batch(_copy_gen(gen), cfg.batch_size, part, nparts))
         units += task.batch_units(batch)
         batch = _to(batch, info.device)
         sync = micro == cfg.grad_accum - 1 or not info.enabled

@@ -23,7 +23,8 @@ float32) with low-rank adapters (:mod:`desktop_app.ml.text.lora`) on its project
   and cached (a few MB for a few hundred KB of text), and backward stops at the first adapted
   block. The loss over the 49k-token vocabulary is computed in chunks
   (:mod:`~desktop_app.ml.training.chunked_ce`), never as one (batch, 512, 49152) tensor.
-  Training windows are fixed (half-overlapping) so that the cache applies.
+  Training windows are fixed (half-overlapping) so that the cache applies. With adapters on
+  every block there is no cache, and the text is read in passes instead (``train_batch_at``).
 * Memory: with ``recompute`` the adapted blocks keep only their inputs for backward and run
   their forward again there (activation checkpointing, Chen et al. 2016): about 20 % slower a
   step, and the activations of 30 blocks no longer decide the peak (every block at rank 32,
@@ -129,6 +130,11 @@ class LoRATextTask(TextTask):
         self._cache_ok = (self.first > 0
                           and per_window * len(self.starts) <= CACHE_LIMIT_BYTES)
         self._cache: dict[int, torch.Tensor] = {}
+        # without the cache the windows need not be fixed: the text is read in passes, each
+        # its non-overlapping windows in a shuffled order from a random phase (train_batch_at)
+        self.per_pass = (len(train.data) - 1) // self.context - 1
+        self.in_passes = not self._cache_ok and self.per_pass >= 2
+        self._order: tuple[int, list[int], int] | None = None   # (pass, window order, phase)
         self._head: torch.Tensor | None = None
         self.best: tuple[float, int, dict[str, torch.Tensor]] | None = None  # (bpb, evals, A/B)
         self._evals = 0
@@ -137,7 +143,8 @@ class LoRATextTask(TextTask):
         tok_hash = hashlib.sha256(self.tokenizer.tok.to_str().encode()).hexdigest()[:16]
         return {"kind": "text-lora", "base": self.base_ref, "model": self.base_config,
                 "rank": self.rank, "alpha": self.alpha, "targets": list(self.targets),
-                "lora_layers": self.lora_layers, "windows": "fixed-half-overlap",
+                "lora_layers": self.lora_layers,
+                "windows": "passes-shuffled-phase" if self.in_passes else "fixed-half-overlap",
                 **({"dropout": self.dropout} if self.dropout else {}),
                 "context": self.context, "eval_context": self.eval_context, "tokenizer": tok_hash,
                 "data": self.data_fingerprint}
@@ -173,6 +180,36 @@ class LoRATextTask(TextTask):
                 for i in idx.tolist()]
         xy = torch.stack(rows).long()
         return idx, xy[:, :-1], xy[:, 1:]
+
+    def train_batch_at(self, step: int, seed: int, batch_size: int, part: int, nparts: int):
+        """The windows of step ``step`` (0-based): draws ``step * batch_size`` onwards of a
+        sequence that reads the text pass after pass, each pass its ``per_pass``
+        non-overlapping windows shuffled, starting from a phase drawn for that pass. A pass
+        reads every token once (but at most two windows at the ends), no window twice, and
+        each pass cuts the text at other places. Stateless in the step, so a resumed run
+        reads the same windows. With the cache (fixed windows) or a text of fewer than four
+        windows: :meth:`train_batch` with the loop's own generator."""
+        if not self.in_passes:
+            from desktop_app.ml.training.loop import step_generator
+            return self.train_batch(step_generator(seed, step), batch_size, part, nparts)
+        per = batch_size // nparts
+        first = step * batch_size + part * per
+        starts = [self._start_of(seed, draw) for draw in range(first, first + per)]
+        data = self.train.data
+        xy = torch.stack([torch.as_tensor(data[s:s + self.context + 1])
+                          for s in starts]).long()
+        return torch.tensor(starts), xy[:, :-1], xy[:, 1:]
+
+    def _start_of(self, seed: int, draw: int) -> int:
+        which, j = divmod(draw, self.per_pass)
+        if self._order is None or self._order[0] != which:
+            gen = torch.Generator().manual_seed((seed * 1_000_003 + which * 104_729 + 17)
+                                                % (2**63 - 1))
+            # the last window must end inside the text: phase + per_pass windows <= len - 1
+            slack = len(self.train.data) - 1 - self.per_pass * self.context
+            phase = int(torch.randint(0, slack + 1, (1,), generator=gen))
+            self._order = (which, torch.randperm(self.per_pass, generator=gen).tolist(), phase)
+        return self._order[2] + self._order[1][j] * self.context
 
     def batch_units(self, batch) -> int:
         return int(batch[1].numel())

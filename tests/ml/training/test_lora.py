@@ -522,3 +522,46 @@ def test_a_budget_under_one_pass_over_the_text_gets_the_higher_rate():
     assert budget_passes(10_000, 100, 512, 1, False, ref) == pytest.approx(
         60 * 0.75 * 80.9 / 10_000)
     assert budget_passes(10_000, 5, 512, 1, False, ref) is None
+
+
+def test_with_adapters_on_every_block_the_text_is_read_in_shuffled_passes():
+    """No cache, so no fixed windows: each pass reads its windows once each, without overlap,
+    in a shuffled order from its own phase; the same step always reads the same windows (a
+    resumed run), and the parts of a step (gradient accumulation) are its whole batch."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from desktop_app.ml.text.train_data import TokenWindows
+    from desktop_app.ml.training.lora_task import LoRATextTask
+
+    tokens = np.arange(1000) % 50
+    context = 24
+    tokenizer = SimpleNamespace(tok=SimpleNamespace(to_str=lambda: "a tokenizer"))
+
+    def task(layers=0):
+        return LoRATextTask(Path("tiny"), "tiny", {"num_hidden_layers": 2, "hidden_size": 32},
+                            tokenizer, TokenWindows(tokens, context), [], rank=4, alpha=8,
+                            bf16=False, data_fingerprint="x", sample_prompt="",
+                            lora_layers=layers)
+
+    t = task()
+    assert t.in_passes and t.per_pass == 999 // context - 1 == 40
+    assert t.identity()["windows"] == "passes-shuffled-phase"
+    batch = 4
+    starts = [int(s) for step in range(30) for s in t.train_batch_at(step, 7, batch, 0, 1)[0]]
+    passes = [starts[i:i + t.per_pass] for i in range(0, 3 * t.per_pass, t.per_pass)]
+    for one in passes:
+        phase = min(one)
+        assert sorted(one) == [phase + k * context for k in range(t.per_pass)]   # no overlap
+        assert max(one) + context + 1 <= len(tokens)                           # inside
+    assert len({min(p) for p in passes}) > 1 or passes[0] != passes[1]   # passes differ
+    assert passes[0] != sorted(passes[0])                                 # shuffled
+    again = task()      # a resumed run: the same windows at the same step, and x/y shifted
+    idx, x, y = again.train_batch_at(17, 7, batch, 0, 1)
+    assert idx.tolist() == starts[17 * batch:18 * batch]
+    assert torch.equal(x[:, 1:], y[:, :-1]) and x[0, 0].item() == tokens[idx[0]]
+    halves = [again.train_batch_at(17, 7, batch, part, 2)[0].tolist() for part in (0, 1)]
+    assert halves[0] + halves[1] == idx.tolist()
+    cached = task(layers=1)    # the top block only: fixed windows, whose outputs are cached
+    assert not cached.in_passes and cached.identity()["windows"] == "fixed-half-overlap"
