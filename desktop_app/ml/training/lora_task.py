@@ -10,7 +10,8 @@ float32) with low-rank adapters (:mod:`desktop_app.ml.text.lora`) on its project
   these figures are the ones ``reverie eval text`` gives on the same files.
 * bf16: the frozen projection weights of the adapted blocks are stored in bfloat16 and
   products run under bf16 autocast (AMX/AVX512-BF16 matrix units); the adapters, the lower
-  blocks, embeddings, norms and the optimiser stay float32, as does the residual stream. See ``benchmarks/bench_finetune.py``.
+  blocks, embeddings, norms and the optimiser stay float32, as does the residual stream. See
+  ``benchmarks/bench_finetune.py``.
 * Continuing an adapter (``start_adapter``): the same layout is built and its ``A``/``B``
   loaded instead of PEFT's fresh start (``B`` = 0), so the evaluation before the first step
   scores the adapter continued, and an early stop there keeps it unchanged.
@@ -187,7 +188,7 @@ class LoRATextTask(TextTask):
         non-overlapping windows shuffled, starting from a phase drawn for that pass. A pass
         reads every token once (but at most two windows at the ends), no window twice, and
         each pass cuts the text at other places. Stateless in the step, so a resumed run
-        reads the same windows. With the cache (fixed windows) or a text of fewer than four
+        reads the same windows. With the cache (fixed windows) or a text of fewer than three
         windows: :meth:`train_batch` with the loop's own generator."""
         if not self.in_passes:
             from desktop_app.ml.training.loop import step_generator
