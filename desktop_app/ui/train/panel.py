@@ -19,7 +19,6 @@ from PySide6.QtWidgets import QWidget
 from desktop_app.core import paths
 from desktop_app.core.errors import ReverieError
 from desktop_app.core.train_data_check import DataReport
-from desktop_app.core.untrusted import read_json
 from desktop_app.ui.room_base import RoomPanel
 from desktop_app.ui.train import presets as P
 from desktop_app.ui.train import runs as R
@@ -190,7 +189,7 @@ class TrainPanel(DataCheckMixin, ProgressMixin, RoomPanel):
             if m.name == P.BUILTIN_WRITER:
                 writer = f"lora:{ref}"
         for m in self._models if kind == "text" else []:
-            base = self._adapter_base(m)
+            base = P.adapter_base(m, self._models)
             if base is not None:   # training on continues the adapter (a new one, same base)
                 combo.addItem(f"Continue {m.name} with more writing ({m.adapter}; a new "
                               f"adapter, {P.human_count(base.parameters or 0)} parameters "
@@ -214,24 +213,6 @@ class TrainPanel(DataCheckMixin, ProgressMixin, RoomPanel):
         combo.blockSignals(False)
         if first_offer:
             self._on_start_from_changed()
-
-    def _adapter_base(self, m):
-        """The installed base (``ModelInfo``) of the adapter ``m``; None when ``m`` is not an
-        adapter or its base is not installed (then it cannot be trained further here)."""
-        config = Path(m.path) / "adapter_config.json"
-        if not config.is_file():
-            return None
-        try:
-            ref = read_json(config).get("base_model_name_or_path")   # bounded: size, nesting
-        except (OSError, ValueError, AttributeError, ReverieError):
-            return None
-        if not isinstance(ref, str) or not ref.strip():
-            return None
-        path = Path(ref).expanduser()
-        if not path.is_absolute():
-            path = Path(m.path) / path
-        return next((b for b in self._models if not (Path(b.path) / "adapter_config.json")
-                     .is_file() and (ref == b.name or path == Path(b.path))), None)
 
     def _on_name_edited(self) -> None:
         self._update_preview()
@@ -260,7 +241,7 @@ class TrainPanel(DataCheckMixin, ProgressMixin, RoomPanel):
             return p.seconds_per_step, p.parameters
         m = next((m for m in self._models if init in (str(m.path), m.name)), None)
         if m is not None and m.adapter:     # continuing an adapter: its base's size counts
-            m = self._adapter_base(m)
+            m = P.adapter_base(m, self._models)
         if lora:
             n = (m.parameters if m else None) or P.LORA_REFERENCE_PARAMETERS
             return P.lora_seconds_per_step(n), n

@@ -15,12 +15,15 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 from desktop_app.commands.train_text_lora import (DEFAULT_BATCH, DEFAULT_CONTEXT,
                                                    ONE_THREAD_TOKENS_PER_S, REFERENCE_PARAMETERS,
                                                    default_steps)
 from desktop_app.core import paths
 from desktop_app.core.cpu_features import cpu_has_bf16
+from desktop_app.core.errors import ReverieError
+from desktop_app.core.untrusted import read_json
 
 
 @dataclass(frozen=True)
@@ -196,3 +199,23 @@ def display_lines(line: str) -> str:
     """A long command shown with one ``--option value`` per line (shell continuation)."""
     parts = line.split(" --")
     return " \\\n  --".join(parts)
+
+
+def adapter_base(m, models):
+    """The installed base (a ``ModelInfo`` of ``models``) of the adapter ``m``; None when
+    ``m`` is not an adapter or its base is not installed (then it cannot be trained further
+    here)."""
+    config = Path(m.path) / "adapter_config.json"
+    if not config.is_file():
+        return None
+    try:
+        ref = read_json(config).get("base_model_name_or_path")   # bounded: size, nesting
+    except (OSError, ValueError, AttributeError, ReverieError):
+        return None
+    if not isinstance(ref, str) or not ref.strip():
+        return None
+    path = Path(ref).expanduser()
+    if not path.is_absolute():
+        path = Path(m.path) / path
+    return next((b for b in models if not (Path(b.path) / "adapter_config.json").is_file()
+                 and (ref == b.name or path == Path(b.path))), None)
